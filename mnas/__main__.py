@@ -1,0 +1,46 @@
+"""Command line: ``python -m mnas <command> ...``; each command lives in its own module.
+
+A command module defines ``add_arguments(parser)`` and ``run(args) -> int``; it is imported only when
+its command is used, so one command's dependencies never slow down another.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = {
+    # name: (module, one-line help)
+    "summary": ("mnas.summary", "params, MACs and measured latency of every variant; classify photos"),
+    "infer": ("mnas.infer", "classify image files with a variant or a trained weights file"),
+    "train": ("mnas.train_cli", "train or fine-tune an architecture on a folder dataset"),
+    "search": ("mnas.search.cli", "run the miniature MnasNet platform-aware search"),
+}
+
+
+def _usage() -> str:
+    lines = ["usage: python -m mnas <command> [options]", "", "commands:"]
+    lines += [f"  {name:<10} {help_text}" for name, (_, help_text) in COMMANDS.items()]
+    lines.append("\n'python -m mnas <command> --help' for a command's options")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_usage())
+        return 0 if argv else 2
+    name = argv[0]
+    if name not in COMMANDS:
+        print(f"unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module_name, help_text = COMMANDS[name]
+    module = importlib.import_module(module_name)
+    parser = argparse.ArgumentParser(prog=f"python -m mnas {name}", description=help_text)
+    module.add_arguments(parser)
+    return int(module.run(parser.parse_args(argv[1:])) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""``python -m mnas summary``: every named variant's parameters, MACs and latency measured here."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from .latency import measure_latency
+from .models import VARIANTS, count_macs, count_params, create_model
+
+
+def variant_table(input_size: int = 224, threads: int = 1, repeats: int = 20, engine: str = "torch"):
+    """One row per named variant: name, params, MACs, median latency (ms) and its CV."""
+    rows = []
+    for name, variant in VARIANTS.items():
+        model = create_model(name, input_size=input_size).eval()
+        latency = measure_latency(model, input_size, engine=engine, threads=threads, repeats=repeats)
+        rows.append({"model": name, "description": variant.description, "params": count_params(model),
+                     "macs": count_macs(model, input_size), "latency_ms": latency.median_ms,
+                     "latency_cv": latency.cv})
+    return rows
+
+
+def format_table(rows, input_size: int, threads: int, engine: str) -> str:
+    lines = [f"MnasNet variants at {input_size} px, batch 1, {threads} thread(s), {engine}, "
+             f"this machine ({os.cpu_count()} cores)",
+             f"{'model':<14} {'params':>10} {'MACs':>8} {'latency':>10} {'cv':>6}  description"]
+    for r in rows:
+        lines.append(f"{r['model']:<14} {r['params']:>10,} {r['macs'] / 1e6:>7.1f}M "
+                     f"{r['latency_ms']:>8.2f}ms {r['latency_cv']:>6.1%}  {r['description']}")
+    return "\n".join(lines)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input-size", type=int, default=224)
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads for latency (default 1)")
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--engine", choices=("torch", "onnxruntime"), default="torch")
+
+
+def run(args: argparse.Namespace) -> int:
+    rows = variant_table(args.input_size, args.threads, args.repeats, args.engine)
+    print(format_table(rows, args.input_size, args.threads, args.engine))
+    return 0

@@ -1,0 +1,55 @@
+"""Test session set-up: a temporary HOME (so the Ikomia registry, MLflow and torch hub caches are
+private to the run), the repository's plugins registered there, and shared fixtures.
+
+Environment variables are set at import, before any test module imports ikomia.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
+CIFAR10_ROOT = SHARED_DATASETS / "cifar10-jpg"
+
+_TEST_HOME = tempfile.mkdtemp(prefix="mnas-test-home-")
+atexit.register(shutil.rmtree, _TEST_HOME, ignore_errors=True)
+os.environ["HOME"] = _TEST_HOME
+os.environ["TORCH_HOME"] = os.path.join(_TEST_HOME, ".cache", "torch")
+os.environ["IKOMIA_AUTO_COMPLETION"] = "0"
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ["MPLBACKEND"] = "Agg"
+os.environ.setdefault("MNAS_FAST", "1")
+
+from mnas_ikomia.plugins import install_plugins  # noqa: E402
+
+install_plugins(_TEST_HOME)
+
+
+@pytest.fixture(scope="session")
+def cifar10_root() -> Path:
+    """The real CIFAR-10 JPEG folders from ../shared/datasets (read-only)."""
+    if not (CIFAR10_ROOT / "train").is_dir():
+        pytest.fail(f"CIFAR-10 not found at {CIFAR10_ROOT}: the tests need ../shared/datasets beside "
+                    "the repository")
+    return CIFAR10_ROOT
+
+
+@pytest.fixture
+def mlflow_file_store(tmp_path):
+    """Route Ikomia training tasks' MLflow logging to a file:// store in a temp folder, no servers."""
+    from mnas_ikomia.tracking import use_file_store
+
+    store = tmp_path / "mlruns"
+    uri = use_file_store(store)
+    yield store
+    import mlflow
+
+    mlflow.end_run()
+    assert uri.startswith("file:")
