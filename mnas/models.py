@@ -229,21 +229,42 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def _layer_macs(module: nn.Module, output: torch.Tensor) -> int:
+    if isinstance(module, nn.Conv2d):
+        k_h, k_w = module.kernel_size
+        return output.numel() * (module.in_channels // module.groups) * k_h * k_w
+    return output.numel() * module.in_features  # nn.Linear
+
+
+def macs_per_block(model: MnasNet, input_size: int = 224) -> list[int]:
+    """Multiply-accumulates of each block of `model.features` (one entry per block string), batch 1."""
+    per_block = [0] * len(model.features)
+    hooks = []
+    for index, block in enumerate(model.features):
+        for module in block.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                def hook(module, _inputs, output, index=index):
+                    per_block[index] += _layer_macs(module, output)
+                hooks.append(module.register_forward_hook(hook))
+    _run_once(model, hooks, input_size, model.in_channels)
+    return per_block
+
+
 def count_macs(model: nn.Module, input_size: int = 224, in_channels: int = 3) -> int:
     """Multiply-accumulates of one forward pass at batch 1 (convs and linear layers)."""
-    macs = 0
+    total = 0
 
-    def conv_hook(module: nn.Conv2d, _inputs, output):
-        nonlocal macs
-        k_h, k_w = module.kernel_size
-        macs += output.numel() * (module.in_channels // module.groups) * k_h * k_w
+    def hook(module, _inputs, output):
+        nonlocal total
+        total += _layer_macs(module, output)
 
-    def linear_hook(module: nn.Linear, _inputs, output):
-        nonlocal macs
-        macs += output.numel() * module.in_features
+    hooks = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    _run_once(model, hooks, input_size, in_channels)
+    return total
 
-    hooks = [m.register_forward_hook(conv_hook) for m in model.modules() if isinstance(m, nn.Conv2d)]
-    hooks += [m.register_forward_hook(linear_hook) for m in model.modules() if isinstance(m, nn.Linear)]
+
+def _run_once(model: nn.Module, hooks: list, input_size: int, in_channels: int) -> None:
+    """One eval-mode forward pass on zeros, then remove `hooks` and restore the training flag."""
     was_training = model.training
     try:
         model.eval()
@@ -253,4 +274,3 @@ def count_macs(model: nn.Module, input_size: int = 224, in_channels: int = 3) ->
         model.train(was_training)
         for hook in hooks:
             hook.remove()
-    return macs

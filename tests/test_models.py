@@ -73,3 +73,13 @@ def test_regular_conv_and_pool_skip_ops_build_and_run():
     model = create_model(arch, num_classes=5).eval()
     assert [b.out_ch for b in parse_arch(model.arch)] == [16, 24, 24, 64]
     assert model(torch.rand(1, 3, 32, 32)).shape == (1, 5)
+
+
+def test_macs_per_block_add_up_to_the_body_total():
+    from mnas.models import macs_per_block
+
+    model = create_model("mnasnet_a1")
+    per_block = macs_per_block(model, 224)
+    assert len(per_block) == len(model.features)
+    classifier_macs = model.classifier.in_features * model.classifier.out_features
+    assert sum(per_block) + classifier_macs == count_macs(model, 224)

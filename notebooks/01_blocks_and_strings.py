@@ -1,0 +1,195 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lesson 1 — MnasNet's building blocks, written as strings
+#
+# MnasNet (Tan et al., CVPR 2019) is a family of mobile networks found by an architecture search.
+# Before we search, we need a language in which an architecture *is* a value the search can emit.
+# The official MnasNet code uses one: every block of the network is a short string such as
+#
+#     r3_k5_s22_e3_i24_o40_se0.25
+#
+# which reads: **r**epeat the layer 3 times, **k**ernel 5x5, **s**tride 2 (first layer only),
+# **e**xpansion 3, **i**nput 24 channels, **o**utput 40 channels, squeeze-and-excitation with ratio
+# 0.25. In this lesson we take that grammar apart, build the three published MnasNets from it, and see
+# where their parameters and their multiply-accumulates (MACs) go.
+#
+# **Lesson time:** about 2 minutes of computing on a 2-core laptop.
+
+# %% tags=["parameters"]
+import os
+
+FAST = os.environ.get("MNAS_FAST", "0") == "1"  # the test suite runs every lesson in fast mode
+
+# %% [markdown]
+# ## 1. Three kinds of layer
+#
+# * A **regular convolution** mixes space and channels at once: a k x k conv from C_in to C_out channels
+#   costs k·k·C_in·C_out MACs per output pixel.
+# * A **depthwise separable convolution** splits the two: a k x k *depthwise* conv filters each channel
+#   on its own (k·k·C_in), then a 1x1 *pointwise* conv mixes channels (C_in·C_out). In the grammar it is
+#   an MBConv with expansion 1: `e1`.
+# * An **MBConv** (MobileNetV2's inverted residual) first *expands* the channels by a factor e with a
+#   1x1 conv, filters them depthwise, then *projects* back down with a linear 1x1 conv; when the shape
+#   is unchanged a residual connection adds the input back.
+# * **Squeeze-and-excitation** (SE) pools each channel to one number, passes the vector through a tiny
+#   bottleneck and multiplies the channels by the resulting gates in (0, 1): cheap channel attention.
+#
+# Let us count what each costs for the same input and output.
+
+# %%
+import matplotlib.pyplot as plt
+import torch
+
+from mnas.arch import format_block, parse_arch, parse_block
+from mnas.models import MnasNet, count_macs, count_params
+
+designs = {
+    "regular conv": "r1_k3_s11_e1_i40_o40_conv",
+    "depthwise separable": "r1_k3_s11_e1_i40_o40",
+    "MBConv e3": "r1_k3_s11_e3_i40_o40",
+    "MBConv e6": "r1_k3_s11_e6_i40_o40",
+    "MBConv e6 + SE": "r1_k3_s11_e6_i40_o40_se0.25",
+}
+for name, block in designs.items():
+    # one block on a 28x28 map: wrap it in a network whose stem makes 40 channels at 28x28
+    net = MnasNet(f"r1_k1_s11_e1_i3_o40_conv, {block}", num_classes=1)
+    stem = MnasNet("r1_k1_s11_e1_i3_o40_conv", num_classes=1)
+    params = count_params(net) - count_params(stem)
+    macs = count_macs(net, 28) - count_macs(stem, 28)
+    print(f"{name:<22} {block:<30} params {params:>7,}  MACs {macs / 1e6:6.2f}M")
+
+# %% [markdown]
+# The depthwise separable conv is about 7x cheaper than the regular conv here, which is why mobile
+# networks are built from it; MBConv spends part of that saving on a wider hidden layer.
+#
+# ## 2. The grammar: one parser, one printer
+#
+# `mnas.arch` turns a string into a `BlockSpec` and back. The printer is the exact inverse of the
+# parser, so a string survives any number of round trips: the search log, a training parameter and
+# the saved weights all carry the same text.
+
+# %%
+spec = parse_block("r3_k5_s22_e3_i24_o40_se0.25")
+print(spec)
+print(repr(spec))
+print("first layer strided, the rest keep the shape:",
+      [(layer.stride, layer.in_ch, layer.out_ch, layer.has_residual) for layer in spec.layers()])
+assert format_block(spec) == "r3_k5_s22_e3_i24_o40_se0.25"
+
+# %% [markdown]
+# The grammar is strict: a malformed string is refused with a message naming the token and what was
+# expected. Try your own typos.
+
+# %%
+for bad in ["r3_k5_s21_e3_i24_o40", "r3_k4_s22_e3_i24_o40", "r3_k5_s22_e3_i24_o40_se0.25_xx"]:
+    try:
+        parse_block(bad)
+    except ValueError as error:
+        print(f"{bad!r:36} -> {error}")
+
+# %% [markdown]
+# ## 3. The three published MnasNets, from their strings
+#
+# A whole network is a comma-separated list of blocks: a stem (a regular 3x3 stride-2 conv, written as
+# a `conv` block), the seven searched blocks, and a 1x1 conv to 1280 channels before pooling and the
+# classifier. The named variants are exactly such strings.
+
+# %%
+from mnas.models import VARIANTS, create_model, macs_per_block, variant_arch
+
+for name in ("mnasnet1_0", "mnasnet_a1", "mnasnet_small"):
+    print(f"{name}:\n  " + variant_arch(name).replace(", ", ",\n  "))
+
+# %%
+rows = []
+for name in VARIANTS:
+    model = create_model(name)
+    rows.append((name, count_params(model), count_macs(model, 224)))
+    print(f"{name:<14} {rows[-1][1]:>10,} params {rows[-1][2] / 1e6:7.1f}M MACs   {VARIANTS[name].description}")
+
+# %% [markdown]
+# These match the published figures: torchvision's `mnasnet1_0` has 4,383,312 parameters and about
+# 314M MACs, the paper's MnasNet-A1 3.9M parameters and 312M MACs.
+#
+# ## 4. Where do the MACs and the parameters go?
+#
+# Parameters pile up in the last blocks, where channels are many (B6 alone holds over a third of
+# B1's). MACs are spread much more evenly, because early blocks work on large maps with few channels
+# and late blocks on small maps with many. Compare the two models: the searched A1 moved compute *out*
+# of B6 and into B2, B4 and B5 (and added SE), for about the same total. Such per-block trade-offs are
+# exactly what the search explores — which is why its space is *factorized per block*.
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+for name, color in (("mnasnet1_0", "tab:blue"), ("mnasnet_a1", "tab:orange")):
+    model = create_model(name)
+    blocks = parse_arch(model.arch)
+    macs = macs_per_block(model, 224)
+    params = [count_params(stage) for stage in model.features]
+    offset = -0.2 if color == "tab:blue" else 0.2
+    positions = [i + offset for i in range(len(blocks))]
+    axes[0].bar(positions, [m / 1e6 for m in macs], width=0.4, color=color, label=name)
+    axes[1].bar(positions, [p / 1e6 for p in params], width=0.4, color=color, label=name)
+labels = ["stem"] + [f"B{i}" for i in range(1, 8)] + ["head"]
+for axis, title in zip(axes, ("MACs per block (M)", "parameters per block (M)")):
+    axis.set_xticks(range(len(labels)), labels)
+    axis.set_title(title)
+    axis.legend()
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## 5. Input size changes the network
+#
+# At 224 px the total stride of 32 leaves a 7x7 final map. CIFAR images are 32 px: the same strides
+# would shrink them to 1x1 two stages before the end. `variant_arch(name, input_size)` removes the
+# stride of the earliest blocks until the final map is at least 4x4 — and the change is visible in the
+# string itself (look for `s11` where there was `s22`).
+
+# %%
+for size in (224, 64, 32):
+    arch = variant_arch("mnasnet0_5", size)
+    model = create_model("mnasnet0_5", input_size=size, num_classes=10).eval()
+    with torch.no_grad():
+        final = model.features(torch.zeros(1, 3, size, size)).shape[-1]
+    print(f"{size:>3} px: final map {final}x{final}, MACs {count_macs(model, size) / 1e6:6.1f}M, "
+          f"strides {[b.stride for b in parse_arch(arch)]}")
+
+# %% [markdown]
+# ## 6. Your own architecture
+#
+# Anything the grammar can say, the builder can build. Here is a small CIFAR-size network mixing all
+# the ops, including the search's `poolskip` (a shortcut through average pooling and a 1x1 projection,
+# so even a strided block keeps a residual path).
+
+# %%
+mine = ("r1_k3_s11_e1_i3_o16_conv, r1_k3_s11_e1_i16_o16, r2_k5_s22_e6_i16_o24_se0.25_poolskip, "
+        "r2_k3_s22_e3_i24_o40, r1_k1_s11_e1_i40_o256_conv")
+model = create_model(mine, num_classes=10).eval()
+print(model.arch == mine, f"{count_params(model):,} params, {count_macs(model, 32) / 1e6:.1f}M MACs at 32 px")
+print(model(torch.rand(2, 3, 32, 32)).softmax(-1).shape)
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. MnasNet-A1's third block is `r3_k5_s22_e3_i24_o40_se0.25`. Change its kernel to 3 and its expansion
+#    to 6: which costs more MACs, and why does the kernel matter less than the expansion?
+# 2. Build MnasNet-B1 at 0.75 width yourself by scaling the channels of `VARIANTS["mnasnet1_0"]` with
+#    `mnas.models.round_filters` and check that you get 3,170,208 parameters.
+# 3. The paper's search chooses per block among {conv, dconv, MBConv e3, MBConv e6}. Using section 1,
+#    predict the cheapest choice for a block with 80 input and 80 output channels on a 14x14 map, then
+#    check it.
