@@ -1,0 +1,566 @@
+"""The training engine: used unchanged by train_mnasnet, ``python -m mnas train`` and the search's proxy.
+
+API
+---
+``train(model, train_set, val_set, config, *, on_epoch_end=None, should_stop=None,
+checkpoint_dir=None, resume=False) -> TrainResult``
+    Trains `model` in place on in-memory `mnas.data.ImageDataset` s. After each finished epoch it
+    evaluates on `val_set`, writes ``checkpoint_dir/last.pt`` (atomic; loads with
+    ``torch.load(..., weights_only=True)``) and calls ``on_epoch_end(EpochStats)``. ``should_stop()`` is
+    polled every step: when it answers True the epoch in progress is abandoned, the model goes back to
+    the last finished epoch (the checkpoint on disk is that epoch's) and ``TrainResult.stopped`` is True.
+    ``resume=True`` continues from ``checkpoint_dir/last.pt`` exactly where it ended: model, optimizer,
+    data-order and augmentation generator, global RNG (dropout) and history are restored, so a run
+    stopped after epoch k and resumed ends with the same weights as an uninterrupted run.
+``evaluate(model, dataset, *, input_size, ...) -> EvalResult``
+    Loss, top-1 and top-5 accuracy (fractions in 0..1) and per-class accuracy.
+``TrainConfig``
+    Every hyper-parameter, validated on creation (a clear error naming the field).
+``build_model(name_or_arch, num_classes, input_size, *, pretrained=False, freeze_backbone=False)``
+    A named variant or an architecture string, from scratch or from ImageNet weights; refuses to
+    freeze a random backbone.
+``seed_everything(seed)``
+    Seeds the global RNG (weight init, dropout) before building the model.
+
+A proxy training for the search is ``train(create_model(arch, n, 32), train_set, val_set,
+TrainConfig(epochs=3, batch_size=128))`` followed by ``result.final.top1``.
+
+Data path: images stay uint8 N x H x W x 3 in memory; each batch is gathered, augmented and normalised
+as one tensor op (no per-image Python loop, no DataLoader processes). Augmentation fits the input
+size: at input_size <= 64 (CIFAR-like) a random crop after 4 px zero padding plus horizontal flip; at
+larger sizes a random-resized crop (scale 0.08-1, ratio 3/4-4/3, via ``torchvision.ops.roi_align``)
+plus flip. Evaluation uses the whole image at <= 64 px and the centre 87.5 % crop resized to
+`input_size` above (load data at ``data_image_size(input_size)`` to make that crop pixel-exact).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import logging
+import math
+import os
+import queue
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data import ImageDataset
+from .fileio import atomic_torch_save
+
+logger = logging.getLogger(__name__)
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+OPTIMIZERS = ("sgd", "rmsprop")
+SCHEDULES = ("cosine", "step")
+SMALL_INPUT_MAX = 64        # at or below: CIFAR-style augmentation and whole-image evaluation
+EVAL_CROP_FRACTION = 0.875  # above: the usual ImageNet centre crop
+CROP_PADDING = 4
+CHECKPOINT_NAME = "last.pt"
+CHECKPOINT_FORMAT = "mnas-checkpoint/1"
+# The paper's RMSProp (TensorFlow): decay 0.9, momentum 0.9, epsilon 1e-3 added *inside* the square
+# root. PyTorch adds epsilon outside it, so sqrt(1e-3) gives the same denominator floor.
+RMSPROP_ALPHA = 0.9
+RMSPROP_EPS = math.sqrt(1e-3)
+
+
+class StopTraining(Exception):
+    """Raised inside the step loop when `should_stop` answers True."""
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Hyper-parameters of one training run (all validated in `__post_init__`)."""
+
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 0.05
+    optimizer: str = "sgd"            # sgd (Nesterov momentum) | rmsprop (the paper's settings)
+    momentum: float = 0.9
+    weight_decay: float = 4e-5        # on conv / linear weights only, not on BN or biases
+    schedule: str = "cosine"          # cosine to 0 | step (x lr_step_gamma every lr_step_epochs)
+    warmup_epochs: float = 0.0        # linear warm-up from 0, per step
+    lr_step_epochs: float = 2.4       # the paper: x0.97 every 2.4 epochs
+    lr_step_gamma: float = 0.97
+    label_smoothing: float = 0.0
+    input_size: int = 32
+    seed: int = 0
+    augment: bool = True
+    num_workers: int = 0              # batches prepared ahead by a background thread (0: in the loop)
+    freeze_backbone: bool = False     # train the classifier only (backbone weights and BN stats fixed)
+    eval_batch_size: int = 256
+    # Batch-norm statistics recomputed exactly on this many training images (no augmentation) after
+    # each epoch: with BN momentum 0.01 a short proxy run of ~100 steps leaves the running statistics
+    # far from the weights' (precise BN, as in pycls); 0 turns it off.
+    precise_bn_images: int = 2048
+    channels_last: bool = False
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+
+    def __post_init__(self):
+        self.mean, self.std = tuple(map(float, self.mean)), tuple(map(float, self.std))
+        checks = [
+            ("epochs", self.epochs >= 1, "an integer >= 1"),
+            ("batch_size", self.batch_size >= 2, "an integer >= 2 (batch norm needs 2 images)"),
+            ("lr", self.lr > 0, "a number > 0"),
+            ("optimizer", self.optimizer in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
+            ("momentum", 0 <= self.momentum < 1, "a number in [0, 1)"),
+            ("weight_decay", self.weight_decay >= 0, "a number >= 0"),
+            ("schedule", self.schedule in SCHEDULES, f"one of {', '.join(SCHEDULES)}"),
+            ("warmup_epochs", 0 <= self.warmup_epochs < self.epochs, "a number in [0, epochs)"),
+            ("lr_step_epochs", self.lr_step_epochs > 0, "a number > 0"),
+            ("lr_step_gamma", 0 < self.lr_step_gamma <= 1, "a number in (0, 1]"),
+            ("label_smoothing", 0 <= self.label_smoothing < 1, "a number in [0, 1)"),
+            ("input_size", self.input_size >= 8, "an integer >= 8"),
+            ("num_workers", self.num_workers >= 0, "an integer >= 0"),
+            ("eval_batch_size", self.eval_batch_size >= 1, "an integer >= 1"),
+            ("precise_bn_images", self.precise_bn_images >= 0, "an integer >= 0"),
+            ("mean", len(self.mean) == 3, "three numbers"),
+            ("std", len(self.std) == 3 and min(self.std) > 0, "three numbers > 0"),
+        ]
+        for name, ok, expected in checks:
+            if not ok:
+                raise ValueError(f"{name} must be {expected}, got {getattr(self, name)!r}")
+
+
+@dataclasses.dataclass
+class EvalResult:
+    loss: float
+    top1: float
+    top5: float
+    per_class_accuracy: list[float]
+    num_images: int
+
+
+@dataclasses.dataclass
+class EpochStats:
+    """One finished epoch; `metrics()` gives the names logged to MLflow."""
+
+    epoch: int                 # 1-based
+    train_loss: float
+    val_loss: float
+    top1: float
+    top5: float
+    lr: float                  # at the end of the epoch
+    epoch_seconds: float       # training steps plus evaluation
+    images_per_second: float   # training images per second of training steps
+
+    def metrics(self) -> dict[str, float]:
+        return {"train_loss": self.train_loss, "val_loss": self.val_loss, "top1": self.top1,
+                "top5": self.top5, "lr": self.lr, "epoch_time_s": self.epoch_seconds,
+                "images_per_s": self.images_per_second}
+
+
+@dataclasses.dataclass
+class TrainResult:
+    history: list[EpochStats]
+    final: EvalResult | None         # the model's validation result as returned (None: no epoch done)
+    class_names: list[str]
+    stopped: bool = False
+
+    @property
+    def per_class_accuracy(self) -> dict[str, float]:
+        return dict(zip(self.class_names, self.final.per_class_accuracy)) if self.final else {}
+
+
+# ----------------------------------------------------------------------------------------------- models
+
+def seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+
+
+def build_model(name_or_arch: str, num_classes: int, input_size: int, *, pretrained: bool = False,
+                freeze_backbone: bool = False, dropout: float | None = None) -> nn.Module:
+    """A model ready to train: `pretrained` loads ImageNet weights (head replaced for `num_classes`)."""
+    from .models import create_model
+
+    if freeze_backbone and not pretrained:
+        raise ValueError("freeze_backbone needs pretrained weights: freezing a random backbone would "
+                         "train a classifier on random features; set pretrained or unfreeze")
+    if not pretrained:
+        return create_model(name_or_arch, num_classes=num_classes, input_size=input_size, dropout=dropout)
+    from . import weights
+
+    loader = getattr(weights, "load_pretrained", None)
+    if loader is None:
+        raise RuntimeError("pretrained=True needs mnas.weights.load_pretrained, which this version of "
+                           "mnas.weights does not provide")
+    return loader(name_or_arch, num_classes=num_classes, input_size=input_size, dropout=dropout)
+
+
+def freeze_backbone(model: nn.Module) -> None:
+    """Fix every parameter except the classifier's; `train` also keeps the backbone's BN in eval mode."""
+    for parameter in model.features.parameters():
+        parameter.requires_grad_(False)
+
+
+# ------------------------------------------------------------------------------------------------- data
+
+def data_image_size(input_size: int) -> int:
+    """The side to decode images at for `input_size`: itself when small, else room for the 87.5 % crop."""
+    return input_size if input_size <= SMALL_INPUT_MAX else round(input_size / EVAL_CROP_FRACTION)
+
+
+class BatchPreprocessor:
+    """uint8 N x H x W x 3 batches -> normalised float N x 3 x S x S, augmented or for evaluation."""
+
+    def __init__(self, input_size: int, mean=IMAGENET_MEAN, std=IMAGENET_STD, channels_last: bool = False):
+        self.input_size = input_size
+        self.small = input_size <= SMALL_INPUT_MAX
+        std_t = torch.tensor(std).view(1, 3, 1, 1)
+        self.scale = 1.0 / (255.0 * std_t)
+        self.shift = -torch.tensor(mean).view(1, 3, 1, 1) / std_t
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+
+    def _to_float(self, images: torch.Tensor) -> torch.Tensor:
+        # NHWC uint8 permuted is channels-last already; one copy to float in the wanted layout
+        x = images.permute(0, 3, 1, 2).to(torch.float32, memory_format=self.memory_format)
+        return x.mul_(self.scale).add_(self.shift)
+
+    def _crop_resize(self, x: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
+        """Crop each image of float NCHW `x` to its box (x1, y1, x2, y2) and resize to input_size."""
+        from torchvision.ops import roi_align
+
+        rois = torch.cat([torch.arange(len(x), dtype=x.dtype)[:, None], boxes.to(x.dtype)], dim=1)
+        return roi_align(x, rois, self.input_size, spatial_scale=1.0, sampling_ratio=0, aligned=True)
+
+    def eval_batch(self, images: torch.Tensor) -> torch.Tensor:
+        height, width = images.shape[1:3]
+        x = self._to_float(images)
+        fraction = 1.0 if self.small else EVAL_CROP_FRACTION
+        if (height, width) == (self.input_size, self.input_size) and fraction == 1.0:
+            return x
+        side = min(height, width) * fraction
+        box = torch.tensor([(width - side) / 2, (height - side) / 2, (width + side) / 2,
+                            (height + side) / 2])
+        return self._crop_resize(x, box.expand(len(x), 4)).contiguous(memory_format=self.memory_format)
+
+    def train_batch(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        if self.small:
+            if images.shape[1:3] != (self.input_size, self.input_size):
+                images = self._resize_uint8(images)
+            return self._to_float(_flip(_pad_random_crop(images, CROP_PADDING, generator), generator))
+        x = self._crop_resize(self._to_float(images), _random_resized_boxes(images.shape, generator))
+        return _flip(x.permute(0, 2, 3, 1), generator).permute(0, 3, 1, 2).contiguous(
+            memory_format=self.memory_format)
+
+    def _resize_uint8(self, images: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(images.permute(0, 3, 1, 2).float(), size=(self.input_size,) * 2,
+                          mode="bilinear", antialias=True, align_corners=False)
+        return x.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+
+
+def _pad_random_crop(images: torch.Tensor, padding: int, generator: torch.Generator) -> torch.Tensor:
+    """Random H x W crops of NHWC `images` zero-padded by `padding`, gathered in one indexing op."""
+    n, height, width, _ = images.shape
+    padded = F.pad(images, (0, 0, padding, padding, padding, padding))
+    top = torch.randint(0, 2 * padding + 1, (n, 1), generator=generator)
+    left = torch.randint(0, 2 * padding + 1, (n, 1), generator=generator)
+    rows = (top + torch.arange(height))[:, :, None]
+    cols = (left + torch.arange(width))[:, None, :]
+    return padded[torch.arange(n)[:, None, None], rows, cols]
+
+
+def _flip(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Flip a random half of NHWC `images` left-right."""
+    flip = torch.rand(len(images), generator=generator) < 0.5
+    return torch.where(flip[:, None, None, None], images.flip(2), images)
+
+
+def _random_resized_boxes(shape, generator: torch.Generator, scale=(0.08, 1.0),
+                          ratio=(3 / 4, 4 / 3)) -> torch.Tensor:
+    """Inception-style crop boxes (x1, y1, x2, y2) for a batch of NHWC `shape`; clamped, no retries."""
+    n, height, width = shape[:3]
+    area = height * width * torch.empty(n).uniform_(*scale, generator=generator)
+    log_ratio = torch.empty(n).uniform_(math.log(ratio[0]), math.log(ratio[1]), generator=generator)
+    aspect = torch.exp(log_ratio)
+    box_w = torch.sqrt(area * aspect).clamp(1, width)
+    box_h = torch.sqrt(area / aspect).clamp(1, height)
+    x1 = torch.rand(n, generator=generator) * (width - box_w)
+    y1 = torch.rand(n, generator=generator) * (height - box_h)
+    return torch.stack([x1, y1, x1 + box_w, y1 + box_h], dim=1)
+
+
+def _train_batches(dataset: ImageDataset, config: TrainConfig, prep: BatchPreprocessor,
+                   generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """One epoch of shuffled, augmented batches; a last batch of a single image is dropped (BN)."""
+    order = torch.randperm(len(dataset), generator=generator)
+    for start in range(0, len(order), config.batch_size):
+        index = order[start:start + config.batch_size]
+        if len(index) < 2:
+            break
+        images = dataset.images[index]
+        x = prep.train_batch(images, generator) if config.augment else prep.eval_batch(images)
+        yield x, dataset.labels[index]
+
+
+def _prefetch(batches: Iterator, depth: int) -> Iterator:
+    """Run `batches` in one background thread, `depth` batches ahead (torch ops release the GIL).
+
+    One producer consumes the generator in order, so the batches are identical to the inline ones.
+    """
+    if depth < 1:
+        yield from batches
+        return
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    finished = object()
+    cancelled = threading.Event()
+
+    def produce():
+        try:
+            for item in batches:
+                while not cancelled.is_set():
+                    try:
+                        buffer.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if cancelled.is_set():
+                    return
+            buffer.put(finished)
+        except BaseException as error:  # re-raised in the consumer
+            buffer.put(error)
+
+    worker = threading.Thread(target=produce, name="mnas-batches", daemon=True)
+    worker.start()
+    try:
+        while (item := buffer.get()) is not finished:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        cancelled.set()
+        worker.join()
+
+
+def steps_per_epoch(num_images: int, batch_size: int) -> int:
+    full, rest = divmod(num_images, batch_size)
+    return full + (1 if rest >= 2 else 0)
+
+
+# ------------------------------------------------------------------------------------ optimisation
+
+def learning_rate(config: TrainConfig, step: int, steps_in_epoch: int) -> float:
+    """The learning rate at global `step` (0-based): linear warm-up, then cosine or step decay."""
+    epoch = step / steps_in_epoch
+    if epoch < config.warmup_epochs:
+        return config.lr * (step + 1) / (config.warmup_epochs * steps_in_epoch)
+    after = epoch - config.warmup_epochs
+    if config.schedule == "cosine":
+        progress = after / (config.epochs - config.warmup_epochs)
+        return config.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    return config.lr * config.lr_step_gamma ** math.floor(after / config.lr_step_epochs)
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    if not trainable:
+        raise ValueError("the model has no trainable parameter")
+    groups = [{"params": [p for _, p in trainable if p.ndim > 1], "weight_decay": config.weight_decay},
+              {"params": [p for _, p in trainable if p.ndim <= 1], "weight_decay": 0.0}]
+    groups = [g for g in groups if g["params"]]
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum,
+                               nesterov=config.momentum > 0)
+    return torch.optim.RMSprop(groups, lr=config.lr, alpha=RMSPROP_ALPHA, eps=RMSPROP_EPS,
+                               momentum=config.momentum)
+
+
+# --------------------------------------------------------------------------------------- evaluation
+
+def evaluate(model: nn.Module, dataset: ImageDataset, *, input_size: int | None = None,
+             batch_size: int = 256, mean=IMAGENET_MEAN, std=IMAGENET_STD,
+             channels_last: bool = False) -> EvalResult:
+    """Cross-entropy loss, top-1/top-5 accuracy (0..1) and per-class accuracy of `model` on `dataset`.
+
+    `input_size` defaults to the dataset's image size.
+    """
+    if len(dataset) == 0:
+        raise ValueError("cannot evaluate on an empty dataset")
+    prep = BatchPreprocessor(input_size or dataset.image_size[0], mean, std, channels_last)
+    k = min(5, dataset.num_classes)
+    loss_sum, top1_hits, topk_hits = torch.zeros(()), torch.zeros(()), torch.zeros(())
+    class_hits = torch.zeros(dataset.num_classes)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(dataset), batch_size):
+                images = dataset.images[start:start + batch_size]
+                labels = dataset.labels[start:start + batch_size]
+                logits = model(prep.eval_batch(images))
+                loss_sum += F.cross_entropy(logits, labels, reduction="sum")
+                topk = logits.topk(k, dim=1).indices
+                hit1 = topk[:, 0] == labels
+                top1_hits += hit1.sum()
+                topk_hits += (topk == labels[:, None]).any(dim=1).sum()
+                class_hits += torch.bincount(labels[hit1], minlength=dataset.num_classes)
+    finally:
+        model.train(was_training)
+    counts = torch.bincount(dataset.labels, minlength=dataset.num_classes).clamp(min=1)
+    n = len(dataset)
+    return EvalResult(loss_sum.item() / n, top1_hits.item() / n, topk_hits.item() / n,
+                      (class_hits / counts).tolist(), n)
+
+
+# ------------------------------------------------------------------------------------------ training
+
+def recalibrate_batch_norm(model: nn.Module, dataset: ImageDataset, prep: BatchPreprocessor,
+                           max_images: int, batch_size: int) -> None:
+    """Replace every BN layer's running statistics by their exact average over the first images.
+
+    Only BN layers run in training mode (dropout stays off), so no random number is drawn and a
+    resumed run stays identical to an uninterrupted one.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms or max_images < 2:
+        return
+    momenta = [m.momentum for m in norms]
+    was_training = model.training
+    model.eval()
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # cumulative moving average: the exact mean over the batches seen
+        norm.train()
+    try:
+        with torch.no_grad():
+            count = min(max_images, len(dataset))
+            for start in range(0, count, batch_size):
+                stop = min(count, start + batch_size)
+                if stop - start >= 2:
+                    model(prep.eval_batch(dataset.images[start:stop]))
+    finally:
+        for norm, momentum in zip(norms, momenta):
+            norm.momentum = momentum
+        model.train(was_training)
+
+
+def _set_train_mode(model: nn.Module, config: TrainConfig) -> None:
+    model.train()
+    if config.freeze_backbone:
+        model.features.eval()  # frozen BN statistics too
+
+
+def _checkpoint_payload(model, optimizer, generator, epoch, history, config, class_names) -> dict:
+    return {"format": CHECKPOINT_FORMAT, "epoch": epoch, "arch": getattr(model, "arch", ""),
+            "class_names": list(class_names), "config": dataclasses.asdict(config),
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
+            "history": [dataclasses.asdict(h) for h in history]}
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"resume: no checkpoint at {path}")
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"resume: {path} is not an mnas training checkpoint")
+    return payload
+
+
+def _restore(checkpoint: dict, model, optimizer, generator, class_names, path) -> list[EpochStats]:
+    if checkpoint["arch"] != getattr(model, "arch", "") or checkpoint["class_names"] != list(class_names):
+        raise ValueError(f"resume: checkpoint {path} is for another model or class list "
+                         f"(arch {checkpoint['arch']!r}, classes {checkpoint['class_names']}); "
+                         "delete it or train without resume")
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    generator.set_state(checkpoint["generator"])
+    torch.set_rng_state(checkpoint["torch_rng"])
+    return [EpochStats(**h) for h in checkpoint["history"]]
+
+
+def train(model: nn.Module, train_set: ImageDataset, val_set: ImageDataset, config: TrainConfig, *,
+          on_epoch_end: Callable[[EpochStats], None] | None = None,
+          should_stop: Callable[[], bool] | None = None,
+          checkpoint_dir: str | os.PathLike | None = None, resume: bool = False) -> TrainResult:
+    """Train `model` in place; see the module docstring for the contract."""
+    if train_set.class_names != val_set.class_names:
+        raise ValueError(f"train and validation class lists differ: {train_set.class_names} vs "
+                         f"{val_set.class_names}")
+    if len(train_set) < 2:
+        raise ValueError(f"the training set needs at least 2 images, got {len(train_set)}")
+    if resume and checkpoint_dir is None:
+        raise ValueError("resume needs a checkpoint_dir")
+    if config.freeze_backbone:
+        freeze_backbone(model)
+    if config.channels_last:
+        model.to(memory_format=torch.channels_last)
+    optimizer = make_optimizer(model, config)
+    criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    generator = torch.Generator().manual_seed(config.seed)
+    torch.manual_seed(config.seed)
+    prep = BatchPreprocessor(config.input_size, config.mean, config.std, config.channels_last)
+    steps = steps_per_epoch(len(train_set), config.batch_size)
+    checkpoint_path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir else None
+
+    history: list[EpochStats] = []
+    if resume and checkpoint_path.is_file():
+        history = _restore(load_checkpoint(checkpoint_path), model, optimizer, generator,
+                           train_set.class_names, checkpoint_path)
+        logger.info("resumed from %s after epoch %d", checkpoint_path, len(history))
+    last_good_state = copy.deepcopy(model.state_dict())
+    final = evaluate(model, val_set, input_size=config.input_size, batch_size=config.eval_batch_size,
+                     mean=config.mean, std=config.std) if history else None
+
+    stopped = False
+    for epoch in range(len(history), config.epochs):
+        started = time.perf_counter()
+        try:
+            train_loss, train_seconds, lr = _train_epoch(model, train_set, config, prep, optimizer,
+                                                         criterion, generator, epoch * steps, steps,
+                                                         should_stop)
+        except StopTraining:
+            model.load_state_dict(last_good_state)  # back to the last finished epoch
+            stopped = True
+            break
+        if config.precise_bn_images and not config.freeze_backbone:
+            recalibrate_batch_norm(model, train_set, prep, config.precise_bn_images,
+                                   config.eval_batch_size)
+        final = evaluate(model, val_set, input_size=config.input_size,
+                         batch_size=config.eval_batch_size, mean=config.mean, std=config.std,
+                         channels_last=config.channels_last)
+        stats = EpochStats(epoch + 1, train_loss, final.loss, final.top1, final.top5, lr,
+                           time.perf_counter() - started, len(train_set) / train_seconds)
+        history.append(stats)
+        if checkpoint_path is not None:
+            atomic_torch_save(_checkpoint_payload(model, optimizer, generator, epoch + 1, history,
+                                                  config, train_set.class_names), checkpoint_path)
+        last_good_state = copy.deepcopy(model.state_dict())
+        if on_epoch_end is not None:
+            on_epoch_end(stats)
+    return TrainResult(history, final, list(train_set.class_names), stopped)
+
+
+def _train_epoch(model, dataset, config, prep, optimizer, criterion, generator, first_step, steps,
+                 should_stop) -> tuple[float, float, float]:
+    """One epoch of steps; returns (mean train loss, seconds, last lr). Raises StopTraining."""
+    _set_train_mode(model, config)
+    loss_sum = torch.zeros(())
+    seen = 0
+    lr = config.lr
+    started = time.perf_counter()
+    batches = _prefetch(_train_batches(dataset, config, prep, generator), config.num_workers)
+    try:
+        for step, (x, y) in enumerate(batches, start=first_step):
+            if should_stop is not None and should_stop():
+                raise StopTraining
+            lr = learning_rate(config, step, steps)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            loss = criterion(model(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.detach() * len(y)  # accumulate without a per-step sync
+            seen += len(y)
+    finally:
+        batches.close()
+    return loss_sum.item() / max(seen, 1), time.perf_counter() - started, lr
