@@ -1,22 +1,47 @@
-"""Model files: one self-describing checkpoint format, always loaded with ``weights_only=True``.
+"""Weights: model files, torchvision checkpoints, ImageNet weights, class files; every load ``weights_only``.
 
-A model file is a dict with the architecture string, class names, input size and normalisation next
-to the state dict, so that ``infer_mnasnet`` needs nothing but the file to rebuild and use the model.
+Model files (ours): a dict with the architecture string, class names, input size and normalisation next
+to the state dict, so that ``infer_mnasnet`` needs nothing but the file to rebuild and use the model
+(`save_model_file`, `read_model_file`, `load_model_file`).
+
+torchvision checkpoints: B1 variants have the same tensors in the same order as torchvision's
+``mnasnet*`` (keys ``layers.N.*`` / ``classifier.1.*`` there); `convert_torchvision_state_dict` maps them by
+position and checks every shape, so weights of another variant fail on the first tensor that differs.
+
+ImageNet weights: only the four B1 widths have them, through torchvision's own path: its weights enums
+(``MNASNet1_0_Weights.IMAGENET1K_V1``), whose file is looked up in the torch hub cache,
+``$TORCH_HOME/hub/checkpoints/<file name of the enum's url>`` (`imagenet_checkpoint_path`). Nothing is
+downloaded unless asked (``download=True`` or ``MNAS_DOWNLOAD_WEIGHTS=1``): offline, a missing file is a
+clear `WeightsNotFoundError` naming the full path and how to place the file, never a hang.
+Class names of ImageNet come from the enum's ``meta["categories"]`` (no download).
+
+`load_classifier_weights` puts it together for inference: a variant name, an optional weights file (a
+model file, a torchvision-style or our own state dict) and an optional class file -> model + metadata,
+the head size taken from the weights.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import socket
+from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlparse
 
 import torch
 
-from .fileio import atomic_torch_save
-from .models import MnasNet
+from .fileio import atomic_torch_save, atomic_write_text
+from .models import MnasNet, create_model, get_variant
+from .preprocess import IMAGENET_MEAN, IMAGENET_STD
 
 MODEL_FILE_FORMAT = "mnas-model/1"
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+# variant -> the torchvision weights enum holding its ImageNet checkpoint
+IMAGENET_WEIGHTS = {"mnasnet0_5": "MNASNet0_5_Weights", "mnasnet0_75": "MNASNet0_75_Weights",
+                    "mnasnet1_0": "MNASNet1_0_Weights", "mnasnet1_3": "MNASNet1_3_Weights"}
+DOWNLOAD_ENV = "MNAS_DOWNLOAD_WEIGHTS"
+DOWNLOAD_TIMEOUT_S = 30.0
+DEFAULT_INPUT_SIZE = 224
 
 
 def save_model_file(path: str | os.PathLike, model: MnasNet, *, class_names: list[str], input_size: int,
@@ -41,17 +66,35 @@ def save_model_file(path: str | os.PathLike, model: MnasNet, *, class_names: lis
     return Path(path)
 
 
-def read_model_file(path: str | os.PathLike) -> dict:
-    """Load a model file's dict safely; a clear error when it is missing, corrupt or not ours."""
+def read_checkpoint(path: str | os.PathLike, what: str = "model_weight_file"):
+    """``torch.load(path, weights_only=True)`` on CPU with clear errors for a missing or unreadable file."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"model_weight_file {str(path)!r} does not exist")
+        raise FileNotFoundError(f"{what} {str(path)!r} does not exist")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        raise ValueError(f"model_weight_file {str(path)!r} is not a readable PyTorch checkpoint "
-                         f"({type(error).__name__}: {str(error).splitlines()[0][:200]})") from None
-    if not isinstance(payload, dict) or payload.get("format") != MODEL_FILE_FORMAT:
+        raise ValueError(f"{what} {str(path)!r} is not a readable PyTorch checkpoint "
+                         f"({_load_error_detail(error)})") from None
+
+
+def _load_error_detail(error: Exception) -> str:
+    """torch.load's error, shortened; its advice to retry with weights_only=False is not for us."""
+    text = (str(error).strip().splitlines() or [""])[0][:200]
+    if "Weights only load failed" in text:
+        text = ("corrupt, or it holds objects other than tensors and plain containers, which "
+                "weights_only loading refuses")
+    return f"{type(error).__name__}: {text}"
+
+
+def is_model_file(payload) -> bool:
+    return isinstance(payload, Mapping) and payload.get("format") == MODEL_FILE_FORMAT
+
+
+def read_model_file(path: str | os.PathLike) -> dict:
+    """Load a model file's dict safely; a clear error when it is missing, corrupt or not ours."""
+    payload = read_checkpoint(path)
+    if not is_model_file(payload):
         raise ValueError(f"model_weight_file {str(path)!r} is not an mnas model file "
                          f"(expected a dict with format {MODEL_FILE_FORMAT!r})")
     return payload
@@ -63,3 +106,251 @@ def load_model_file(path: str | os.PathLike) -> tuple[MnasNet, dict]:
     model = MnasNet(payload["arch"], payload["num_classes"], payload.get("dropout", 0.2))
     model.load_state_dict(payload.pop("state_dict"))
     return model.eval(), payload
+
+
+# ---------------------------------------------------------------------------------------------------
+# torchvision checkpoints and plain state dicts
+
+
+class WeightsMismatchError(ValueError):
+    """Weights whose tensors do not fit the model: they are for a different architecture."""
+
+
+class WeightsNotFoundError(FileNotFoundError):
+    """No weights where they were looked for; the message says where and how to provide them."""
+
+
+def extract_state_dict(payload, source: str = "model_weight_file") -> dict[str, torch.Tensor]:
+    """The state dict inside a loaded checkpoint: a plain state dict, an mnas model file, or a training
+    checkpoint holding one under ``state_dict`` / ``model``; a ``module.`` prefix (DataParallel) is
+    dropped. torchvision's ``_metadata`` (its layout version) is kept."""
+    for key in ("state_dict", "model"):
+        if isinstance(payload, Mapping) and isinstance(payload.get(key), Mapping):
+            payload = payload[key]
+            break
+    if (not isinstance(payload, Mapping) or not payload
+            or not all(isinstance(v, torch.Tensor) for v in payload.values())):
+        raise ValueError(f"{source} holds no state dict: expected a dict of tensors (model.state_dict()), "
+                         f"an mnas model file, or a checkpoint with a 'state_dict' or 'model' entry")
+    if all(key.startswith("module.") for key in payload):
+        metadata = getattr(payload, "_metadata", None)
+        payload = type(payload)((key[len("module."):], value) for key, value in payload.items())
+        if metadata is not None:
+            payload._metadata = metadata
+    return payload
+
+
+def head_size(state_dict: Mapping[str, torch.Tensor]) -> int:
+    """Number of classes of a checkpoint: the rows of its last 2-D tensor (the classifier weight)."""
+    matrices = [value for value in state_dict.values() if value.ndim == 2]
+    if not matrices:
+        raise WeightsMismatchError("weights are for a different architecture: no classifier weight "
+                                   "(2-D tensor) in the state dict")
+    return int(matrices[-1].shape[0])
+
+
+def _version_hint(state_dict) -> str:
+    version = getattr(state_dict, "_metadata", {}).get("", {}).get("version")
+    if version == 1:
+        return (" (the file is a torchvision MNASNet _version 1 checkpoint, whose stem is not scaled by "
+                "the width: only _version 2 checkpoints, such as torchvision's published ones, fit)")
+    return ""
+
+
+def convert_torchvision_state_dict(state_dict: Mapping[str, torch.Tensor], model: MnasNet, *,
+                                   source: str = "weights", model_label: str | None = None) -> dict:
+    """Map a torchvision ``mnasnet*`` state dict (``layers.N`` / ``classifier.1`` keys) -- or one of ours
+    -- onto `model`'s keys by position, checking every shape and tensor kind.
+
+    B1 in this package has torchvision's tensors in torchvision's order, so the mapping is positional;
+    the first tensor that does not fit raises `WeightsMismatchError` naming both keys and both shapes.
+    """
+    target = model.state_dict()
+    label = model_label or "the model"
+    hint = _version_hint(state_dict)
+    prefix = f"weights are for a different architecture: {source}"
+    if len(state_dict) != len(target):
+        raise WeightsMismatchError(f"{prefix} holds {len(state_dict)} tensors where {label} has "
+                                   f"{len(target)}{hint}")
+    converted = {}
+    for (src_key, tensor), (dst_key, expected) in zip(state_dict.items(), target.items()):
+        same_kind = src_key.rsplit(".", 1)[-1] == dst_key.rsplit(".", 1)[-1]
+        if not same_kind or tuple(tensor.shape) != tuple(expected.shape):
+            raise WeightsMismatchError(
+                f"{prefix}: {src_key!r} has shape {tuple(tensor.shape)} where {label} expects "
+                f"{dst_key!r} of shape {tuple(expected.shape)}{hint}")
+        converted[dst_key] = tensor
+    return converted
+
+
+def load_state_dict_into(model: MnasNet, state_dict: Mapping[str, torch.Tensor], *,
+                         source: str = "weights", model_label: str | None = None) -> MnasNet:
+    model.load_state_dict(convert_torchvision_state_dict(state_dict, model, source=source,
+                                                         model_label=model_label))
+    return model
+
+
+# ---------------------------------------------------------------------------------------------------
+# ImageNet weights through torchvision's weights enums and the torch hub cache
+
+
+def imagenet_weights(model_name: str):
+    """torchvision's weights enum member (``IMAGENET1K_V1``) for a B1 variant."""
+    get_variant(model_name)
+    if model_name not in IMAGENET_WEIGHTS:
+        raise WeightsNotFoundError(
+            f"no ImageNet weights are published for {model_name}: only {', '.join(IMAGENET_WEIGHTS)} "
+            f"have them (torchvision's). Give model_weight_file (a model file written by train_mnasnet, "
+            f"or a state dict) to use {model_name}")
+    import torchvision.models
+
+    return getattr(torchvision.models, IMAGENET_WEIGHTS[model_name]).IMAGENET1K_V1
+
+
+def imagenet_checkpoint_path(model_name: str) -> Path:
+    """Where torchvision looks for the variant's ImageNet checkpoint: the torch hub cache."""
+    url = imagenet_weights(model_name).url
+    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(url).path)
+
+
+def imagenet_categories() -> list[str]:
+    """The 1000 ImageNet class names, from torchvision's weights meta (nothing downloaded)."""
+    return list(imagenet_weights("mnasnet1_0").meta["categories"])
+
+
+def _download_allowed(download: bool | None) -> bool:
+    if download is not None:
+        return download
+    return os.environ.get(DOWNLOAD_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def missing_imagenet_message(model_name: str) -> str:
+    weights, path = imagenet_weights(model_name), imagenet_checkpoint_path(model_name)
+    return (f"ImageNet weights for {model_name} not found: looked for {path} (torchvision's "
+            f"{IMAGENET_WEIGHTS[model_name]}.IMAGENET1K_V1 in the torch hub cache, "
+            f"$TORCH_HOME/hub/checkpoints). Copy {path.name} (from {weights.url}) to that folder, or set "
+            f"{DOWNLOAD_ENV}=1 to let torchvision download it when online, or give model_weight_file")
+
+
+def load_imagenet_state_dict(model_name: str, *, download: bool | None = None) -> dict:
+    """The variant's ImageNet state dict, via ``torch.hub.load_state_dict_from_url`` (the cached file,
+    ``weights_only=True``). Downloads only when allowed (see the module doc), with a socket timeout."""
+    weights, path = imagenet_weights(model_name), imagenet_checkpoint_path(model_name)
+    cached = path.is_file()
+    if not cached and not _download_allowed(download):
+        raise WeightsNotFoundError(missing_imagenet_message(model_name))
+    previous_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)  # urllib would otherwise wait forever on a dead link
+    try:
+        return weights.get_state_dict(progress=False, check_hash=True, weights_only=True,
+                                      map_location="cpu")
+    except Exception as error:
+        if cached:
+            raise ValueError(f"ImageNet weights file {str(path)!r} is not a readable PyTorch checkpoint "
+                             f"({_load_error_detail(error)}): delete it and place the file again"
+                             ) from None
+        raise WeightsNotFoundError(f"{missing_imagenet_message(model_name)}. The download failed: "
+                                   f"{_load_error_detail(error)}") from None
+    finally:
+        socket.setdefaulttimeout(previous_timeout)
+
+
+# ---------------------------------------------------------------------------------------------------
+# class files: one class name per line, in label order
+
+
+def read_class_file(path: str | os.PathLike, expected: int | None = None) -> list[str]:
+    """Class names from a text file, one per line (blank lines ignored); with `expected`, the number
+    of names must equal it (the head size of the weights)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"class_file {str(path)!r} does not exist")
+    try:
+        names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    except UnicodeDecodeError:
+        raise ValueError(f"class_file {str(path)!r} is not UTF-8 text: expected one class name per "
+                         "line") from None
+    names = [name for name in names if name]
+    if not names:
+        raise ValueError(f"class_file {str(path)!r} holds no class name: expected one per line")
+    if expected is not None and len(names) != expected:
+        raise ValueError(f"class_file {str(path)!r} has {len(names)} class names (lines) but the weights' "
+                         f"head has {expected} classes: expected one name per class, in label order")
+    return names
+
+
+def write_class_file(path: str | os.PathLike, class_names) -> Path:
+    """Write class names one per line (atomic)."""
+    names = [str(name) for name in class_names]
+    bad = [name for name in names if not name.strip() or "\n" in name or "\r" in name]
+    if not names or bad:
+        raise ValueError(f"class names must be non-empty single-line strings, got {bad or names!r}")
+    atomic_write_text(path, "".join(f"{name}\n" for name in names))
+    return Path(path)
+
+
+# ---------------------------------------------------------------------------------------------------
+# everything inference needs from a (variant, weights, class file) triple
+
+
+@dataclasses.dataclass
+class LoadedWeights:
+    """A ready model (eval mode, CPU) and what using it needs."""
+
+    model: MnasNet
+    class_names: list[str]
+    input_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    source: str          # where the weights came from, for messages and logs
+    model_name: str      # the variant, or "custom" for a model file's own architecture
+
+
+def load_classifier_weights(model_name: str = "mnasnet1_0", weight_file: str | os.PathLike | None = None,
+                            class_file: str | os.PathLike | None = None, input_size: int | None = None,
+                            *, download: bool | None = None) -> LoadedWeights:
+    """A variant with its ImageNet weights, or any weights file, plus class names.
+
+    * no `weight_file`: `model_name`'s ImageNet weights from the torch hub cache (B1 only) and the
+      ImageNet class names;
+    * an mnas model file: its own architecture, class names, input size and normalisation
+      (`model_name` is not used; `input_size` and `class_file` override the file's when given);
+    * a state dict (torchvision's or ours): `model_name`'s architecture with the head size of the
+      weights; class names from `class_file`, or ImageNet's when the head has 1000 classes.
+
+    `input_size` None means the model file's, else 224. A `class_file` must have one name per class.
+    """
+    mean, std = IMAGENET_MEAN, IMAGENET_STD
+    if weight_file:
+        source = f"model_weight_file {str(weight_file)!r}"
+        payload = read_checkpoint(weight_file)
+        if is_model_file(payload):
+            model = MnasNet(payload["arch"], payload["num_classes"], payload.get("dropout", 0.2))
+            load_state_dict_into(model, payload["state_dict"], source=source,
+                                 model_label=f"its architecture ({payload['num_classes']} classes)")
+            class_names, model_name = list(payload["class_names"]), "custom"
+            input_size = input_size or int(payload["input_size"])
+            mean, std = tuple(payload["mean"]), tuple(payload["std"])
+        else:
+            state_dict = extract_state_dict(payload, source)
+            num_classes = head_size(state_dict)
+            input_size = input_size or DEFAULT_INPUT_SIZE
+            model = create_model(model_name, num_classes=num_classes, input_size=input_size)
+            load_state_dict_into(model, state_dict, source=source,
+                                 model_label=f"{model_name} ({num_classes} classes)")
+            if num_classes == 1000:
+                class_names = imagenet_categories()
+            elif not class_file:
+                raise ValueError(f"class_file is needed: {source} has {num_classes} classes (not "
+                                 f"ImageNet's 1000), so give a text file with their names, one per line")
+    else:
+        state_dict = load_imagenet_state_dict(model_name, download=download)
+        source = f"ImageNet weights {str(imagenet_checkpoint_path(model_name))!r}"
+        input_size = input_size or DEFAULT_INPUT_SIZE
+        model = create_model(model_name, num_classes=1000, input_size=input_size)
+        load_state_dict_into(model, state_dict, source=source, model_label=model_name)
+        class_names = imagenet_categories()
+    if class_file:
+        class_names = read_class_file(class_file, expected=model.num_classes)
+    return LoadedWeights(model.eval(), class_names, int(input_size), tuple(mean), tuple(std), source,
+                         model_name)

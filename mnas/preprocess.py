@@ -1,0 +1,170 @@
+"""Image -> network input: the one pre-processing function every backend shares (torch, ONNX Runtime).
+
+``preprocess(image, input_size, mean, std)`` takes what a user or Ikomia hands over -- an RGB ``uint8``
+``HxWx3`` array in the usual case -- and returns a contiguous ``float32`` ``1x3xSxS`` (NCHW) array, ready
+for ``torch.from_numpy`` or an ONNX Runtime session. It is backend-neutral: numpy and one ``cv2.resize``.
+
+Accepted inputs (anything else is a `ValueError` that names the input and says what was expected):
+
+=================  ==================================================================================
+``HxWx3``          colour in ``channel_order`` (``"rgb"``: Ikomia, PIL, skimage; ``"bgr"``: cv2.imread)
+``HxW``/``HxWx1``  grey: the one channel feeds all three network channels
+``HxWx4``          RGBA (or BGRA): alpha is dropped, not composited
+``uint8``          0..255
+``uint16``         0..65535, mapped linearly onto the 8-bit range (v / 257), as a 16-bit PNG converted
+                   to 8 bits would be; done in float after resizing, so no precision is lost on the way
+=================  ==================================================================================
+
+Size: the whole image is resized to ``input_size x input_size`` -- a plain resize, aspect ratio not
+kept, no centre crop. That is what the training engine does and what a classifier of detector boxes
+needs (a crop would cut the object the detector framed). Interpolation: ``INTER_AREA`` when shrinking
+(it averages every source pixel, i.e. anti-aliases, like the antialiased bilinear resize of torchvision /
+PIL that the ImageNet weights were trained with; plain bilinear would alias on large photos),
+``INTER_LINEAR`` when enlarging (bilinear, where ``INTER_AREA`` would fall back to nearest-like blocks).
+Images whose shorter side is below `MIN_IMAGE_SIDE` are refused: there is nothing left to classify.
+
+Normalisation ``(v / 255 - mean) / std`` and the HWC -> CHW transpose are fused into one multiply-add
+per output element with ``scale = 1 / (255 * std)`` and ``offset = -mean / std`` precomputed once per
+`Preprocessor`; the transpose, channel reordering, alpha dropping and grey broadcasting are all numpy
+views, so a call allocates only the resized image and (unless ``out`` is given) the output.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Sequence
+
+import numpy as np
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+MIN_IMAGE_SIDE = 8
+CHANNEL_ORDERS = ("rgb", "bgr")
+_DTYPE_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
+
+def _cv2():
+    """cv2, imported on first use: inside Ikomia it is Ikomia's bundled OpenCV, elsewhere opencv-python."""
+    import cv2
+
+    return cv2
+
+
+def check_image(image, name: str = "image") -> np.ndarray:
+    """Validate an image array; returns it as ``HxWxC`` (C in 1, 3, 4) without copying."""
+    if not isinstance(image, np.ndarray):
+        raise ValueError(f"{name} must be a numpy array (HxW, HxWx1, HxWx3 or HxWx4), "
+                         f"got {type(image).__name__}")
+    if image.size == 0:
+        raise ValueError(f"{name} is empty (shape {image.shape}): expected an HxWx3 image of at least "
+                         f"{MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE} pixels")
+    if image.dtype not in _DTYPE_MAX:
+        raise ValueError(f"{name} has dtype {image.dtype}: expected uint8 (0..255) or uint16 (0..65535); "
+                         "convert other types to 8-bit first")
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if image.ndim != 3 or image.shape[2] not in (1, 3, 4):
+        raise ValueError(f"{name} has shape {image.shape}: expected HxW or HxWx1 (grey), HxWx3 (colour) "
+                         "or HxWx4 (with alpha)")
+    height, width = image.shape[:2]
+    if min(height, width) < MIN_IMAGE_SIDE:
+        raise ValueError(f"{name} is {width}x{height} pixels: expected at least "
+                         f"{MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE} (a smaller image has too little to classify)")
+    return image
+
+
+def resize_image(image: np.ndarray, input_size: int) -> np.ndarray:
+    """Plain resize of the whole image to ``input_size x input_size`` (see the module doc for why)."""
+    cv2 = _cv2()
+    height, width = image.shape[:2]
+    if height == input_size and width == input_size:
+        return image
+    shrinking = height * width > input_size * input_size
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    resized = cv2.resize(image, (input_size, input_size), interpolation=interpolation)
+    return resized[:, :, None] if resized.ndim == 2 else resized  # cv2 drops a single channel axis
+
+
+class Preprocessor:
+    """`preprocess` for one input size and normalisation, with its constants computed once."""
+
+    def __init__(self, input_size: int, mean: Sequence[float] = IMAGENET_MEAN,
+                 std: Sequence[float] = IMAGENET_STD):
+        if int(input_size) != input_size or input_size < MIN_IMAGE_SIDE:
+            raise ValueError(f"input_size must be an integer >= {MIN_IMAGE_SIDE}, got {input_size!r}")
+        mean = np.asarray(mean, dtype=np.float64).reshape(-1)
+        std = np.asarray(std, dtype=np.float64).reshape(-1)
+        if mean.shape != (3,) or std.shape != (3,) or np.any(std <= 0):
+            raise ValueError(f"mean and std must be 3 values each, std > 0; got mean={mean.tolist()}, "
+                             f"std={std.tolist()}")
+        self.input_size = int(input_size)
+        self.mean = tuple(mean.tolist())
+        self.std = tuple(std.tolist())
+        # out = v * scale + offset, per channel, for each accepted dtype (uint16: v / 257 first)
+        self._scale = {dtype: (1.0 / (top * std)).astype(np.float32).reshape(3, 1, 1)
+                       for dtype, top in _DTYPE_MAX.items()}
+        self._offset = (-mean / std).astype(np.float32).reshape(3, 1, 1)
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        return (1, 3, self.input_size, self.input_size)
+
+    def __call__(self, image, *, channel_order: str = "rgb", out: np.ndarray | None = None,
+                 name: str = "image") -> np.ndarray:
+        """One image -> ``1x3xSxS`` float32; writes into `out` (a C-contiguous float32 array of that
+        shape, e.g. one row of a batch buffer) when given."""
+        if channel_order not in CHANNEL_ORDERS:
+            raise ValueError(f"channel_order must be one of {CHANNEL_ORDERS}, got {channel_order!r}")
+        image = check_image(image, name)
+        dtype = image.dtype
+        resized = resize_image(image, self.input_size)
+        chw = resized.transpose(2, 0, 1)  # a view: C x S x S
+        if chw.shape[0] == 4:
+            chw = chw[:3]
+        if channel_order == "bgr" and chw.shape[0] == 3:
+            chw = chw[::-1]
+        if out is None:
+            out = np.empty(self.shape, dtype=np.float32)
+        elif out.shape != self.shape or out.dtype != np.float32 or not out.flags.c_contiguous:
+            raise ValueError(f"out must be a C-contiguous float32 array of shape {self.shape}, got "
+                             f"{out.dtype} {out.shape}")
+        # grey (1 x S x S) broadcasts against the 3-channel constants: no channel copies
+        np.multiply(chw, self._scale[dtype], out=out[0], casting="unsafe")
+        np.add(out[0], self._offset, out=out[0])
+        return out
+
+
+    def batch(self, images: Sequence[np.ndarray], *, channel_order: str = "rgb",
+              name: str = "image") -> np.ndarray:
+        """Several images -> one ``Nx3xSxS`` float32 batch, each written straight into its row."""
+        if len(images) == 0:
+            raise ValueError(f"no {name} given: expected at least one image")
+        batch = np.empty((len(images), *self.shape[1:]), np.float32)
+        for n, image in enumerate(images):
+            self(image, channel_order=channel_order, out=batch[n:n + 1],
+                 name=f"{name} {n}" if len(images) > 1 else name)
+        return batch
+
+
+@functools.lru_cache(maxsize=16)
+def get_preprocessor(input_size: int, mean: tuple = IMAGENET_MEAN, std: tuple = IMAGENET_STD) -> Preprocessor:
+    """A cached `Preprocessor` (its constants are computed once per size and normalisation)."""
+    return Preprocessor(input_size, mean, std)
+
+
+def _preprocessor(input_size, mean, std) -> Preprocessor:
+    return get_preprocessor(int(input_size), tuple(map(float, mean)), tuple(map(float, std)))
+
+
+def preprocess(image, input_size: int, mean: Sequence[float] = IMAGENET_MEAN,
+               std: Sequence[float] = IMAGENET_STD, *, channel_order: str = "rgb",
+               out: np.ndarray | None = None, name: str = "image") -> np.ndarray:
+    """Image array -> contiguous float32 ``1x3xSxS`` network input (see the module doc)."""
+    return _preprocessor(input_size, mean, std)(image, channel_order=channel_order, out=out, name=name)
+
+
+def preprocess_batch(images: Sequence[np.ndarray], input_size: int, mean: Sequence[float] = IMAGENET_MEAN,
+                     std: Sequence[float] = IMAGENET_STD, *, channel_order: str = "rgb",
+                     name: str = "image") -> np.ndarray:
+    """Several images -> one contiguous float32 ``Nx3xSxS`` batch."""
+    return _preprocessor(input_size, mean, std).batch(images, channel_order=channel_order, name=name)
