@@ -1,0 +1,1 @@
+"""Ikomia plugin ``infer_mnasnet``: MnasNet image classification (a thin adapter over `mnas.infer`)."""

@@ -1,0 +1,228 @@
+"""infer_mnasnet: classify whole images, or the boxes of an upstream detector, with any MnasNet.
+
+A thin adapter: parameters (strings, as Ikomia wants them) <-> `mnas.infer.Classifier`.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+from ikomia import core, dataprocess
+
+from mnas.infer import Classifier
+from mnas.models import VARIANTS
+from mnas.preprocess import MIN_IMAGE_SIDE
+
+logger = logging.getLogger(__name__)
+
+PLUGIN_NAME = "infer_mnasnet"
+AUTO = "auto"
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def parse_bool(value: str, name: str) -> bool:
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
+def parse_input_size(value: str) -> int | None:
+    """'auto' (or empty / 0): the model file's input size, else 224; otherwise an integer >= 8."""
+    text = str(value).strip().lower()
+    if text in (AUTO, "", "0", "none"):
+        return None
+    try:
+        size = int(text)
+    except ValueError:
+        size = -1
+    if size < MIN_IMAGE_SIDE:
+        raise ValueError(f"input_size must be '{AUTO}' or an integer >= {MIN_IMAGE_SIDE}, got {value!r}")
+    return size
+
+
+def _file_state(path: str) -> tuple | None:
+    """A file's identity for reload decisions: path, size and modification time (None when absent)."""
+    if not path:
+        return None
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return (path,)
+    return (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+class InferMnasnetParam(core.CWorkflowTaskParam):
+    """Parameters of infer_mnasnet; every value is a string on the Ikomia side."""
+
+    def __init__(self):
+        core.CWorkflowTaskParam.__init__(self)
+        self.model_name = "mnasnet1_0"
+        self.input_size: int | None = None  # None: the model file's, else 224
+        self.model_weight_file = ""
+        self.class_file = ""
+        self.cuda = _cuda_available()
+        self.update = False
+
+    def set_values(self, params):
+        """Parse everything before assigning anything, so a bad value leaves the old parameters intact."""
+        current = self.get_values()
+        values = {key: str(params.get(key, current[key])) for key in current}
+        model_name = values["model_name"].strip()
+        if model_name not in VARIANTS:
+            raise ValueError(f"model_name {model_name!r} is not a MnasNet variant: expected one of "
+                             f"{', '.join(VARIANTS)}")
+        input_size = parse_input_size(values["input_size"])
+        cuda = parse_bool(values["cuda"], "cuda")
+        changed = values != current
+        self.model_name, self.input_size, self.cuda = model_name, input_size, cuda
+        self.model_weight_file = values["model_weight_file"].strip()
+        self.class_file = values["class_file"].strip()
+        self.update = self.update or changed
+
+    def get_values(self):
+        return {"model_name": self.model_name,
+                "input_size": AUTO if self.input_size is None else str(self.input_size),
+                "model_weight_file": self.model_weight_file,
+                "class_file": self.class_file,
+                "cuda": str(self.cuda)}
+
+    def load_key(self) -> tuple:
+        """Everything the loaded model depends on, files' contents included (via size and mtime), so a
+        retrained weights file is picked up on the next run."""
+        return (self.model_name, self.input_size, self.cuda, _file_state(self.model_weight_file),
+                _file_state(self.class_file))
+
+
+class InferMnasnetParamFactory(dataprocess.CTaskParamFactory):
+    def __init__(self):
+        dataprocess.CTaskParamFactory.__init__(self)
+        self.name = PLUGIN_NAME
+
+    def create(self):
+        return InferMnasnetParam()
+
+
+def object_crop(image: np.ndarray, item) -> np.ndarray | None:
+    """The pixels of an input graphics item's bounding rectangle, clipped to the image; None when less
+    than MIN_IMAGE_SIDE remains. (ikomia 0.16.1's get_object_sub_image returns the whole image for the
+    boxes of an upstream detection task, so the crop is made here.)"""
+    x, y, width, height = item.get_bounding_rect()
+    left, top = max(0, math.floor(x)), max(0, math.floor(y))
+    right = min(image.shape[1], math.ceil(x + width))
+    bottom = min(image.shape[0], math.ceil(y + height))
+    if min(right - left, bottom - top) < MIN_IMAGE_SIDE:
+        return None
+    return image[top:bottom, left:right]
+
+
+class InferMnasnet(dataprocess.CClassificationTask):
+    """Whole image -> every class with its confidence, sorted; detector boxes -> one class each."""
+
+    def __init__(self, name, param):
+        dataprocess.CClassificationTask.__init__(self, name)
+        self.set_param_object(copy.deepcopy(param) if param is not None else InferMnasnetParam())
+        self.classifier: Classifier | None = None
+        self.loads = 0  # how many times a model was loaded (a parameter change reloads, nothing else)
+        self._loaded_key: tuple | None = None
+
+    def get_progress_steps(self):
+        return 2
+
+    def _get_classifier(self) -> Classifier:
+        param = self.get_param_object()
+        key = param.load_key()
+        if self.classifier is None or param.update or key != self._loaded_key:
+            self.classifier, self._loaded_key = None, None  # a failed load must not leave a stale model
+            device = "cpu"
+            if param.cuda:
+                if _cuda_available():
+                    device = "cuda"
+                else:
+                    logger.warning("%s: cuda=True but no CUDA device is available: running on the CPU",
+                                   PLUGIN_NAME)
+            classifier = Classifier.load(param.model_name, param.model_weight_file, param.class_file,
+                                         param.input_size, device)
+            self.set_names(classifier.class_names)
+            self.classifier, self._loaded_key = classifier, key
+            param.update = False
+            self.loads += 1
+            logger.info("%s: loaded %s", PLUGIN_NAME, classifier.describe())
+        return self.classifier
+
+    def run(self):
+        self.begin_task_run()
+        classifier = self._get_classifier()
+        self.emit_step_progress()
+        image = self.get_input(0).get_image()
+        if self.is_whole_image_classification():
+            probabilities = classifier.predict(image, name="input image")[0]
+            names, confidences = classifier.ranked(probabilities)
+            self.set_whole_image_results(names, [str(c) for c in confidences])
+        else:
+            self._classify_objects(classifier, image)
+        self.forward_input_image(0, 0)
+        self.emit_step_progress()
+        self.end_task_run()
+
+    def _classify_objects(self, classifier: Classifier, image: np.ndarray) -> None:
+        """Each box of the upstream detector gets its own class (crops batched in one forward pass)."""
+        objects, crops = [], []
+        for item in self.get_input_objects():
+            crop = object_crop(image, item)
+            if crop is None:
+                logger.warning("%s: skipped object %s: its box %s leaves less than %d x %d pixels in the "
+                               "image", PLUGIN_NAME, item.get_id(), item.get_bounding_rect(),
+                               MIN_IMAGE_SIDE, MIN_IMAGE_SIDE)
+                continue
+            objects.append(item)
+            crops.append(crop)
+        if not crops:
+            return
+        probabilities = classifier.predict(crops, name="object")
+        for item, row in zip(objects, probabilities):
+            index = int(row.argmax())
+            self.add_object(item, index, float(row[index]))
+
+
+class InferMnasnetFactory(dataprocess.CTaskFactory):
+    def __init__(self):
+        dataprocess.CTaskFactory.__init__(self)
+        info = self.info
+        info.name = PLUGIN_NAME
+        info.short_description = "MnasNet image classification: ImageNet weights or your own trained model"
+        info.description = (
+            "Classifies whole images, or each box of an upstream detection task, with any MnasNet: "
+            "torchvision's ImageNet-trained MnasNet-B1 (x0.5, x0.75, x1.0, x1.3), MnasNet-A1, MnasNet-small "
+            "or an architecture found by search_mini, using weights trained with train_mnasnet (a model "
+            "file alone is enough: it carries the architecture, class names and input size).")
+        info.authors = ("Mingxing Tan, Bo Chen, Ruoming Pang, Vijay Vasudevan, Mark Sandler, Andrew Howard, "
+                        "Quoc V. Le")
+        info.article = "MnasNet: Platform-Aware Neural Architecture Search for Mobile"
+        info.journal = "Conference on Computer Vision and Pattern Recognition (CVPR)"
+        info.year = 2019
+        info.license = "BSD-3-Clause"
+        info.documentation_link = "https://arxiv.org/abs/1807.11626"
+        info.article_url = "https://arxiv.org/abs/1807.11626"
+        info.path = "Plugins/Python/Classification"
+        info.icon_path = "icons/mnasnet.png"
+        info.version = "1.0.0"
+        info.min_ikomia_version = "0.16.0"
+        info.keywords = "mnasnet,nas,architecture search,mobile,classification,imagenet,cnn,pytorch"
+        info.algo_type = core.AlgoType.INFER
+        info.algo_tasks = "CLASSIFICATION"
+
+    def create(self, param=None):
+        return InferMnasnet(self.info.name, param)
