@@ -1,14 +1,98 @@
-"""The README's main job (``bash scripts/run``): for now, the variant summary measured on this machine."""
+"""The README's main job (``bash scripts/run``): the variants measured on this machine, then sample photos
+classified through a real Ikomia workflow (``infer_mnasnet``) when weights are available.
+
+Each step is a function the full pipeline can call: `print_variant_summary`, `find_imagenet_weights`,
+`classify_photos`.
+"""
 
 from __future__ import annotations
 
+import argparse
+import logging
+import os
 import sys
+from pathlib import Path
 
 from mnas.__main__ import main as mnas_main
+from mnas_ikomia.plugins import install_plugins
+from mnas.weights import IMAGENET_WEIGHTS, imagenet_checkpoint_path, missing_imagenet_message
+
+SAMPLE_PHOTOS = ("chelsea", "astronaut", "coffee", "rocket")  # skimage.data: cat, person, cup, rocket
+# the ImageNet variants in order of preference for the demo
+PREFERRED_IMAGENET = ("mnasnet1_0", "mnasnet1_3", "mnasnet0_75", "mnasnet0_5")
+
+
+def print_variant_summary(input_size: int = 224, threads: int = 1, repeats: int = 20) -> int:
+    """Params, MACs and measured latency of every named variant (``python -m mnas summary``)."""
+    return mnas_main(["summary", "--input-size", str(input_size), "--threads", str(threads),
+                      "--repeats", str(repeats)])
+
+
+def find_imagenet_weights(preferred: tuple[str, ...] = PREFERRED_IMAGENET) -> str | None:
+    """The first variant whose ImageNet checkpoint is in the torch hub cache, or None."""
+    return next((name for name in preferred if imagenet_checkpoint_path(name).is_file()), None)
+
+
+def sample_photos(names=SAMPLE_PHOTOS) -> dict:
+    from skimage import data
+
+    return {name: getattr(data, name)() for name in names}
+
+
+def classify_photos(photos: dict, params: dict, top_k: int = 3) -> dict[str, list[tuple[str, float]]]:
+    """Classify each photo with ``infer_mnasnet`` in an Ikomia workflow; top-k (class, confidence)."""
+    os.environ.setdefault("IKOMIA_AUTO_COMPLETION", "0")
+    install_plugins()  # idempotent: the registry must find this repository's plugin, not Ikomia HUB's
+    from ikomia.dataprocess.workflow import Workflow
+
+    logging.getLogger("ikomia.dataprocess.workflow").setLevel(logging.WARNING)  # no line per run
+    workflow = Workflow()
+    task = workflow.add_task(name="infer_mnasnet", auto_connect=True, public_hub=False)
+    task.set_parameters(params)
+    results = {}
+    for name, image in photos.items():
+        workflow.run_on(array=image)
+        results[name] = [(label, float(conf)) for label, conf in task.get_whole_image_results()[:top_k]]
+    return results
+
+
+def print_classifications(results: dict[str, list[tuple[str, float]]]) -> None:
+    for photo, ranked in results.items():
+        print(f"  {photo:<10} " + ", ".join(f"{label} {conf:.1%}" for label, conf in ranked))
 
 
 def main(argv: list[str] | None = None) -> int:
-    return mnas_main(["summary", *(sys.argv[1:] if argv is None else argv)])
+    parser = argparse.ArgumentParser(prog="python -m mnas_ikomia.main", description=__doc__.split("\n")[0])
+    parser.add_argument("--model-weight-file", default="",
+                        help="classify with this model file / state dict instead of ImageNet weights")
+    parser.add_argument("--model-name", default="", help="variant for --model-weight-file or ImageNet")
+    parser.add_argument("--class-file", default="")
+    parser.add_argument("--top-k", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=20, help="latency repeats per variant")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads for the latency figures")
+    parser.add_argument("--no-summary", action="store_true")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+
+    if not args.no_summary:
+        print_variant_summary(threads=args.threads, repeats=args.repeats)
+        print()
+    params = {"model_weight_file": args.model_weight_file, "class_file": args.class_file}
+    model_name = args.model_name
+    if not args.model_weight_file:
+        model_name = args.model_name if args.model_name in IMAGENET_WEIGHTS else find_imagenet_weights()
+        if model_name is None:
+            print("Sample photos not classified: no ImageNet weights in the torch hub cache.")
+            print(missing_imagenet_message(PREFERRED_IMAGENET[0]))
+            print("Also looked for: " + ", ".join(str(imagenet_checkpoint_path(name))
+                                                  for name in PREFERRED_IMAGENET[1:]))
+            return 0
+    if model_name:
+        params["model_name"] = model_name
+    source = args.model_weight_file or Path(imagenet_checkpoint_path(model_name))
+    print(f"Sample photos (skimage.data) classified by infer_mnasnet in an Ikomia workflow, "
+          f"weights {source}:")
+    print_classifications(classify_photos(sample_photos(), params, args.top_k))
+    return 0
 
 
 if __name__ == "__main__":
