@@ -15,13 +15,13 @@ API
 ``load_split(split_dir, *, classes=None, limit_per_class=None, image_size=None, cache_dir=...)``
     One split folder -> `ImageDataset`.
 ``stratified_split(dataset, val_fraction | counts, seed) -> (train, val)``
-``cifar10_root(download=False)``, ``write_class_file(path, names)`` / ``read_class_file(path)``.
+``cifar10_root(download=False)``: the CIFAR-10 folder (class files: `mnas.weights`).
 
 An `ImageDataset` holds ``images`` (uint8, N x H x W x 3, RGB), ``labels`` (int64, N) and
 ``class_names`` (sorted folder names: the class order is stable and written out as classes.txt).
-All images of a dataset share one size: with ``image_size=S`` each image is resized (shorter side to
-S, bilinear, antialiased) and centre-cropped to S x S; without it they must already share one size
-(CIFAR-10's 32 x 32). Files that cannot be decoded (non-images, corrupt files) are skipped and listed
+All images of a dataset share one size: with ``image_size=S`` each whole image is resized to S x S
+(bilinear, antialiased, aspect ratio not kept: what infer_mnasnet does at inference); without it they
+must already share one size (CIFAR-10's 32 x 32). Files that cannot be decoded (non-images, corrupt files) are skipped and listed
 in ``dataset.skipped``; a split left with no usable image is an error.
 
 Decoding is cached: the decoded tensor is saved in ``cache_dir`` (default ``$MNAS_CACHE_DIR`` or
@@ -43,7 +43,7 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
-from .fileio import atomic_torch_save, atomic_write_text
+from .fileio import atomic_torch_save
 
 logger = logging.getLogger(__name__)
 
@@ -186,16 +186,11 @@ def _decode(path: Path) -> torch.Tensor | None:
 
 
 def _resize_square(image: torch.Tensor, size: int) -> torch.Tensor:
-    """Shorter side to `size` (bilinear, antialiased), then the centre size x size crop."""
-    height, width = image.shape[:2]
-    if (height, width) == (size, size):
+    """The whole image resized to size x size (aspect ratio not kept, as infer_mnasnet does)."""
+    if image.shape[:2] == (size, size):
         return image
-    scale = size / min(height, width)
-    new_h, new_w = max(size, round(height * scale)), max(size, round(width * scale))
     chw = image.permute(2, 0, 1)[None].float()
-    chw = F.interpolate(chw, size=(new_h, new_w), mode="bilinear", antialias=True, align_corners=False)
-    top, left = (new_h - size) // 2, (new_w - size) // 2
-    chw = chw[..., top:top + size, left:left + size]
+    chw = F.interpolate(chw, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
     return chw[0].round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).contiguous()
 
 
@@ -354,16 +349,7 @@ def load_folder_dataset(root: str | os.PathLike, *, image_size: int | None = Non
     return train, val, splits
 
 
-# ------------------------------------------------------------------------------------ classes and CIFAR
-
-def write_class_file(path: str | os.PathLike, class_names: Sequence[str]) -> None:
-    """classes.txt: one class name per line, in label order (atomic)."""
-    atomic_write_text(path, "".join(f"{name}\n" for name in class_names))
-
-
-def read_class_file(path: str | os.PathLike) -> list[str]:
-    return [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-
+# ---------------------------------------------------------------------------------------------- CIFAR
 
 def cifar10_root(download: bool = False, download_dir: str | os.PathLike | None = None) -> Path:
     """The CIFAR-10 folder dataset: $MNAS_CIFAR10, else ../shared/datasets/cifar10-jpg beside the repo.

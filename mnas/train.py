@@ -7,7 +7,7 @@ checkpoint_dir=None, resume=False) -> TrainResult``
     Trains `model` in place on in-memory `mnas.data.ImageDataset` s. After each finished epoch it
     evaluates on `val_set`, writes ``checkpoint_dir/last.pt`` (atomic; loads with
     ``torch.load(..., weights_only=True)``) and calls ``on_epoch_end(EpochStats)``. ``should_stop()`` is
-    polled every step: when it answers True the epoch in progress is abandoned, the model goes back to
+    polled every step (``on_step(global_step)`` is called after each): when it answers True the epoch in progress is abandoned, the model goes back to
     the last finished epoch (the checkpoint on disk is that epoch's) and ``TrainResult.stopped`` is True.
     ``resume=True`` continues from ``checkpoint_dir/last.pt`` exactly where it ended: model, optimizer,
     data-order and augmentation generator, global RNG (dropout) and history are restored, so a run
@@ -29,8 +29,9 @@ Data path: images stay uint8 N x H x W x 3 in memory; each batch is gathered, au
 as one tensor op (no per-image Python loop, no DataLoader processes). Augmentation fits the input
 size: at input_size <= 64 (CIFAR-like) a random crop after 4 px zero padding plus horizontal flip; at
 larger sizes a random-resized crop (scale 0.08-1, ratio 3/4-4/3, via ``torchvision.ops.roi_align``)
-plus flip. Evaluation uses the whole image at <= 64 px and the centre 87.5 % crop resized to
-`input_size` above (load data at ``data_image_size(input_size)`` to make that crop pixel-exact).
+plus flip. Evaluation sees the whole image resized to `input_size` (aspect ratio not kept), exactly
+what ``infer_mnasnet`` does (`mnas.preprocess`), so the accuracy reported here is the deployed one;
+load the data at ``image_size=input_size`` and evaluation is the identity.
 """
 
 from __future__ import annotations
@@ -59,8 +60,7 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 OPTIMIZERS = ("sgd", "rmsprop")
 SCHEDULES = ("cosine", "step")
-SMALL_INPUT_MAX = 64        # at or below: CIFAR-style augmentation and whole-image evaluation
-EVAL_CROP_FRACTION = 0.875  # above: the usual ImageNet centre crop
+SMALL_INPUT_MAX = 64        # at or below: CIFAR-style pad-and-crop augmentation; above: random-resized crop
 CROP_PADDING = 4
 CHECKPOINT_NAME = "last.pt"
 CHECKPOINT_FORMAT = "mnas-checkpoint/1"
@@ -177,8 +177,14 @@ def seed_everything(seed: int) -> None:
 
 def build_model(name_or_arch: str, num_classes: int, input_size: int, *, pretrained: bool = False,
                 freeze_backbone: bool = False, dropout: float | None = None) -> nn.Module:
-    """A model ready to train: `pretrained` loads ImageNet weights (head replaced for `num_classes`)."""
-    from .models import create_model
+    """A model ready to train, from scratch or from torchvision's ImageNet weights (B1 variants).
+
+    With `pretrained` the backbone gets the ImageNet weights through `mnas.weights` (the torch hub
+    cache; `WeightsNotFoundError` naming the path when the file is not there offline) and the
+    classifier is replaced by a fresh one for `num_classes`. Strides adapted to small inputs change
+    no tensor shape, so the weights fit at 32 px too.
+    """
+    from .models import VARIANTS, create_model
 
     if freeze_backbone and not pretrained:
         raise ValueError("freeze_backbone needs pretrained weights: freezing a random backbone would "
@@ -187,11 +193,18 @@ def build_model(name_or_arch: str, num_classes: int, input_size: int, *, pretrai
         return create_model(name_or_arch, num_classes=num_classes, input_size=input_size, dropout=dropout)
     from . import weights
 
-    loader = getattr(weights, "load_pretrained", None)
-    if loader is None:
-        raise RuntimeError("pretrained=True needs mnas.weights.load_pretrained, which this version of "
-                           "mnas.weights does not provide")
-    return loader(name_or_arch, num_classes=num_classes, input_size=input_size, dropout=dropout)
+    if name_or_arch not in VARIANTS:
+        raise ValueError("pretrained needs a model_name with ImageNet weights (one of "
+                         f"{', '.join(weights.IMAGENET_WEIGHTS)}), not an architecture string")
+    state_dict = weights.load_imagenet_state_dict(name_or_arch)  # clear error when not available
+    model = create_model(name_or_arch, num_classes=weights.head_size(state_dict),
+                         input_size=input_size, dropout=dropout)
+    weights.load_state_dict_into(model, state_dict, source=f"ImageNet weights of {name_or_arch}")
+    model.classifier = nn.Linear(model.classifier.in_features, num_classes)
+    nn.init.normal_(model.classifier.weight, 0, 0.01)
+    nn.init.zeros_(model.classifier.bias)
+    model.num_classes = num_classes
+    return model
 
 
 def freeze_backbone(model: nn.Module) -> None:
@@ -201,11 +214,6 @@ def freeze_backbone(model: nn.Module) -> None:
 
 
 # ------------------------------------------------------------------------------------------------- data
-
-def data_image_size(input_size: int) -> int:
-    """The side to decode images at for `input_size`: itself when small, else room for the 87.5 % crop."""
-    return input_size if input_size <= SMALL_INPUT_MAX else round(input_size / EVAL_CROP_FRACTION)
-
 
 class BatchPreprocessor:
     """uint8 N x H x W x 3 batches -> normalised float N x 3 x S x S, augmented or for evaluation."""
@@ -231,15 +239,10 @@ class BatchPreprocessor:
         return roi_align(x, rois, self.input_size, spatial_scale=1.0, sampling_ratio=0, aligned=True)
 
     def eval_batch(self, images: torch.Tensor) -> torch.Tensor:
-        height, width = images.shape[1:3]
-        x = self._to_float(images)
-        fraction = 1.0 if self.small else EVAL_CROP_FRACTION
-        if (height, width) == (self.input_size, self.input_size) and fraction == 1.0:
-            return x
-        side = min(height, width) * fraction
-        box = torch.tensor([(width - side) / 2, (height - side) / 2, (width + side) / 2,
-                            (height + side) / 2])
-        return self._crop_resize(x, box.expand(len(x), 4)).contiguous(memory_format=self.memory_format)
+        """The whole image at input_size (resized when stored at another size), normalised."""
+        if images.shape[1:3] != (self.input_size, self.input_size):
+            images = self._resize_uint8(images)
+        return self._to_float(images)
 
     def train_batch(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         if self.small:
@@ -479,7 +482,7 @@ def _restore(checkpoint: dict, model, optimizer, generator, class_names, path) -
 
 def train(model: nn.Module, train_set: ImageDataset, val_set: ImageDataset, config: TrainConfig, *,
           on_epoch_end: Callable[[EpochStats], None] | None = None,
-          should_stop: Callable[[], bool] | None = None,
+          should_stop: Callable[[], bool] | None = None, on_step: Callable[[int], None] | None = None,
           checkpoint_dir: str | os.PathLike | None = None, resume: bool = False) -> TrainResult:
     """Train `model` in place; see the module docstring for the contract."""
     if train_set.class_names != val_set.class_names:
@@ -516,7 +519,7 @@ def train(model: nn.Module, train_set: ImageDataset, val_set: ImageDataset, conf
         try:
             train_loss, train_seconds, lr = _train_epoch(model, train_set, config, prep, optimizer,
                                                          criterion, generator, epoch * steps, steps,
-                                                         should_stop)
+                                                         should_stop, on_step)
         except StopTraining:
             model.load_state_dict(last_good_state)  # back to the last finished epoch
             stopped = True
@@ -540,7 +543,7 @@ def train(model: nn.Module, train_set: ImageDataset, val_set: ImageDataset, conf
 
 
 def _train_epoch(model, dataset, config, prep, optimizer, criterion, generator, first_step, steps,
-                 should_stop) -> tuple[float, float, float]:
+                 should_stop, on_step) -> tuple[float, float, float]:
     """One epoch of steps; returns (mean train loss, seconds, last lr). Raises StopTraining."""
     _set_train_mode(model, config)
     loss_sum = torch.zeros(())
@@ -561,6 +564,8 @@ def _train_epoch(model, dataset, config, prep, optimizer, criterion, generator, 
             optimizer.step()
             loss_sum += loss.detach() * len(y)  # accumulate without a per-step sync
             seen += len(y)
+            if on_step is not None:
+                on_step(step + 1)
     finally:
         batches.close()
     return loss_sum.item() / max(seen, 1), time.perf_counter() - started, lr

@@ -8,8 +8,7 @@ import torch
 from PIL import Image
 
 from mnas import data as mnas_data
-from mnas.data import (DatasetError, find_dataset_splits, load_folder_dataset, load_split,
-                       read_class_file, stratified_split, write_class_file)
+from mnas.data import DatasetError, find_dataset_splits, load_folder_dataset, load_split, stratified_split
 
 CLASSES = ["cat", "dog", "frog"]
 
@@ -155,9 +154,3 @@ def test_stratified_split_counts_and_limits(cifar10_root, tmp_path):
         stratified_split(data, counts=[6, 1])
     with pytest.raises(ValueError, match="val_fraction"):
         stratified_split(data, 1.5)
-
-
-def test_class_file_round_trip(tmp_path):
-    write_class_file(tmp_path / "classes.txt", CLASSES)
-    assert (tmp_path / "classes.txt").read_text() == "cat\ndog\nfrog\n"
-    assert read_class_file(tmp_path / "classes.txt") == CLASSES

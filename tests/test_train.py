@@ -172,7 +172,7 @@ def test_augmentation_is_seeded_and_fits_the_input_size(cifar3):
     assert not torch.equal(one, small.eval_batch(images))
     # a padded random crop keeps every pixel's value from the image (or the zero padding)
     assert one.min() >= small.shift.min() - 1e-6
-    large = BatchPreprocessor(96)  # random-resized crop, then the 87.5 % centre crop for evaluation
+    large = BatchPreprocessor(96)  # random-resized crop; evaluation resizes the whole image
     assert large.train_batch(images, torch.Generator().manual_seed(1)).shape == (16, 3, 96, 96)
     assert large.eval_batch(images).shape == (16, 3, 96, 96)
 
@@ -214,3 +214,26 @@ def test_rmsprop_uses_the_papers_settings():
     assert group["alpha"] == 0.9 and group["momentum"] == 0.9
     assert group["eps"] == pytest.approx(math.sqrt(1e-3))
     assert {g["weight_decay"] for g in optimizer.param_groups} == {1e-5, 0.0}  # none on BN / bias
+
+
+def test_pretrained_backbone_comes_from_the_torch_hub_cache(tmp_path, monkeypatch):
+    import torchvision
+
+    from mnas.weights import WeightsNotFoundError, convert_torchvision_state_dict, imagenet_checkpoint_path
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    with pytest.raises(WeightsNotFoundError, match=str(imagenet_checkpoint_path("mnasnet0_5"))):
+        build_model("mnasnet0_5", 3, 32, pretrained=True)
+    seed_everything(3)
+    reference = torchvision.models.mnasnet0_5()
+    path = imagenet_checkpoint_path("mnasnet0_5")
+    path.parent.mkdir(parents=True)
+    torch.save(reference.state_dict(), path)
+
+    model = build_model("mnasnet0_5", 3, 32, pretrained=True, freeze_backbone=True)
+    expected = convert_torchvision_state_dict(reference.state_dict(), create_model("mnasnet0_5"))
+    for key, value in model.features.state_dict().items():
+        assert torch.equal(value, expected[f"features.{key}"]), key
+    assert model.classifier.out_features == 3 and model.num_classes == 3
+    with pytest.raises(ValueError, match="not an architecture string"):
+        build_model(TINY_ARCH, 3, 32, pretrained=True)

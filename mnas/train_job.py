@@ -1,0 +1,186 @@
+"""A whole training job, folder in, model files out: what train_mnasnet and ``python -m mnas train`` run.
+
+``run_training_job(job, *, on_epoch_end=None, should_stop=None) -> JobResult``
+
+1. Checks everything before any training: the dataset folder's layout and class sets
+   (`mnas.data.find_dataset_splits`), the architecture (built, so a bad arch string fails here), the
+   pretrained / freeze combination, then decodes the images (unreadable files skipped and counted; an
+   error when a class has none left). Nothing is written before these checks pass.
+2. Trains with `mnas.train.train`, a checkpoint per epoch in ``<output_folder>/checkpoints/last.pt``
+   (``resume`` continues from it).
+3. Writes, each file atomically (complete or absent, never half-written): ``model.pth`` (an
+   `mnas.weights` model file: architecture string, class names, input size, mean/std, training
+   metadata: all ``infer_mnasnet`` needs), ``classes.txt``, ``history.json``, ``curves.png`` and with
+   ``export_onnx`` ``model.onnx`` (dynamic batch, input ``input`` N x 3 x S x S, output ``logits``).
+   A run stopped before its first epoch ends writes no model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from .data import ImageDataset, find_dataset_splits, load_folder_dataset
+from .fileio import atomic_path, atomic_write_text
+from .models import VARIANTS
+from .train import (EpochStats, TrainConfig, TrainResult, build_model, seed_everything, steps_per_epoch,
+                    train)
+
+logger = logging.getLogger(__name__)
+
+MODEL_FILE_NAME = "model.pth"
+CLASS_FILE_NAME = "classes.txt"
+ONNX_FILE_NAME = "model.onnx"
+HISTORY_FILE_NAME = "history.json"
+CURVES_FILE_NAME = "curves.png"
+CHECKPOINT_DIR_NAME = "checkpoints"
+
+
+@dataclasses.dataclass
+class TrainJob:
+    """What to train on what, and where the results go."""
+
+    data: str                          # <data>/train/<class>/*, optional <data>/val (or test)/<class>/*
+    model: str = "mnasnet0_5"          # a named variant or an architecture string (mnas.arch)
+    output_folder: str = ""            # empty: a new folder under default_output_root()
+    config: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    pretrained: bool = False
+    export_onnx: bool = False
+    resume: bool = False
+    val_fraction: float | None = None  # carve validation from train/ (always when there is no val/)
+    limit_per_class: int | None = None  # quick subsets: first N training images per class
+    cache_dir: str | None = None
+
+
+@dataclasses.dataclass
+class JobResult:
+    output_folder: Path
+    result: TrainResult
+    files: dict[str, Path]              # name -> path of every file written
+    num_train: int
+    num_val: int
+    skipped_files: int
+
+
+def default_output_root() -> Path:
+    return Path(os.environ.get("MNAS_OUTPUT_DIR") or Path.home() / "mnas-runs")
+
+
+def _output_folder(job: TrainJob) -> Path:
+    if job.output_folder:
+        return Path(job.output_folder)
+    if job.resume:
+        raise ValueError("resume needs output_folder: the folder of the run to continue (its "
+                         f"{CHECKPOINT_DIR_NAME}/last.pt)")
+    label = job.model if job.model in VARIANTS else "arch"
+    return default_output_root() / f"{label}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def prepare(job: TrainJob):
+    """Every check and the decoding, nothing written; returns (model, train_set, val_set)."""
+    splits = find_dataset_splits(job.data)
+    config = job.config
+    model = build_model(job.model, len(splits.class_names), config.input_size,
+                        pretrained=job.pretrained, freeze_backbone=config.freeze_backbone)
+    train_set, val_set, _ = load_folder_dataset(
+        job.data, image_size=config.input_size, val_fraction=job.val_fraction,
+        limit_per_class=job.limit_per_class, seed=config.seed, cache_dir=job.cache_dir)
+    if job.resume and not (Path(job.output_folder) / CHECKPOINT_DIR_NAME / "last.pt").is_file():
+        raise FileNotFoundError(f"resume: no checkpoint {CHECKPOINT_DIR_NAME}/last.pt in output_folder "
+                                f"{job.output_folder!r}")
+    return model, train_set, val_set
+
+
+def run_training_job(job: TrainJob, *, on_epoch_end: Callable[[EpochStats], None] | None = None,
+                     should_stop: Callable[[], bool] | None = None,
+                     on_step: Callable[[int], None] | None = None,
+                     on_ready: Callable[[int], None] | None = None) -> JobResult:
+    """Check, train, write the outputs (see the module docstring).
+
+    `on_ready(steps_per_epoch)` is called once the checks passed, before the first step.
+    """
+    output = _output_folder(job)
+    seed_everything(job.config.seed)  # weight initialisation
+    model, train_set, val_set = prepare(job)
+    logger.info("training %s on %d images (%d classes), validating on %d; %d unreadable file(s) "
+                "skipped", model.arch, len(train_set), train_set.num_classes, len(val_set),
+                len(train_set.skipped) + len(val_set.skipped))
+    if on_ready is not None:
+        on_ready(steps_per_epoch(len(train_set), job.config.batch_size))
+    result = train(model, train_set, val_set, job.config, on_epoch_end=on_epoch_end,
+                   should_stop=should_stop, on_step=on_step, checkpoint_dir=output / CHECKPOINT_DIR_NAME,
+                   resume=job.resume)
+    files = write_outputs(output, model, job, result, train_set) if result.history else {}
+    return JobResult(output, result, files, len(train_set), len(val_set),
+                     len(train_set.skipped) + len(val_set.skipped))
+
+
+def write_outputs(output: Path, model, job: TrainJob, result: TrainResult,
+                  train_set: ImageDataset) -> dict[str, Path]:
+    from .weights import save_model_file, write_class_file
+
+    config = job.config
+    last = result.history[-1]
+    metadata = {
+        "trained_on": str(Path(job.data).resolve()), "model": job.model, "pretrained": job.pretrained,
+        "epochs_done": last.epoch, "stopped": result.stopped, "val_top1": result.final.top1,
+        "val_top5": result.final.top5, "per_class_accuracy": result.per_class_accuracy,
+        "config": {k: (list(v) if isinstance(v, tuple) else v)
+                   for k, v in dataclasses.asdict(config).items()},
+    }
+    model.eval()
+    files = {"model": save_model_file(output / MODEL_FILE_NAME, model, class_names=train_set.class_names,
+                                      input_size=config.input_size, mean=config.mean, std=config.std,
+                                      metadata=metadata),
+             "classes": write_class_file(output / CLASS_FILE_NAME, train_set.class_names)}
+    history = {"history": [dataclasses.asdict(h) for h in result.history], **metadata}
+    atomic_write_text(output / HISTORY_FILE_NAME, json.dumps(history, indent=2))
+    files["history"] = output / HISTORY_FILE_NAME
+    files["curves"] = plot_curves(result.history, output / CURVES_FILE_NAME, title=job.model[:60])
+    if job.export_onnx:
+        files["onnx"] = export_onnx(model, config.input_size, output / ONNX_FILE_NAME)
+    return files
+
+
+def export_onnx(model, input_size: int, path: Path) -> Path:
+    """ONNX with a dynamic batch axis, written atomically; TorchScript exporter (dynamo=False)."""
+    example = torch.zeros(1, model.in_channels, input_size, input_size)
+    model.eval()
+    with atomic_path(path) as tmp:
+        torch.onnx.export(model, (example,), str(tmp), dynamo=False, input_names=["input"],
+                          output_names=["logits"], opset_version=17,
+                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    return path
+
+
+def plot_curves(history: list[EpochStats], path: Path, title: str = "") -> Path:
+    """Loss and accuracy per epoch as a PNG (matplotlib Agg), written atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    epochs = [h.epoch for h in history]
+    figure = Figure(figsize=(9, 3.5))
+    loss_axes, accuracy_axes = figure.subplots(1, 2)
+    loss_axes.plot(epochs, [h.train_loss for h in history], "o-", label="train")
+    loss_axes.plot(epochs, [h.val_loss for h in history], "o-", label="validation")
+    loss_axes.set(xlabel="epoch", ylabel="loss", title="loss")
+    loss_axes.legend()
+    accuracy_axes.plot(epochs, [100 * h.top1 for h in history], "o-", label="top-1")
+    accuracy_axes.plot(epochs, [100 * h.top5 for h in history], "o-", label="top-5")
+    accuracy_axes.set(xlabel="epoch", ylabel="validation accuracy (%)", title="accuracy")
+    accuracy_axes.legend()
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=100)
+    return path

@@ -1,0 +1,282 @@
+"""train_mnasnet through the real Ikomia registry and workflow, MLflow into a file:// store; the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+from ikomia.core import IODataType
+from ikomia.dataprocess import CPathIO
+from ikomia.dataprocess.workflow import Workflow
+
+from mnas.__main__ import main as mnas_main
+from mnas.data import load_folder_dataset
+from mnas.models import variant_arch
+from mnas.weights import load_model_file, read_class_file
+
+PLUGIN = "train_mnasnet"
+CLASSES = ["automobile", "frog", "ship"]
+TINY_ARCH = ("r1_k3_s11_e1_i3_o16_conv, r1_k3_s22_e3_i16_o24_se0.25, r2_k3_s22_e3_i24_o32, "
+             "r1_k1_s11_e1_i32_o64_conv")
+FAST = {"arch": TINY_ARCH, "input_size": "32", "batch_size": "32", "epochs": "1"}
+
+
+@pytest.fixture(scope="module")
+def cifar3(cifar10_root, tmp_path_factory):
+    """A real CIFAR-10 subset in the Ikomia layout: 3 classes, 60 train + 20 test images each."""
+    root = tmp_path_factory.mktemp("cifar3")
+    for split, count in (("train", 60), ("test", 20)):
+        for name in CLASSES:
+            (root / split / name).mkdir(parents=True)
+            for source in sorted((cifar10_root / split / name).iterdir())[:count]:
+                (root / split / name / source.name).symlink_to(source)
+    return root
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def train_workflow(folder, params):
+    workflow = Workflow()
+    workflow.add_input(CPathIO(IODataType.FOLDER_PATH, str(folder)))
+    task = workflow.add_task(name=PLUGIN, auto_connect=True)
+    task.set_parameters(params)
+    return workflow, task
+
+
+def mlflow_runs(store):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(store.resolve().as_uri())
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    return client, client.search_runs(experiments, order_by=["attributes.start_time ASC"])
+
+
+def no_server_left():
+    listing = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return not any("mlflow server" in line or "tensorboard" in line for line in listing.splitlines())
+
+
+def infer_top1(model_file, images, labels, class_names):
+    """Accuracy of infer_mnasnet given nothing but model_weight_file, one workflow run per image."""
+    workflow = Workflow()
+    task = workflow.add_task(name="infer_mnasnet", auto_connect=True)
+    task.set_parameters({"model_weight_file": str(model_file), "cuda": "False"})
+    hits = 0
+    for image, label in zip(images, labels):
+        workflow.run_on(array=np.ascontiguousarray(image))
+        best_name = task.get_whole_image_results()[0][0]
+        hits += best_name == class_names[label]
+    return hits / len(labels)
+
+
+def test_task_trains_logs_to_mlflow_and_infer_mnasnet_reproduces_its_accuracy(
+        cifar3, mlflow_file_store, tmp_path):
+    output = tmp_path / "out"
+    workflow, task = train_workflow(cifar3, {"model_name": "mnasnet0_5", "input_size": "32",
+                                             "epochs": "2", "batch_size": "32", "learning_rate": "0.05",
+                                             "output_folder": str(output), "export_onnx": "True"})
+    workflow.run()
+
+    result = task.outcome.result
+    assert [s.epoch for s in result.history] == [1, 2] and not result.stopped
+    assert {p.name for p in output.iterdir()} == {"model.pth", "classes.txt", "model.onnx", "history.json",
+                                                   "curves.png", "checkpoints"}
+    assert read_class_file(output / "classes.txt") == CLASSES
+    history = json.loads((output / "history.json").read_text())
+    assert [h["top1"] for h in history["history"]] == [s.top1 for s in result.history]
+
+    # every epoch's metrics, read back from the file store
+    client, runs = mlflow_runs(mlflow_file_store)
+    assert len(runs) == 1 and runs[0].info.status == "FINISHED"
+    run_id = runs[0].info.run_id
+    for key in ("train_loss", "val_loss", "top1", "top5", "lr", "epoch_time_s", "images_per_s"):
+        logged = client.get_metric_history(run_id, key)
+        assert [m.step for m in sorted(logged, key=lambda m: m.step)] == [1, 2], key
+    top1 = {m.step: m.value for m in client.get_metric_history(run_id, "top1")}
+    assert top1 == {s.epoch: pytest.approx(s.top1) for s in result.history}
+    per_class = {name: runs[0].data.metrics[f"class_top1/{name}"] for name in CLASSES}
+    assert per_class == pytest.approx(result.per_class_accuracy)
+    assert runs[0].data.params["model_name"] == "mnasnet0_5"
+    artifacts = {a.path for a in client.list_artifacts(run_id)}
+    assert {"model.pth", "classes.txt"} <= artifacts
+
+    # the model file alone rebuilds the model; infer_mnasnet gets the trainer's validation accuracy
+    model, meta = load_model_file(output / "model.pth")
+    assert meta["class_names"] == CLASSES and meta["input_size"] == 32
+    assert meta["arch"] == model.arch == variant_arch("mnasnet0_5", 32)
+    _, val, _ = load_folder_dataset(cifar3, image_size=32)
+    reported = result.final.top1
+    assert meta["metadata"]["val_top1"] == reported
+    assert infer_top1(output / "model.pth", val.images.numpy(), val.labels.tolist(), CLASSES) == \
+        pytest.approx(reported, abs=0.005)
+    assert no_server_left()
+
+
+def test_stop_mid_epoch_keeps_the_last_finished_epoch(cifar3, mlflow_file_store, tmp_path):
+    output = tmp_path / "out"
+    workflow, task = train_workflow(cifar3, {**FAST, "epochs": "200", "output_folder": str(output)})
+    checkpoint = output / "checkpoints" / "last.pt"
+
+    def stop_once_an_epoch_is_saved():
+        deadline = time.monotonic() + 120
+        while not checkpoint.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        task.stop()
+
+    stopper = threading.Thread(target=stop_once_an_epoch_is_saved)
+    stopper.start()
+    workflow.run()
+    stopper.join()
+    result = task.outcome.result
+    assert result.stopped and 1 <= len(result.history) < 200
+    saved = torch.load(checkpoint, weights_only=True)
+    assert saved["epoch"] == len(result.history)
+    model, meta = load_model_file(output / "model.pth")
+    assert meta["metadata"]["stopped"] and meta["metadata"]["epochs_done"] == saved["epoch"]
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, saved["model"][key]), key
+
+
+def test_resume_continues_the_run_in_output_folder(cifar3, mlflow_file_store, tmp_path):
+    output = tmp_path / "out"
+    workflow, task = train_workflow(cifar3, {**FAST, "output_folder": str(output)})
+    workflow.run()
+    task.set_parameters({"epochs": "2", "resume": "True"})
+    workflow.run()
+    assert [s.epoch for s in task.outcome.result.history] == [1, 2]
+    client, runs = mlflow_runs(mlflow_file_store)
+    steps = [m.step for m in client.get_metric_history(runs[-1].info.run_id, "top1")]
+    assert steps == [2]  # the resumed run trained (and logged) only the missing epoch
+
+
+def _dataset(root, classes=CLASSES, splits=("train", "val"), per_class=3):
+    from PIL import Image
+
+    for split in splits:
+        for c, name in enumerate(classes):
+            (root / split / name).mkdir(parents=True, exist_ok=True)
+            for n in range(per_class):
+                Image.fromarray(np.full((32, 32, 3), 50 * c + n, np.uint8)).save(root / split / name / f"{n}.png")
+    return root
+
+
+def _break(kind, root):
+    if kind == "missing":
+        return root / "nowhere"
+    if kind == "no_train":
+        return _dataset(root, splits=("val",))
+    if kind == "no_classes":
+        (root / "train").mkdir(parents=True)
+        return root
+    if kind == "one_class":
+        return _dataset(root, classes=["cat"])
+    if kind == "empty_class":
+        _dataset(root)
+        for path in (root / "val" / "frog").iterdir():
+            path.unlink()
+        return root
+    if kind == "class_mismatch":
+        _dataset(root, splits=("train",))
+        return _dataset(root, classes=CLASSES[:2], splits=("val",))
+    if kind == "all_corrupt":
+        _dataset(root)
+        for path in (root / "train" / "ship").iterdir():
+            path.write_bytes(b"not an image")
+        return root
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("missing", "does not exist"),
+    ("no_train", "no train/ subfolder"),
+    ("no_classes", "no class folders"),
+    ("one_class", "one class folder"),
+    ("empty_class", "'frog'.*hold no files"),
+    ("class_mismatch", "different classes"),
+    ("all_corrupt", "no readable image left in class folder.*'ship'"),
+])
+def test_bad_datasets_fail_before_training_and_write_nothing(kind, message, mlflow_file_store, tmp_path):
+    output = tmp_path / "out"
+    workflow, task = train_workflow(_break(kind, tmp_path / "data"), {**FAST, "output_folder": str(output)})
+    with pytest.raises(RuntimeError, match=message):
+        workflow.run()
+    assert not output.exists()
+    _, runs = mlflow_runs(mlflow_file_store)
+    assert all(run.info.status == "FAILED" for run in runs)
+
+
+def test_bad_parameters_are_refused_by_name_and_the_workflow_stays_usable(cifar3, mlflow_file_store,
+                                                                          tmp_path):
+    output = tmp_path / "out"
+    workflow, task = train_workflow(cifar3, {**FAST, "output_folder": str(output)})
+    for params, message in [
+        ({"arch": "r1_k3_s22_e1_i3_o16_conv, r2_k4_s22_e6_i16_o24"}, "block 1 'r2_k4_s22_e6_i16_o24': kernel must be odd"),
+        ({"arch": "r1_k3_s22_e1_i3_o16_conv, r2_k3_s22_e6_i24_o24"}, "input channels i24"),
+        ({"arch": "", "model_name": "resnet50"}, "model_name 'resnet50' is not a MnasNet variant"),
+        ({"freeze_backbone": "True"}, "freeze_backbone needs pretrained"),
+        ({"epochs": "ten"}, "epochs must be an integer"),
+        ({"optimizer": "adam"}, "optimizer must be one of sgd, rmsprop"),
+        ({"batch_size": "1"}, "batch_size must be"),
+        ({"export_onnx": "maybe"}, "export_onnx must be True or False"),
+    ]:
+        with pytest.raises(Exception, match=message):
+            task.set_parameters(params)
+    assert task.get_parameters()["arch"] == TINY_ARCH  # the old values are intact
+    # ImageNet weights absent offline: a clear error naming where they were looked for
+    task.set_parameters({"arch": "", "model_name": "mnasnet0_5", "pretrained": "True"})
+    with pytest.raises(RuntimeError, match="ImageNet weights for mnasnet0_5 not found.*hub/checkpoints"):
+        workflow.run()
+    assert not output.exists()
+    task.set_parameters({"arch": TINY_ARCH, "pretrained": "False"})
+    workflow.run()
+    assert (output / "model.pth").is_file()
+    assert no_server_left()
+
+
+def test_cli_trains_and_exports_onnx_that_matches_torch(cifar3, tmp_path, capsys):
+    import onnxruntime as ort
+
+    output = tmp_path / "cli"
+    code = mnas_main(["train", "--data", str(cifar3), "--arch", TINY_ARCH, "--epochs", "1",
+                      "--batch-size", "32", "--output", str(output), "--export-onnx", "--threads", "1"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "epoch 1/1" in printed and "model:" in printed
+    model, meta = load_model_file(output / "model.pth")
+    images = torch.rand(4, 3, 32, 32)
+    with torch.no_grad():
+        expected = model(images).numpy()
+    session = ort.InferenceSession(str(output / "model.onnx"), providers=["CPUExecutionProvider"])
+    logits = session.run(None, {"input": images.numpy()})[0]
+    np.testing.assert_allclose(logits, expected, atol=1e-4)
+
+    assert mnas_main(["train", "--data", str(tmp_path / "nowhere"), "--output", str(tmp_path / "x")]) == 2
+    assert "does not exist" in capsys.readouterr().err and not (tmp_path / "x").exists()
+
+
+def test_widget_form_round_trips_the_parameters():
+    from PyQt6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    from train_mnasnet.train_mnasnet import IkomiaPlugin
+    from train_mnasnet.train_mnasnet_process import TrainMnasnetParam
+
+    param = TrainMnasnetParam()
+    param.set_values({"arch": TINY_ARCH, "epochs": "7", "optimizer": "rmsprop", "val_fraction": "0.2"})
+    widget = IkomiaPlugin().get_widget_factory().create(param)
+    assert widget.values() == {**param.get_values(), "val_fraction": "0.2"}
+    widget.spin_epochs.setValue(3)
+    widget.on_apply()
+    assert param.get_values()["epochs"] == "3" and param.update
+    assert app is not None

@@ -1,0 +1,231 @@
+"""train_mnasnet: train or fine-tune any MnasNet on a folder dataset, logging to MLflow the Ikomia way.
+
+A thin adapter: parameters (strings) -> `mnas.train_job.TrainJob`; `mnas.train_job.run_training_job`
+does the work; each finished epoch is logged (`log_metrics`) and reported (`emit_step_progress`).
+Input 0 is the dataset folder (``<root>/train/<class>/*``, optional ``<root>/val/<class>/*``).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+
+from ikomia import core, dataprocess
+from ikomia.core.task import TaskParam
+from ikomia.dnn import dnntrain
+
+from mnas.arch import parse_arch
+from mnas.models import VARIANTS
+from mnas.train import OPTIMIZERS, SCHEDULES, TrainConfig
+from mnas.train_job import TrainJob, run_training_job
+
+logger = logging.getLogger(__name__)
+
+PLUGIN_NAME = "train_mnasnet"
+AUTO = "auto"
+DEFAULT_CONFIG = TrainConfig(input_size=224)
+
+DEFAULTS = {
+    "model_name": "mnasnet0_5",
+    "arch": "",                       # an architecture string; when given it replaces model_name
+    "pretrained": "False",
+    "freeze_backbone": "False",
+    "epochs": str(DEFAULT_CONFIG.epochs),
+    "batch_size": str(DEFAULT_CONFIG.batch_size),
+    "learning_rate": str(DEFAULT_CONFIG.lr),
+    "optimizer": DEFAULT_CONFIG.optimizer,
+    "weight_decay": str(DEFAULT_CONFIG.weight_decay),
+    "schedule": DEFAULT_CONFIG.schedule,
+    "warmup_epochs": str(DEFAULT_CONFIG.warmup_epochs),
+    "label_smoothing": str(DEFAULT_CONFIG.label_smoothing),
+    "input_size": str(DEFAULT_CONFIG.input_size),
+    "num_workers": str(DEFAULT_CONFIG.num_workers),
+    "seed": str(DEFAULT_CONFIG.seed),
+    "val_fraction": AUTO,             # auto: <root>/val (or test) when present, else 0.1 of train/
+    "output_folder": "",              # empty: a new folder under ~/mnas-runs
+    "export_onnx": "False",
+    "resume": "False",
+}
+
+
+def parse_bool(value: str, name: str) -> bool:
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
+def _number(values: dict, name: str, kind=float):
+    try:
+        return kind(values[name].strip())
+    except ValueError:
+        expected = "an integer" if kind is int else "a number"
+        raise ValueError(f"{name} must be {expected}, got {values[name]!r}") from None
+
+
+def job_from_values(values: dict[str, str], data_folder: str = "") -> TrainJob:
+    """The training job the string parameters describe; a `ValueError` naming the first bad one."""
+    arch = values["arch"].strip()
+    model_name = values["model_name"].strip()
+    if arch:
+        parse_arch(arch)  # ArchStringError (a ValueError) names the block and token
+    elif model_name not in VARIANTS:
+        raise ValueError(f"model_name {model_name!r} is not a MnasNet variant: expected one of "
+                         f"{', '.join(VARIANTS)} (or give an architecture string in arch)")
+    pretrained = parse_bool(values["pretrained"], "pretrained")
+    if pretrained and arch:
+        raise ValueError("pretrained needs model_name (ImageNet weights exist for the named B1 variants), "
+                         "not an architecture string in arch")
+    val_fraction = values["val_fraction"].strip().lower()
+    config = TrainConfig(
+        epochs=_number(values, "epochs", int), batch_size=_number(values, "batch_size", int),
+        lr=_number(values, "learning_rate"), optimizer=values["optimizer"].strip().lower(),
+        weight_decay=_number(values, "weight_decay"), schedule=values["schedule"].strip().lower(),
+        warmup_epochs=_number(values, "warmup_epochs"),
+        label_smoothing=_number(values, "label_smoothing"),
+        input_size=_number(values, "input_size", int), num_workers=_number(values, "num_workers", int),
+        seed=_number(values, "seed", int),
+        freeze_backbone=parse_bool(values["freeze_backbone"], "freeze_backbone"))
+    if config.freeze_backbone and not pretrained:
+        raise ValueError("freeze_backbone needs pretrained=True: freezing a random backbone would train "
+                         "a classifier on random features")
+    return TrainJob(data=data_folder, model=arch or model_name, output_folder=values["output_folder"].strip(),
+                    config=config, pretrained=pretrained,
+                    export_onnx=parse_bool(values["export_onnx"], "export_onnx"),
+                    resume=parse_bool(values["resume"], "resume"),
+                    val_fraction=None if val_fraction in (AUTO, "") else _number(values, "val_fraction"))
+
+
+class TrainMnasnetParam(TaskParam):
+    """Parameters of train_mnasnet, kept as strings in `cfg` (TrainProcess logs `cfg` to MLflow)."""
+
+    def __init__(self):
+        TaskParam.__init__(self)
+        self.cfg = dict(DEFAULTS)
+        self.update = False
+
+    def set_values(self, params):
+        """Check the whole set before keeping any of it: a bad value leaves the old parameters intact."""
+        unknown = sorted(set(params) - set(DEFAULTS))
+        if unknown:
+            raise ValueError(f"unknown train_mnasnet parameter(s) {unknown}: expected some of "
+                             f"{', '.join(DEFAULTS)}")
+        values = {key: str(params.get(key, current)) for key, current in self.cfg.items()}
+        job_from_values(values)
+        self.update = self.update or values != self.cfg
+        self.cfg = values
+
+    def get_values(self):
+        return dict(self.cfg)
+
+
+class TrainMnasnetParamFactory(dataprocess.CTaskParamFactory):
+    def __init__(self):
+        dataprocess.CTaskParamFactory.__init__(self)
+        self.name = PLUGIN_NAME
+
+    def create(self):
+        return TrainMnasnetParam()
+
+
+def metric_key(text: str) -> str:
+    """MLflow metric names allow letters, digits, _ - . / and spaces."""
+    return re.sub(r"[^\w\-./ ]", "_", text)
+
+
+class TrainMnasnet(dnntrain.TrainProcess):
+    """Trains on the dataset folder of input 0; writes model.pth + classes.txt for infer_mnasnet."""
+
+    def __init__(self, name, param):
+        param = copy.deepcopy(param) if param is not None else TrainMnasnetParam()
+        dnntrain.TrainProcess.__init__(self, name, param)
+        self.set_param_object(param)  # the C++ base keeps only a sliced copy of the Python object
+        self.remove_input(0)  # TrainProcess's Ikomia dataset input: ours is a folder
+        self.add_input(dataprocess.CPathIO(core.IODataType.FOLDER_PATH))
+        self._stop_requested = False
+        self.outcome = None  # the last run's mnas.train_job.JobResult
+
+    def get_progress_steps(self):
+        try:
+            return int(self.get_param_object().cfg["epochs"])
+        except (ValueError, KeyError):
+            return 1
+
+    def stop(self):
+        super().stop()
+        self._stop_requested = True  # polled by the trainer every step
+
+    def run(self):
+        self.begin_task_run()
+        self._stop_requested = False
+        self.outcome = None
+        try:
+            folder = self.get_input(0).get_path()
+            if not folder:
+                raise ValueError("input 0 (dataset folder) is empty: set it to a folder holding "
+                                 "train/<class>/ (and optionally val/<class>/)")
+            job = job_from_values(self.get_param_object().get_values(), folder)
+            self.outcome = run_training_job(job, on_epoch_end=self._on_epoch_end,
+                                            should_stop=lambda: self._stop_requested)
+            self._log_outcome(self.outcome)
+        except BaseException:
+            import mlflow
+
+            mlflow.end_run(status="FAILED")  # a failed run must not stay open for the next one
+            raise
+        self.get_param_object().update = False
+        self.end_task_run()
+
+    def _on_epoch_end(self, stats) -> None:
+        self.log_metrics(stats.metrics(), step=stats.epoch)
+        self.emit_step_progress()
+
+    def _log_outcome(self, outcome) -> None:
+        result = outcome.result
+        if not result.history:
+            logger.warning("%s: stopped before the first epoch ended: nothing written", PLUGIN_NAME)
+            return
+        last_epoch = result.history[-1].epoch
+        self.log_metrics({metric_key(f"class_top1/{name}"): accuracy
+                          for name, accuracy in result.per_class_accuracy.items()}, step=last_epoch)
+        self.log_metrics({"skipped_files": outcome.skipped_files}, step=last_epoch)
+        for path in outcome.files.values():
+            self.log_artifact(str(path))
+        logger.info("%s: %s after %d epoch(s): top-1 %.2f%%; model file %s", PLUGIN_NAME,
+                    "stopped" if result.stopped else "finished", last_epoch, 100 * result.final.top1,
+                    outcome.files["model"])
+
+
+class TrainMnasnetFactory(dataprocess.CTaskFactory):
+    def __init__(self):
+        dataprocess.CTaskFactory.__init__(self)
+        info = self.info
+        info.name = PLUGIN_NAME
+        info.short_description = "Train or fine-tune any MnasNet (named variant or searched architecture)"
+        info.description = (
+            "Trains a MnasNet classifier on a folder dataset (train/<class>/*, val/<class>/*): a named "
+            "variant (MnasNet-B1 x0.5 to x1.3, A1, small) from scratch or from torchvision's ImageNet "
+            "weights, or any architecture string found by search_mini. SGD or RMSProp, cosine or step "
+            "schedule with warm-up, label smoothing, augmentation fitted to the input size, a checkpoint "
+            "every epoch and exact resume. Writes a model file that infer_mnasnet loads as it is.")
+        info.authors = ("Mingxing Tan, Bo Chen, Ruoming Pang, Vijay Vasudevan, Mark Sandler, Andrew Howard, "
+                        "Quoc V. Le")
+        info.article = "MnasNet: Platform-Aware Neural Architecture Search for Mobile"
+        info.journal = "Conference on Computer Vision and Pattern Recognition (CVPR)"
+        info.year = 2019
+        info.license = "BSD-3-Clause"
+        info.documentation_link = "https://arxiv.org/abs/1807.11626"
+        info.article_url = "https://arxiv.org/abs/1807.11626"
+        info.path = "Plugins/Python/Classification"
+        info.icon_path = "icons/mnasnet.png"
+        info.version = "1.0.0"
+        info.min_ikomia_version = "0.16.0"
+        info.keywords = "mnasnet,nas,mobile,classification,training,fine-tuning,pytorch,mlflow"
+        info.algo_type = core.AlgoType.TRAIN
+        info.algo_tasks = "CLASSIFICATION"
+
+    def create(self, param=None):
+        return TrainMnasnet(self.info.name, param)
