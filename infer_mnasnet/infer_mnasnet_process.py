@@ -17,6 +17,7 @@ from ikomia import core, dataprocess
 from mnas.infer import Classifier
 from mnas.models import VARIANTS
 from mnas.preprocess import MIN_IMAGE_SIDE
+from mnas.runtime import BACKENDS
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,16 @@ def parse_input_size(value: str) -> int | None:
     return size
 
 
+def parse_threads(value: str) -> int | None:
+    """'auto' (or empty / 0): the machine's CPU threads; otherwise an integer >= 1."""
+    text = str(value).strip().lower()
+    if text in (AUTO, "", "0", "none"):
+        return None
+    if not text.isdigit():
+        raise ValueError(f"threads must be '{AUTO}' or an integer >= 1, got {value!r}")
+    return int(text)
+
+
 def _file_state(path: str) -> tuple | None:
     """A file's identity for reload decisions: path, size and modification time (None when absent)."""
     if not path:
@@ -74,6 +85,10 @@ class InferMnasnetParam(core.CWorkflowTaskParam):
         self.model_weight_file = ""
         self.class_file = ""
         self.cuda = _cuda_available()
+        self.backend = AUTO  # auto: ONNX Runtime on CPU once it matches torch; torch on CUDA
+        self.int8 = False
+        self.calibration_folder = ""  # int8 calibration images; empty: the dataset the model file names
+        self.threads: int | None = None  # None: the machine's
         self.update = False
 
     def set_values(self, params):
@@ -86,8 +101,14 @@ class InferMnasnetParam(core.CWorkflowTaskParam):
                              f"{', '.join(VARIANTS)}")
         input_size = parse_input_size(values["input_size"])
         cuda = parse_bool(values["cuda"], "cuda")
+        backend = values["backend"].strip().lower()
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {values['backend']!r}")
+        int8, threads = parse_bool(values["int8"], "int8"), parse_threads(values["threads"])
         changed = values != current
         self.model_name, self.input_size, self.cuda = model_name, input_size, cuda
+        self.backend, self.int8, self.threads = backend, int8, threads
+        self.calibration_folder = values["calibration_folder"].strip()
         self.model_weight_file = values["model_weight_file"].strip()
         self.class_file = values["class_file"].strip()
         self.update = self.update or changed
@@ -97,7 +118,11 @@ class InferMnasnetParam(core.CWorkflowTaskParam):
                 "input_size": AUTO if self.input_size is None else str(self.input_size),
                 "model_weight_file": self.model_weight_file,
                 "class_file": self.class_file,
-                "cuda": str(self.cuda)}
+                "cuda": str(self.cuda),
+                "backend": self.backend,
+                "int8": str(self.int8),
+                "calibration_folder": self.calibration_folder,
+                "threads": AUTO if self.threads is None else str(self.threads)}
 
     def load_key(self) -> tuple:
         """Everything the loaded model depends on, files' contents included (via size and mtime), so a
@@ -154,7 +179,8 @@ class InferMnasnet(dataprocess.CClassificationTask):
                     logger.warning("%s: cuda=True but no CUDA device is available: running on the CPU",
                                    PLUGIN_NAME)
             classifier = Classifier.load(param.model_name, param.model_weight_file, param.class_file,
-                                         param.input_size, device)
+                                         param.input_size, device, backend=param.backend, int8=param.int8,
+                                         calibration_folder=param.calibration_folder, threads=param.threads)
             self.set_names(classifier.class_names)
             self.classifier, self._loaded_key = classifier, key
             param.update = False

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from ikomia import core, dataprocess
 from ikomia.utils import pyqtutils, qtconversion
-from PyQt6.QtWidgets import QGridLayout
+from PyQt6.QtWidgets import QFileDialog, QGridLayout
 
 from infer_mnasnet.infer_mnasnet_process import PLUGIN_NAME, InferMnasnetParam
 from mnas.models import VARIANTS
 from mnas.preprocess import MIN_IMAGE_SIDE
+from mnas.runtime import BACKENDS
 
 
 class InferMnasnetWidget(core.CWorkflowTaskWidget):
@@ -37,6 +38,18 @@ class InferMnasnetWidget(core.CWorkflowTaskWidget):
             layout, "Class file", self.parameters.class_file, file_filter="*.txt",
             tooltip="one class name per line; empty: from the model file or ImageNet's")
         self.check_cuda = pyqtutils.append_check(layout, "Use CUDA", self.parameters.cuda)
+        self.combo_backend = pyqtutils.append_combo(layout, "Backend")
+        self.combo_backend.addItems(list(BACKENDS))
+        self.combo_backend.setCurrentText(self.parameters.backend)
+        self.combo_backend.setToolTip("auto: ONNX Runtime on CPU once it matches torch, torch on CUDA")
+        self.check_int8 = pyqtutils.append_check(layout, "int8 (ONNX Runtime)", self.parameters.int8)
+        self.browse_calibration = pyqtutils.append_browse_file(
+            layout, "Calibration images", self.parameters.calibration_folder,
+            tooltip="int8: images of the model's own dataset; empty: the dataset the model file names",
+            mode=QFileDialog.FileMode.Directory)
+        self.spin_threads = pyqtutils.append_spin(layout, "CPU threads", self.parameters.threads or 0,
+                                                  min=0, max=256)
+        self.spin_threads.setSpecialValueText("auto")
 
         self.set_layout(qtconversion.PyQtToQt(layout))
 
@@ -48,6 +61,10 @@ class InferMnasnetWidget(core.CWorkflowTaskWidget):
             "model_weight_file": self.browse_weights.qedit_file.text(),  # typed or browsed
             "class_file": self.browse_classes.qedit_file.text(),
             "cuda": str(self.check_cuda.isChecked()),
+            "backend": self.combo_backend.currentText(),
+            "int8": str(self.check_int8.isChecked()),
+            "calibration_folder": self.browse_calibration.qedit_file.text(),
+            "threads": str(self.spin_threads.value() or "auto"),
         })
         self.emit_apply(self.parameters)
 

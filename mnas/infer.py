@@ -7,6 +7,10 @@
 
 Images are numpy arrays as `mnas.preprocess` accepts them (RGB uint8 HxWx3 by default; grey, RGBA and
 16-bit converted). This module is the pure core of the ``infer_mnasnet`` Ikomia task.
+
+Predictions run on the backend `mnas.runtime.create_backend` picks: ``backend="auto"`` (default) is
+ONNX Runtime on CPU once it matches torch, torch on CUDA; ``int8=True`` quantises for ONNX Runtime,
+calibrated on `calibration_folder` (default: the dataset a model file records it was trained on).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import torch
 
 from .models import VARIANTS
 from .preprocess import Preprocessor
+from .runtime import BACKENDS, calibration_files, create_backend, trained_on
 from .weights import LoadedWeights, load_classifier_weights
 
 
@@ -31,7 +36,9 @@ def default_device() -> str:
 class Classifier:
     """A model in eval mode with its class names and pre-processing, on one device."""
 
-    def __init__(self, loaded: LoadedWeights, device: str | torch.device | None = None):
+    def __init__(self, loaded: LoadedWeights, device: str | torch.device | None = None, *,
+                 backend: str = "auto", int8: bool = False,
+                 calibration_folder: str | os.PathLike | None = None, threads: int | None = None):
         self.device = torch.device(device or default_device())
         self.model = loaded.model.eval().to(self.device)
         self.class_names = list(loaded.class_names)
@@ -40,16 +47,35 @@ class Classifier:
         self.source = loaded.source
         self.model_name = loaded.model_name
         self.preprocessor = Preprocessor(self.input_size, self.mean, self.std)
+        calibration = self.calibration_batch(calibration_folder) if int8 else None
+        choice = create_backend(self.model, self.input_size, backend=backend, device=self.device.type,
+                                precision="int8" if int8 else "fp32", calibration=calibration,
+                                threads=threads)
+        self.backend, self.backend_reason = choice.backend, choice.reason
 
     @classmethod
     def load(cls, model_name: str = "mnasnet1_0", weight_file: str | os.PathLike | None = None,
              class_file: str | os.PathLike | None = None, input_size: int | None = None,
-             device: str | torch.device | None = None, *, download: bool | None = None) -> "Classifier":
-        """See `mnas.weights.load_classifier_weights` for what each argument may be."""
+             device: str | torch.device | None = None, *, download: bool | None = None,
+             backend: str = "auto", int8: bool = False,
+             calibration_folder: str | os.PathLike | None = None, threads: int | None = None) -> "Classifier":
+        """See `mnas.weights.load_classifier_weights` for the weights arguments, the module doc for the
+        backend ones."""
         if device is not None and torch.device(device).type == "cuda" and not torch.cuda.is_available():
             raise ValueError("cuda was asked for but no CUDA device is available: use the CPU")
+        if int8 and not calibration_folder and weight_file:
+            calibration_folder = trained_on(weight_file)
         return cls(load_classifier_weights(model_name, weight_file or None, class_file or None,
-                                           input_size, download=download), device)
+                                           input_size, download=download), device, backend=backend,
+                   int8=int8, calibration_folder=calibration_folder, threads=threads)
+
+    def calibration_batch(self, folder: str | os.PathLike | None) -> np.ndarray:
+        """Images of the model's own dataset, pre-processed exactly as at inference, for int8."""
+        if not folder:
+            raise ValueError("int8 needs calibration_folder: images of the model's own dataset (a model "
+                             "file written by train_mnasnet names its dataset, used when this is empty)")
+        return self.preprocess([read_image(path) for path in calibration_files(folder)],
+                               name="calibration image")
 
     @property
     def num_classes(self) -> int:
@@ -73,10 +99,8 @@ class Classifier:
 
     def predict(self, images: np.ndarray | Sequence[np.ndarray], *, channel_order: str = "rgb",
                 name: str = "image") -> np.ndarray:
-        """Images -> N x num_classes probabilities (softmax of the logits)."""
-        logits = torch.from_numpy(self.logits(self.preprocess(images, channel_order=channel_order,
-                                                               name=name)))
-        return torch.softmax(logits, dim=1).numpy()
+        """Images -> N x num_classes probabilities (softmax of the logits), on `self.backend`."""
+        return self.backend.probabilities(self.preprocess(images, channel_order=channel_order, name=name))
 
     def top_k(self, probabilities: np.ndarray, k: int = 5) -> list[tuple[str, float]]:
         """The `k` most probable (class name, probability) of one probability vector, best first."""
@@ -91,7 +115,7 @@ class Classifier:
 
     def describe(self) -> str:
         return (f"{self.model_name} ({self.num_classes} classes, {self.input_size} px, {self.device}) "
-                f"from {self.source}")
+                f"from {self.source}; {self.backend_reason}")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -123,12 +147,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--download", action="store_true",
                         help="let torchvision download missing ImageNet weights (needs internet)")
+    parser.add_argument("--backend", default="auto", choices=BACKENDS,
+                        help="auto: ONNX Runtime on CPU once it matches torch, torch on CUDA")
+    parser.add_argument("--int8", action="store_true", help="int8 ONNX Runtime (static quantisation)")
+    parser.add_argument("--calibration-folder", default="",
+                        help="int8 calibration images (default: the dataset the model file names)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: the machine's)")
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         classifier = Classifier.load(args.model_name, args.weights, args.classes, args.input_size,
-                                     args.device, download=args.download or None)
+                                     args.device, download=args.download or None, backend=args.backend,
+                                     int8=args.int8, calibration_folder=args.calibration_folder or None,
+                                     threads=args.threads)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

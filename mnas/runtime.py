@@ -43,6 +43,8 @@ QUANT_FORMATS = ("qdq", "qoperator")
 OPSET = 17
 EXPORTER = f"torch.onnx(dynamo=False) {torch.__version__.split('+')[0]} opset {OPSET}"
 MATCH_TOLERANCE = 1e-4
+CALIBRATION_IMAGES = 200
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 INPUT_NAME, OUTPUT_NAME = "input", "logits"
 
 
@@ -176,6 +178,38 @@ def quantize_int8(float_path: Path, calibration: np.ndarray, output_path: Path,
         quantize_static(prepared, str(tmp), Batches(), quant_format=formats[quant_format],
                         per_channel=True, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8)
+
+
+def calibration_files(folder: str | os.PathLike, count: int = CALIBRATION_IMAGES) -> list[Path]:
+    """Up to `count` image files of a dataset, taking its classes in turn so that every class is seen.
+
+    `folder` is a dataset root (its ``train/`` is used), a split folder of ``<class>/`` sub-folders,
+    or a plain folder of images.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"calibration_folder {str(folder)!r} is not a folder: expected images of the "
+                         "model's own dataset (a dataset root, its train/ or a folder of images)")
+    if (folder / "train").is_dir():
+        folder = folder / "train"
+
+    def images_in(directory: Path) -> list[Path]:
+        return sorted(p for p in directory.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+    groups = [images_in(d) for d in sorted(p for p in folder.iterdir() if p.is_dir())] or [images_in(folder)]
+    files = [group[n] for n in range(max(map(len, groups))) for group in groups if n < len(group)]
+    if not files:
+        raise ValueError(f"calibration_folder {str(folder)!r} holds no image files "
+                         f"({', '.join(IMAGE_SUFFIXES)}), directly or in class sub-folders")
+    return files[:count]
+
+
+def trained_on(weight_file: str | os.PathLike) -> str | None:
+    """The dataset folder a model file written by the training engine records, if any."""
+    from .weights import is_model_file, read_checkpoint
+
+    payload = read_checkpoint(weight_file)
+    return payload.get("metadata", {}).get("trained_on") if is_model_file(payload) else None
 
 
 def int8_model_path(model: nn.Module, input_size: int, calibration: np.ndarray,

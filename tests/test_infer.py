@@ -277,10 +277,14 @@ def test_widget_edits_the_parameters(small_model_file):
     widget.spin_input_size.setValue(96)
     widget.browse_weights.qedit_file.setText(str(small_model_file[0]))
     widget.check_cuda.setChecked(False)
+    assert widget.combo_backend.currentText() == "auto" and widget.spin_threads.text() == "auto"
+    widget.combo_backend.setCurrentText("onnxruntime")
+    widget.spin_threads.setValue(2)
     widget.on_apply()
     assert param.get_values() == {"model_name": "mnasnet_a1", "input_size": "96",
                                   "model_weight_file": str(small_model_file[0]), "class_file": "",
-                                  "cuda": "False"}
+                                  "cuda": "False", "backend": "onnxruntime", "int8": "False",
+                                  "calibration_folder": "", "threads": "2"}
     assert param.update
     assert app is not None
 

@@ -237,3 +237,103 @@ def test_bad_requests_are_clear_errors(cache_dir):
         runtime.int8_model_path(model, 32, runtime.probe_batch(64), cache_dir)
     with pytest.raises(ValueError, match="threads must be >= 1"):
         runtime.create_backend(model, 32, threads=0)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The lean pre-processing and the integration into Classifier / infer_mnasnet
+
+
+@pytest.mark.parametrize("size, source", [(224, "photos"), (32, "cifar"), (96, "cifar")])
+def test_lean_preprocessing_gives_the_torchvision_numbers(size, source, cifar10_root):
+    from mnas.preprocess import Preprocessor
+
+    preprocessor = Preprocessor(size)
+    for image in photos() if source == "photos" else cifar_test_images(cifar10_root, 4):
+        shrinking = image.shape[0] * image.shape[1] > size * size
+        interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+        resized = cv2.resize(image, (size, size), interpolation=interpolation)
+        reference = REFERENCE_TRANSFORM(resized).numpy()[None]
+        np.testing.assert_allclose(preprocessor(image), reference, atol=2e-6, rtol=0)
+
+
+@pytest.fixture
+def cifar_model_file(tmp_path, cifar10_root):
+    """A 10-class model file that names CIFAR-10 as its training set, as train_mnasnet writes it."""
+    from mnas.weights import save_model_file
+
+    model = decisive_model("mnasnet0_5", 10, 32, seed=3)
+    classes = sorted(p.name for p in (cifar10_root / "train").iterdir() if p.is_dir())
+    path = save_model_file(tmp_path / "cifar.pt", model, class_names=classes, input_size=32,
+                           metadata={"trained_on": str(cifar10_root)})
+    return path, model
+
+
+def run_infer_mnasnet(params: dict, image: np.ndarray):
+    from ikomia.dataprocess.workflow import Workflow
+
+    workflow = Workflow()
+    task = workflow.add_task(name="infer_mnasnet", auto_connect=True)
+    task.set_parameters({"cuda": "False", **params})
+    workflow.run_on(array=image)
+    return workflow, task
+
+
+def ranked_confidences(task) -> tuple[list[str], np.ndarray]:
+    results = task.get_whole_image_results()
+    return [name for name, _ in results], np.array([float(conf) for _, conf in results])
+
+
+def test_infer_mnasnet_defaults_to_onnxruntime_with_torch_answers(cifar_model_file, cifar10_root):
+    path, model = cifar_model_file
+    image = cifar_test_images(cifar10_root, 1)[0]
+    workflow, task = run_infer_mnasnet({"model_weight_file": str(path)}, image)
+    assert task.get_parameters()["backend"] == "auto"
+    assert task.classifier.backend.name == "onnxruntime", task.classifier.backend_reason
+    names, confidences = ranked_confidences(task)
+    expected = runtime.TorchBackend(model).probabilities(task.classifier.preprocess(image))[0]
+    assert expected.max() > 0.25  # decisive (uniform is 0.1)
+    assert names[0] == task.classifier.class_names[int(expected.argmax())]
+    np.testing.assert_allclose(confidences, np.sort(expected)[::-1], atol=1e-4, rtol=0)
+
+    task.set_parameters({"backend": "torch"})  # a parameter change reloads, on the backend asked for
+    workflow.run_on(array=image)
+    assert task.loads == 2 and task.classifier.backend.name == "torch"
+    np.testing.assert_allclose(ranked_confidences(task)[1], confidences, atol=1e-4, rtol=0)
+    with pytest.raises(RuntimeError, match="backend must be one of auto, torch, onnxruntime, got 'tvm'"):
+        task.set_parameters({"backend": "tvm"})
+    assert task.get_parameters()["backend"] == "torch"  # a bad value leaves the parameters intact
+
+
+def test_infer_mnasnet_int8_calibrates_on_the_dataset_the_model_file_names(cifar_model_file, cifar10_root,
+                                                                           tmp_path):
+    path, model = cifar_model_file
+    images = cifar_test_images(cifar10_root, 10)
+    workflow, task = run_infer_mnasnet({"model_weight_file": str(path), "int8": "True"}, images[0])
+    assert "int8" in task.classifier.backend_reason
+    assert f"{runtime.CALIBRATION_IMAGES} images" in task.classifier.backend_reason
+    int8_probs = task.classifier.predict(images)
+    float_probs = runtime.TorchBackend(model).probabilities(task.classifier.preprocess(images))
+    assert np.allclose(int8_probs.sum(axis=1), 1, atol=1e-5)
+    assert (int8_probs.argmax(axis=1) == float_probs.argmax(axis=1)).mean() >= 0.5  # quantised, not broken
+
+    other_model = decisive_model("mnasnet0_5", 10, 32, seed=4)
+    from mnas.weights import save_model_file
+
+    no_dataset = save_model_file(tmp_path / "no_dataset.pt", other_model, class_names=list("abcdefghij"),
+                                 input_size=32)
+    task.set_parameters({"model_weight_file": str(no_dataset)})
+    with pytest.raises(RuntimeError, match="int8 needs calibration_folder"):
+        workflow.run_on(array=images[0])
+    task.set_parameters({"calibration_folder": str(tmp_path / "absent")})
+    with pytest.raises(RuntimeError, match="calibration_folder '.*absent' is not a folder"):
+        workflow.run_on(array=images[0])
+    task.set_parameters({"int8": "False"})  # the workflow is usable again
+    workflow.run_on(array=images[0])
+    assert task.classifier.backend.name == "onnxruntime" and "int8" not in task.classifier.backend_reason
+
+
+def test_calibration_files_take_classes_in_turn(cifar10_root):
+    files = runtime.calibration_files(cifar10_root, 25)
+    assert len(files) == 25 and all(f.parent.parent.name == "train" for f in files)
+    assert [f.parent.name for f in files[:10]] == sorted(p.name for p in (cifar10_root / "train").iterdir())
+    assert len({f.parent.name for f in files}) == 10
