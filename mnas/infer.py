@@ -110,8 +110,8 @@ class Classifier:
 
     def ranked(self, probabilities: np.ndarray) -> tuple[list[str], list[float]]:
         """Every class name and probability of one vector, sorted by decreasing probability."""
-        pairs = self.top_k(probabilities, len(probabilities))
-        return [name for name, _ in pairs], [p for _, p in pairs]
+        order = np.argsort(-probabilities, kind="stable").tolist()  # vectorised: runs on every frame
+        return [self.class_names[i] for i in order], probabilities[order].tolist()
 
     def describe(self) -> str:
         return (f"{self.model_name} ({self.num_classes} classes, {self.input_size} px, {self.device}) "
