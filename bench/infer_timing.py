@@ -1,0 +1,34 @@
+"""Side-by-side timing for the inference benchmarks: blocks of calls, block order rotated per pass.
+
+Calls are timed in blocks, not one-by-one alternation: ONNX Runtime's and PyTorch's thread pools both
+spin-wait for a while after a call, so a torch call made right after an ONNX Runtime call (or the
+reverse) competes with the other runtime's spinning threads and is slowed by it. Each block starts with
+untimed warm-up calls that absorb that hand-over; the passes spread slow drifts in the machine's load
+(other processes) over every contender alike.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Callable
+
+
+def timed_ms(call: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    call()
+    return (time.perf_counter() - start) * 1000.0
+
+
+def median_ms_in_blocks(contenders: dict[str, Callable[[], object]], warmup: int, repeats: int,
+                        passes: int = 3) -> dict[str, float]:
+    """Median per-call time (ms) of each contender: `repeats` timed calls in `passes` blocks."""
+    keys = list(contenders)
+    samples: dict[str, list[float]] = {key: [] for key in keys}
+    per_block = max(1, -(-repeats // passes))
+    for index in range(passes):
+        for key in keys[index % len(keys):] + keys[:index % len(keys)]:
+            for _ in range(warmup):
+                contenders[key]()
+            samples[key] += [timed_ms(contenders[key]) for _ in range(per_block)]
+    return {key: statistics.median(values) for key, values in samples.items()}
