@@ -112,6 +112,9 @@ def load_model_file(path: str | os.PathLike) -> tuple[MnasNet, dict]:
 # torchvision checkpoints and plain state dicts
 
 
+_COUNTER = "num_batches_tracked"
+
+
 class WeightsMismatchError(ValueError):
     """Weights whose tensors do not fit the model: they are for a different architecture."""
 
@@ -164,22 +167,30 @@ def convert_torchvision_state_dict(state_dict: Mapping[str, torch.Tensor], model
 
     B1 in this package has torchvision's tensors in torchvision's order, so the mapping is positional;
     the first tensor that does not fit raises `WeightsMismatchError` naming both keys and both shapes.
+    BN's ``num_batches_tracked`` counters take no part in the matching (checkpoints older than PyTorch
+    0.4.1 lack them; they do not affect inference): copied when present, else the model's are kept.
     """
     target = model.state_dict()
     label = model_label or "the model"
     hint = _version_hint(state_dict)
     prefix = f"weights are for a different architecture: {source}"
-    if len(state_dict) != len(target):
-        raise WeightsMismatchError(f"{prefix} holds {len(state_dict)} tensors where {label} has "
-                                   f"{len(target)}{hint}")
-    converted = {}
-    for (src_key, tensor), (dst_key, expected) in zip(state_dict.items(), target.items()):
+    source_items = [(k, v) for k, v in state_dict.items() if not k.endswith(_COUNTER)]
+    target_items = [(k, v) for k, v in target.items() if not k.endswith(_COUNTER)]
+    if len(source_items) != len(target_items):
+        raise WeightsMismatchError(f"{prefix} holds {len(source_items)} weight tensors where {label} has "
+                                   f"{len(target_items)}{hint}")
+    converted = dict(target)  # counters default to the model's own
+    for (src_key, tensor), (dst_key, expected) in zip(source_items, target_items):
         same_kind = src_key.rsplit(".", 1)[-1] == dst_key.rsplit(".", 1)[-1]
         if not same_kind or tuple(tensor.shape) != tuple(expected.shape):
             raise WeightsMismatchError(
                 f"{prefix}: {src_key!r} has shape {tuple(tensor.shape)} where {label} expects "
                 f"{dst_key!r} of shape {tuple(expected.shape)}{hint}")
         converted[dst_key] = tensor
+        if src_key.endswith("running_var"):
+            counter = src_key[:-len("running_var")] + _COUNTER
+            if counter in state_dict:
+                converted[dst_key[:-len("running_var")] + _COUNTER] = state_dict[counter]
     return converted
 
 

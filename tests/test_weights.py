@@ -88,7 +88,7 @@ def test_weights_of_another_variant_fail_clearly(tmp_path):
                        match=r"different architecture: .*half\.pth.*'layers\.0\.weight' has shape "
                              r"\(16, 3, 3, 3\) where mnasnet1_0 .*\(32, 3, 3, 3\)"):
         load_classifier_weights("mnasnet1_0", path)
-    with pytest.raises(WeightsMismatchError, match="holds 314 tensors where mnasnet_a1 .* has 328"):
+    with pytest.raises(WeightsMismatchError, match="holds 262 weight tensors where mnasnet_a1 .* has 279"):
         load_classifier_weights("mnasnet_a1", path)
 
 
@@ -98,6 +98,19 @@ def test_converter_maps_torchvision_keys_by_position():
     converted = convert_torchvision_state_dict(reference.state_dict(), model)
     assert list(converted) == list(model.state_dict())
     assert torch.equal(converted["classifier.weight"], reference.state_dict()["classifier.1.weight"])
+    assert torch.equal(converted["features.0.0.body.0.1.num_batches_tracked"],
+                       reference.state_dict()["layers.1.num_batches_tracked"])
+
+
+def test_checkpoints_without_batch_norm_counters_load(tmp_path, photo_batch):
+    """Checkpoints saved before PyTorch 0.4.1 have no num_batches_tracked; inference does not need them."""
+    reference = torchvision_mnasnet("mnasnet1_0", seed=4)
+    old_style = {k: v for k, v in reference.state_dict().items() if not k.endswith("num_batches_tracked")}
+    path = tmp_path / "old.pth"
+    torch.save(old_style, path)
+    loaded = load_classifier_weights("mnasnet1_0", path)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.model(photo_batch), reference(photo_batch), rtol=0, atol=1e-5)
 
 
 @pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", "truncated"])
