@@ -306,3 +306,13 @@ def test_main_job_says_where_weights_were_looked_for_then_classifies_when_they_a
     photo_lines = [line.split() for line in lines[1:]]
     assert [words[0] for words in photo_lines] == ["chelsea", "astronaut", "coffee", "rocket"]
     assert all(words[-1].endswith("%") for words in photo_lines)
+
+
+def test_cuda_falls_back_to_the_cpu_when_no_gpu_is_there(small_model_file, caplog):
+    path, _ = small_model_file
+    workflow, task = new_task({"model_weight_file": str(path), "cuda": "True"})
+    workflow.run_on(array=data.coffee())
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert task.classifier.device.type == expected and task.get_whole_image_results()
+    if expected == "cpu":
+        assert "no CUDA device is available: running on the CPU" in caplog.text
