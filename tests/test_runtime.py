@@ -166,10 +166,28 @@ def test_corrupt_cache_file_is_rebuilt_not_trusted(corrupt, cache_dir, count_exp
     assert not [p for p in cache_dir.iterdir() if p.name.endswith(".tmp")]  # nothing half-written
 
 
-def test_auto_picks_onnxruntime_on_cpu_with_machine_threads(cache_dir):
+@pytest.fixture
+def count_torch_checks(monkeypatch):
+    calls = []
+    real_check = runtime.max_probability_difference
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return real_check(*args, **kwargs)
+
+    monkeypatch.setattr(runtime, "max_probability_difference", counted)
+    return calls
+
+
+def test_auto_picks_onnxruntime_on_cpu_with_machine_threads(cache_dir, count_torch_checks):
     choice = runtime.create_backend(decisive_model(TINY_ARCH, 10, 32), 32, backend="auto",
                                     device="cpu", cache_dir=cache_dir)
     assert choice.backend.name == "onnxruntime", choice.reason
+    assert len(count_torch_checks) == 1
+    sidecar = json.loads(choice.backend.model_path.with_suffix(".json").read_text())
+    assert 0 <= sidecar["torch_check"]["max_difference"] <= runtime.MATCH_TOLERANCE
+    again = runtime.create_backend(decisive_model(TINY_ARCH, 10, 32), 32, cache_dir=cache_dir)
+    assert again.backend.name == "onnxruntime" and len(count_torch_checks) == 1  # recorded, not rerun
     assert choice.backend.threads == len(os.sched_getaffinity(0))
     assert choice.backend.session.get_session_options().intra_op_num_threads == choice.backend.threads
     explicit = runtime.create_backend(decisive_model(TINY_ARCH, 10, 32), 32, backend="torch",
@@ -192,11 +210,15 @@ class BranchesOnInput(nn.Module):
         return self.head(pooled)
 
 
-def test_auto_falls_back_to_torch_when_onnx_disagrees(cache_dir, caplog):
+def test_auto_falls_back_to_torch_when_onnx_disagrees(cache_dir, caplog, count_torch_checks):
+    model = BranchesOnInput().eval()
     with caplog.at_level("WARNING", logger="mnas.runtime"):
-        choice = runtime.create_backend(BranchesOnInput().eval(), 16, backend="auto", cache_dir=cache_dir)
+        choice = runtime.create_backend(model, 16, backend="auto", cache_dir=cache_dir)
     assert choice.backend.name == "torch"
     assert "differ" in choice.reason and choice.reason in caplog.text
+    again = runtime.create_backend(model, 16, cache_dir=cache_dir)
+    assert again.backend.name == "torch" and again.reason == choice.reason
+    assert len(count_torch_checks) == 1
 
 
 def test_int8_quantisation_gives_a_working_cached_session(cache_dir, cifar10_root, monkeypatch):
