@@ -6,12 +6,15 @@ For each model, on one 480x640 RGB photo, batch 1, at `--input-size` px:
   (b) eager task         an Ikomia task written the way the public MnasNet task works: cv2.resize,
                          torchvision ToTensor + Normalize, eager PyTorch model, softmax, sorted results
   (c) bare ORT           an ONNX Runtime session fed by the same pre-processing as (a), nothing else
+  (f) Ikomia floor       for context: a no-op classification task in a workflow that only reads its
+                         input image and sets 1000 whole-image results, the part of (a) and (b) that
+                         belongs to Ikomia itself
 
-The three run side by side in blocks whose order rotates over three passes (see bench/infer_timing.py),
-so that load from other processes hits them alike; each figure is the median of `--repeats` calls,
-each block after `--warmup` untimed calls. Model loading (the first run of a
-fresh task: build, weights, ONNX export or cache, session, torch check) is timed separately, with an
-empty export cache and again with a warm one. Goals (issue 5): (a) <= 1.15 x (c) and <= 0.33 x (b).
+They run side by side in blocks whose order rotates over three passes (see bench/infer_timing.py), so
+that load from other processes hits them alike; each figure is the median of `--repeats` calls, each
+block after `--warmup` untimed calls. Model loading (the first run of a fresh task: build, weights,
+ONNX export or cache, session, torch check) is timed separately, with an empty export cache and again
+with a warm one. Goals (issue 5): (a) <= 1.15 x (c) and <= 0.33 x (b).
 
 ImageNet weights cannot be downloaded here, so each model gets random weights saved as an mnas model
 file (1000 classes); latency does not depend on the weights' values.
@@ -103,16 +106,35 @@ class EagerTask(dataprocess.CClassificationTask):
         self.end_task_run()
 
 
+class FloorTask(dataprocess.CClassificationTask):
+    """(f): what any whole-image classification task pays Ikomia: read the input, publish N results."""
+
+    def __init__(self, class_names):
+        dataprocess.CClassificationTask.__init__(self, "ikomia_floor")
+        self.set_names(class_names)
+        self.confidences = ["%.9g" % (1.0 / len(class_names))] * len(class_names)
+
+    def run(self):
+        self.begin_task_run()
+        self.get_input(0).get_image()
+        self.set_whole_image_results(self.get_names(), self.confidences)
+        self.forward_input_image(0, 0)
+        self.end_task_run()
+
+
 def photo(height: int = 480, width: int = 640) -> np.ndarray:
     import skimage.data
 
     return np.ascontiguousarray(cv2.resize(skimage.data.coffee(), (width, height)))
 
 
-def infer_mnasnet_workflow(weight_file: Path):
+def infer_mnasnet_workflow(weight_file: Path, threads: int | None):
     workflow = Workflow()
     task = workflow.add_task(name="infer_mnasnet", auto_connect=True)
-    task.set_parameters({"model_weight_file": str(weight_file)})  # everything else: defaults
+    parameters = {"model_weight_file": str(weight_file)}  # everything else: defaults
+    if threads:
+        parameters["threads"] = str(threads)
+    task.set_parameters(parameters)
     return workflow, task
 
 
@@ -122,9 +144,9 @@ def eager_workflow(model, class_names, input_size):
     return workflow
 
 
-def bare_session(model, input_size):
-    """(c): export (cached), session with the machine's threads, same pre-processing as infer_mnasnet."""
-    session = onnxruntime_session(str(runtime.onnx_model_path(model, input_size)), runtime.default_threads())
+def bare_session(model, input_size, threads: int):
+    """(c): export (cached), a plain session, the same pre-processing as infer_mnasnet."""
+    session = onnxruntime_session(str(runtime.onnx_model_path(model, input_size)), threads)
 
     def classify(image):
         (logits,) = session.run(None, {"input": preprocess(image, input_size)})
@@ -148,7 +170,7 @@ def bench_model(name: str, args, image: np.ndarray, folder: Path) -> dict:
                                   input_size=args.input_size)
 
     def fresh_a():
-        workflow, task = infer_mnasnet_workflow(weight_file)
+        workflow, task = infer_mnasnet_workflow(weight_file, args.threads)
         workflow.run_on(array=image)
         return workflow, task
 
@@ -160,7 +182,7 @@ def bench_model(name: str, args, image: np.ndarray, folder: Path) -> dict:
         return workflow
 
     def fresh_c():
-        classify = bare_session(model, args.input_size)
+        classify = bare_session(model, args.input_size, args.threads or runtime.default_threads())
         classify(image)
         return classify
 
@@ -170,26 +192,28 @@ def bench_model(name: str, args, image: np.ndarray, folder: Path) -> dict:
     workflow_b, loading["b"] = first_run(fresh_b)
     classify_c, loading["c_warm_cache"] = first_run(fresh_c)
 
+    workflow_f = Workflow()
+    workflow_f.add_task(task=FloorTask(class_names), auto_connect=True)
     contenders = {"a": lambda: workflow_a.run_on(array=image), "b": lambda: workflow_b.run_on(array=image),
-                  "c": lambda: classify_c(image)}
+                  "c": lambda: classify_c(image), "f": lambda: workflow_f.run_on(array=image)}
     medians = median_ms_in_blocks(contenders, args.warmup, args.repeats)
     backend = task_a.get_parameters().get("backend", "?")
     return {"model": name, "medians": medians, "loading": loading, "backend": backend}
 
 
 def print_report(rows, args, load_before, load_after) -> None:
-    threads_ort, threads_torch = runtime.default_threads(), torch.get_num_threads()
+    threads_ort, threads_torch = args.threads or runtime.default_threads(), torch.get_num_threads()
     print(f"\nPer-image latency, 480x640 RGB photo -> {args.input_size} px, batch 1, median of "
           f"{args.repeats} calls in 3 rotated blocks, {args.warmup} warm-up calls per block")
     print(f"machine: {os.cpu_count()} cores; ONNX Runtime threads {threads_ort}, torch threads "
           f"{threads_torch}; load average before {load_before}, after {load_after}")
     header = (f"{'model':<12} {'(a) infer_mnasnet':>18} {'(b) eager task':>15} {'(c) bare ORT':>13} "
-              f"{'a/c (<=1.15)':>13} {'a/b (<=0.33)':>13}")
+              f"{'a/c (<=1.15)':>13} {'a/b (<=0.33)':>13} {'(f) Ikomia floor':>17}")
     print(header)
     for row in rows:
         m = row["medians"]
         print(f"{row['model']:<12} {m['a']:>16.2f}ms {m['b']:>13.2f}ms {m['c']:>11.2f}ms "
-              f"{m['a'] / m['c']:>13.2f} {m['a'] / m['b']:>13.2f}")
+              f"{m['a'] / m['c']:>13.2f} {m['a'] / m['b']:>13.2f} {m['f']:>15.2f}ms")
     print("\nModel loading (first run of a fresh task, including that run's inference)")
     print(f"{'model':<12} {'(a) empty cache':>16} {'(a) warm cache':>15} {'(b) eager':>10} "
           f"{'(c) warm cache':>15}")
@@ -205,8 +229,13 @@ def main(argv=None) -> int:
     parser.add_argument("--input-size", type=int, default=224)
     parser.add_argument("--repeats", type=int, default=60)
     parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="pin every contender to this many CPU threads (default: what each uses "
+                             "out of the box: the machine's cores)")
     parser.add_argument("--tiny", action="store_true", help="a quick run: mnasnet0_5, 3 rounds")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.tiny:
         args.models, args.repeats, args.warmup = ["mnasnet0_5"], 3, 1
     image = photo()
