@@ -322,7 +322,15 @@ def create_backend(model: nn.Module, input_size: int, *, backend: str = "auto", 
     if backend == "torch" or (backend == "auto" and on_cuda):
         return BackendChoice(TorchBackend(model, device), f"torch on {device}")
     in_channels = getattr(model, "in_channels", 3)
-    onnx_backend = OnnxRuntimeBackend(onnx_model_path(model, input_size, cache_dir, in_channels), threads)
+    try:
+        onnx_backend = OnnxRuntimeBackend(onnx_model_path(model, input_size, cache_dir, in_channels),
+                                          threads)
+    except Exception as error:  # export, cache folder or session: auto still has torch to run on
+        if backend == "onnxruntime":
+            raise
+        reason = f"torch on cpu: no ONNX Runtime session ({type(error).__name__}: {str(error)[:200]})"
+        logger.warning(reason)
+        return BackendChoice(TorchBackend(model, "cpu"), reason)
     if backend == "onnxruntime":
         note = " (ONNX Runtime runs on CPU here; CUDA ignored)" if on_cuda else ""
         return BackendChoice(onnx_backend, f"onnxruntime, {onnx_backend.threads} threads{note}")

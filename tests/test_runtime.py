@@ -221,6 +221,16 @@ def test_auto_falls_back_to_torch_when_onnx_disagrees(cache_dir, caplog, count_t
     assert len(count_torch_checks) == 1
 
 
+def test_auto_falls_back_to_torch_when_the_cache_folder_is_unusable(tmp_path):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("a file where the cache folder should be")
+    model = decisive_model(TINY_ARCH, 10, 32)
+    choice = runtime.create_backend(model, 32, cache_dir=not_a_folder / "onnx")
+    assert choice.backend.name == "torch" and "no ONNX Runtime session" in choice.reason
+    with pytest.raises(OSError):
+        runtime.create_backend(model, 32, backend="onnxruntime", cache_dir=not_a_folder / "onnx")
+
+
 def test_int8_quantisation_gives_a_working_cached_session(cache_dir, cifar10_root, monkeypatch):
     images = cifar_test_images(cifar10_root, 10)
     calibration = runtime.stack_images([reference_preprocess(image, 32) for image in images[:6]])
