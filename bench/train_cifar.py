@@ -113,6 +113,7 @@ def main(argv=None) -> int:
                         help="images per throughput measurement (default 20 batches of 128)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -127,10 +128,19 @@ def main(argv=None) -> int:
     print(f"model: {args.model} at 32 px, {count_params(model):,} parameters, "
           f"{count_macs(model, 32) / 1e6:.1f}M MACs; arch {model.arch}")
 
+    if not args.skip_throughput:
+        report_throughput(model, train_set, test_set, args)
+    if not args.skip_accuracy:
+        report_accuracy(train_set, test_set, args)
+    return 0
+
+
+def report_throughput(model, train_set: ImageDataset, test_set: ImageDataset, args) -> None:
     config = TrainConfig(epochs=1, batch_size=args.batch_size, lr=args.lr, input_size=32,
                          precise_bn_images=0, eval_batch_size=512)
     count = min(args.throughput_images, len(train_set))
-    subset = train_set.subset(torch.randperm(len(train_set), generator=torch.Generator().manual_seed(0))[:count])
+    sample = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(0))[:count]
+    subset = train_set.subset(sample)
     tiny_val = test_set.subset(torch.arange(min(64, len(test_set))))
     rates = throughput(model, subset, tiny_val, config, args.repeats)
     bare, bare_cl = rates[BARE], rates["bare loop, channels-last"]
@@ -142,8 +152,8 @@ def main(argv=None) -> int:
     print("  (bare loops: ready float tensors, no augmentation, loss.item() per step; the engine "
           "gathers, augments and normalises uint8 batches inside its timing)")
 
-    if args.skip_accuracy:
-        return 0
+
+def report_accuracy(train_set: ImageDataset, test_set: ImageDataset, args) -> None:
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, input_size=32,
                          warmup_epochs=min(1.0, args.epochs / 5), label_smoothing=0.1, weight_decay=5e-5)
     print(f"\naccuracy: {args.epochs} epoch(s) on {len(train_set)} images, SGD lr {args.lr} cosine, "
@@ -163,7 +173,6 @@ def main(argv=None) -> int:
     print(f"CIFAR-10 test top-1 {final.top1:.2%} (top-5 {final.top5:.2%}) after {len(result.history)} "
           f"epoch(s), {wall / 60:.1f} min wall time; load average now "
           f"{', '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    return 0
 
 
 if __name__ == "__main__":

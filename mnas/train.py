@@ -2,13 +2,14 @@
 
 API
 ---
-``train(model, train_set, val_set, config, *, on_epoch_end=None, should_stop=None,
+``train(model, train_set, val_set, config, *, on_epoch_end=None, should_stop=None, on_step=None,
 checkpoint_dir=None, resume=False) -> TrainResult``
     Trains `model` in place on in-memory `mnas.data.ImageDataset` s. After each finished epoch it
     evaluates on `val_set`, writes ``checkpoint_dir/last.pt`` (atomic; loads with
-    ``torch.load(..., weights_only=True)``) and calls ``on_epoch_end(EpochStats)``. ``should_stop()`` is
-    polled every step (``on_step(global_step)`` is called after each): when it answers True the epoch in progress is abandoned, the model goes back to
-    the last finished epoch (the checkpoint on disk is that epoch's) and ``TrainResult.stopped`` is True.
+    ``torch.load(..., weights_only=True)``) and calls ``on_epoch_end(EpochStats)``; ``on_step(step)``
+    follows every step. ``should_stop()`` is polled every step: when it answers True the epoch in
+    progress is abandoned, the model goes back to the last finished epoch (the checkpoint on disk is
+    that epoch's) and ``TrainResult.stopped`` is True.
     ``resume=True`` continues from ``checkpoint_dir/last.pt`` exactly where it ended: model, optimizer,
     data-order and augmentation generator, global RNG (dropout) and history are restored, so a run
     stopped after epoch k and resumed ends with the same weights as an uninterrupted run.
@@ -317,20 +318,24 @@ def _prefetch(batches: Iterator, depth: int) -> Iterator:
     finished = object()
     cancelled = threading.Event()
 
+    def offer(item) -> bool:
+        """Put `item` unless the consumer has gone (it never blocks past a cancellation)."""
+        while not cancelled.is_set():
+            try:
+                buffer.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce():
         try:
             for item in batches:
-                while not cancelled.is_set():
-                    try:
-                        buffer.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if cancelled.is_set():
+                if not offer(item):
                     return
-            buffer.put(finished)
+            offer(finished)
         except BaseException as error:  # re-raised in the consumer
-            buffer.put(error)
+            offer(error)
 
     worker = threading.Thread(target=produce, name="mnas-batches", daemon=True)
     worker.start()
@@ -417,11 +422,12 @@ def evaluate(model: nn.Module, dataset: ImageDataset, *, input_size: int | None 
 # ------------------------------------------------------------------------------------------ training
 
 def recalibrate_batch_norm(model: nn.Module, dataset: ImageDataset, prep: BatchPreprocessor,
-                           max_images: int, batch_size: int) -> None:
-    """Replace every BN layer's running statistics by their exact average over the first images.
+                           max_images: int, batch_size: int, seed: int = 0) -> None:
+    """Replace every BN layer's running statistics by their exact average over `max_images` images.
 
-    Only BN layers run in training mode (dropout stays off), so no random number is drawn and a
-    resumed run stays identical to an uninterrupted one.
+    The images are a fixed random sample (datasets are stored class by class: the first ones would
+    be one class). Only BN layers run in training mode (dropout stays off) and the sample comes from
+    its own generator, so the training RNGs are untouched and a resumed run stays identical.
     """
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not norms or max_images < 2:
@@ -434,12 +440,12 @@ def recalibrate_batch_norm(model: nn.Module, dataset: ImageDataset, prep: BatchP
         norm.momentum = None  # cumulative moving average: the exact mean over the batches seen
         norm.train()
     try:
+        sample = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:max_images]
         with torch.no_grad():
-            count = min(max_images, len(dataset))
-            for start in range(0, count, batch_size):
-                stop = min(count, start + batch_size)
-                if stop - start >= 2:
-                    model(prep.eval_batch(dataset.images[start:stop]))
+            for start in range(0, len(sample), batch_size):
+                index = sample[start:start + batch_size]
+                if len(index) >= 2:
+                    model(prep.eval_batch(dataset.images[index]))
     finally:
         for norm, momentum in zip(norms, momenta):
             norm.momentum = momentum
@@ -528,7 +534,7 @@ def train(model: nn.Module, train_set: ImageDataset, val_set: ImageDataset, conf
             break
         if config.precise_bn_images and not config.freeze_backbone:
             recalibrate_batch_norm(model, train_set, prep, config.precise_bn_images,
-                                   config.eval_batch_size)
+                                   config.eval_batch_size, config.seed)
         final = evaluate(model, val_set, input_size=config.input_size,
                          batch_size=config.eval_batch_size, mean=config.mean, std=config.std,
                          channels_last=config.channels_last)

@@ -87,9 +87,10 @@ def test_resume_after_a_stop_equals_an_uninterrupted_run(cifar3, tmp_path):
         assert torch.equal(value, resumed.state_dict()[key]), key  # bitwise on one thread
 
 
-def test_stop_mid_epoch_returns_the_last_finished_epoch(cifar3, tmp_path):
+@pytest.mark.parametrize("workers", [0, 1])
+def test_stop_mid_epoch_returns_the_last_finished_epoch(cifar3, tmp_path, workers):
     train_set, val_set = cifar3
-    config = TrainConfig(epochs=3, batch_size=32, lr=0.05)
+    config = TrainConfig(epochs=3, batch_size=32, lr=0.05, num_workers=workers)
     model = _tiny_model()
     steps = {"n": 0}
 
