@@ -547,6 +547,8 @@ def train(model: nn.Module, train_set: ImageDataset, val_set: ImageDataset, conf
         last_good_state = copy.deepcopy(model.state_dict())
         if on_epoch_end is not None:
             on_epoch_end(stats)
+    if config.channels_last:  # hand the model back in the default layout (latency, export, reuse)
+        model.to(memory_format=torch.contiguous_format)
     return TrainResult(history, final, list(train_set.class_names), stopped)
 
 

@@ -53,9 +53,11 @@ def test_training_lowers_the_loss_and_reports_every_epoch(cifar3):
     train_set, val_set = cifar3
     seen = []
     config = TrainConfig(epochs=3, batch_size=32, lr=0.1, warmup_epochs=0.5, label_smoothing=0.1)
-    result = train(_tiny_model(), train_set, val_set, config, on_epoch_end=seen.append)
+    model = _tiny_model()
+    result = train(model, train_set, val_set, config, on_epoch_end=seen.append)
     assert [s.epoch for s in seen] == [1, 2, 3] and result.history == seen and not result.stopped
     assert seen[-1].train_loss < seen[0].train_loss
+    assert all(p.is_contiguous() for p in model.parameters())  # channels-last only while training
     assert result.final.top1 > 1 / 3 + 0.1  # well above chance on 3 balanced classes
     for stats in seen:
         assert 0 <= stats.top1 <= stats.top5 <= 1 and stats.images_per_second > 0
