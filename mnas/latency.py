@@ -105,3 +105,100 @@ def measure_latency(model: nn.Module, input_size: int = 224, *, engine: str = "t
         feed = {"input": image.numpy().astype(np.float32)}
         samples = time_calls(lambda: session.run(None, feed), warmup, repeats)
     return Latency(tuple(samples), engine, threads)
+
+
+# --- per-layer lookup-table predictor ------------------------------------------------------------
+# The paper measured every child on the phone; a lookup table of per-layer latencies, each measured in
+# isolation at its input resolution, predicts a network's latency as a sum without running it.  It
+# misses what the sum cannot see (cache effects between layers, per-call overhead counted once per
+# layer), so we report its error and, more to the point for a search, its rank correlation.
+
+def _layer_resolutions(arch: str, input_size: int):
+    """Yield (layer spec, input resolution) for every layer of `arch`, and the final resolution."""
+    from .arch import parse_arch
+
+    resolution = input_size
+    layers = []
+    for block in parse_arch(arch):
+        for layer in block.layers():
+            layers.append((layer, resolution))
+            resolution = -(-resolution // layer.stride)  # 'same' padding: ceil(H / stride)
+    return layers, resolution
+
+
+class _PoolClassifier(nn.Module):
+    def __init__(self, channels: int, num_classes: int):
+        super().__init__()
+        self.fc = nn.Linear(channels, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x.mean((2, 3)))
+
+
+class LatencyTable:
+    """Lookup table `{layer key: median ms}`, filled on demand; `predict(arch)` sums a network's layers.
+
+    Keys are ``<layer block string>@<input resolution>`` and ``pool_fc_<channels>_<classes>@<res>``.
+    """
+
+    def __init__(self, engine: str = "torch", threads: int = 1, warmup: int = 3, repeats: int = 15,
+                 entries: dict[str, float] | None = None):
+        self.engine, self.threads, self.warmup, self.repeats = engine, threads, warmup, repeats
+        self.entries: dict[str, float] = dict(entries or {})
+
+    def _lookup(self, key: str, build: Callable[[], nn.Module], resolution: int, in_channels: int) -> float:
+        if key not in self.entries:
+            latency = measure_latency(build(), resolution, engine=self.engine, threads=self.threads,
+                                      warmup=self.warmup, repeats=self.repeats, in_channels=in_channels)
+            self.entries[key] = latency.median_ms
+        return self.entries[key]
+
+    def predict(self, arch: str, input_size: int, num_classes: int) -> float:
+        """Predicted latency (ms) of `arch` at batch 1: the sum of its layers' table entries."""
+        from .arch import format_block
+        from .models import Layer
+
+        layers, final_resolution = _layer_resolutions(arch, input_size)
+        total = 0.0
+        for layer, resolution in layers:
+            total += self._lookup(f"{format_block(layer)}@{resolution}", lambda: Layer(layer),
+                                  resolution, layer.in_ch)
+        channels = layers[-1][0].out_ch
+        total += self._lookup(f"pool_fc_{channels}_{num_classes}@{final_resolution}",
+                              lambda: _PoolClassifier(channels, num_classes), final_resolution, channels)
+        return total
+
+    def to_dict(self) -> dict:
+        return {"engine": self.engine, "threads": self.threads, "entries": self.entries}
+
+
+def spearman(x, y) -> float:
+    """Spearman rank correlation (average ranks for ties); nan with fewer than 2 points or no spread."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.shape != y.shape:
+        raise ValueError(f"spearman: x and y must have the same length, got {len(x)} and {len(y)}")
+    if len(x) < 2:
+        return float("nan")
+
+    def ranks(values):
+        order = values.argsort(kind="mergesort")
+        result = np.empty(len(values))
+        result[order] = np.arange(len(values), dtype=float)
+        for value in np.unique(values):  # ties share their mean rank
+            tied = values == value
+            result[tied] = result[tied].mean()
+        return result
+
+    rx, ry = ranks(x), ranks(y)
+    if rx.std() == 0 or ry.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def predictor_report(predicted_ms, measured_ms) -> dict:
+    """How well predicted latencies match measured ones: mean absolute % error and rank correlation."""
+    predicted, measured = np.asarray(predicted_ms, dtype=float), np.asarray(measured_ms, dtype=float)
+    if len(predicted) == 0:
+        return {"n": 0, "mape": float("nan"), "spearman": float("nan")}
+    mape = float(np.mean(np.abs(predicted - measured) / measured))
+    return {"n": int(len(predicted)), "mape": mape, "spearman": spearman(predicted, measured)}

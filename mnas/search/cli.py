@@ -1,0 +1,82 @@
+"""``python -m mnas search``: the miniature MnasNet search on a folder dataset (resumable, tqdm bar)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+
+from .loop import SAMPLERS, Search, SearchConfig
+
+_DEFAULTS = SearchConfig()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", default=None,
+                        help="dataset folder with train/<class>/ (default: CIFAR-10 from ../shared/datasets "
+                             "or $MNAS_CIFAR10; --download fetches it through torchvision when online)")
+    parser.add_argument("--download", action="store_true", help="download CIFAR-10 when not found")
+    parser.add_argument("--output", default="runs/search",
+                        help="output folder; an unfinished search there resumes (default: runs/search)")
+    parser.add_argument("--budget-children", type=int, default=_DEFAULTS.budget_children)
+    parser.add_argument("--budget-minutes", type=float, default=_DEFAULTS.budget_minutes,
+                        help="no new child starts after this many minutes of children (0: no limit)")
+    parser.add_argument("--target-latency-ms", type=float, default=_DEFAULTS.target_latency_ms,
+                        help="T of the reward; 0 measures the B1 skeleton at the base width (default)")
+    parser.add_argument("--constraint", choices=("soft", "hard"), default=_DEFAULTS.constraint)
+    parser.add_argument("--w", type=float, default=_DEFAULTS.w, help="soft-constraint exponent (-0.07)")
+    parser.add_argument("--proxy-epochs", type=int, default=_DEFAULTS.proxy_epochs)
+    parser.add_argument("--train-images", type=int, default=_DEFAULTS.train_images)
+    parser.add_argument("--val-images", type=int, default=_DEFAULTS.val_images)
+    parser.add_argument("--batch-size", type=int, default=_DEFAULTS.batch_size)
+    parser.add_argument("--lr", type=float, default=_DEFAULTS.lr, help="proxy training learning rate")
+    parser.add_argument("--seed", type=int, default=_DEFAULTS.seed)
+    parser.add_argument("--sampler", choices=SAMPLERS, default=_DEFAULTS.sampler)
+    parser.add_argument("--latency-engine", choices=("torch", "onnxruntime"), default=_DEFAULTS.latency_engine)
+    parser.add_argument("--threads", type=int, default=_DEFAULTS.threads, help="latency threads (1)")
+    parser.add_argument("--latency-repeats", type=int, default=_DEFAULTS.latency_repeats,
+                        help="timed runs per latency measurement (median reported)")
+    parser.add_argument("--train-threads", type=int, default=_DEFAULTS.train_threads,
+                        help="proxy-training threads (0: all cores)")
+    parser.add_argument("--width", type=float, default=_DEFAULTS.width, help="skeleton base width")
+    parser.add_argument("--baseline-widths", type=lambda s: tuple(float(w) for w in s.split(",") if w),
+                        default=_DEFAULTS.baseline_widths, help="B1 skeleton widths, comma-separated")
+    parser.add_argument("--compare-random", action="store_true",
+                        help="also run random search with the same budget and trainer")
+    parser.add_argument("--no-predictor", action="store_true", help="skip the lookup-table predictor")
+
+
+def config_from_args(args: argparse.Namespace) -> SearchConfig:
+    fields = {f.name for f in dataclasses.fields(SearchConfig)}
+    values = {k: v for k, v in vars(args).items() if k in fields}
+    return SearchConfig(**values, predictor=not args.no_predictor)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ..data import cifar10_root
+
+    config = config_from_args(args)
+    data_root = args.data or cifar10_root(download=args.download)
+    search = Search(data_root, args.output, config)
+    total = len(config.baseline_widths) + config.budget_children * (2 if config.compare_random else 1)
+    with tqdm(total=total, unit="child", desc="search") as bar:
+        def on_child(phase: str, record: dict, index: int, count: int) -> None:
+            bar.update(1)
+            bar.set_postfix_str(f"{phase} acc {record['accuracy']:.3f} "
+                                f"lat {record['latency_ms']:.2f}ms reward {record['reward']:.4f}")
+
+        result = search.run(on_child=on_child)
+    summary = result.summary
+    print(f"space: {summary['space']}")
+    print(f"T = {summary['target_latency_ms']:.3f} ms; {summary['children']} children "
+          f"({summary['children_per_minute'] or 0:.2f} per minute)")
+    if summary["best"]:
+        best = summary["best"]
+        print(f"best child: reward {best['reward']:.4f}, accuracy {best['accuracy']:.3f}, "
+              f"latency {best['latency_ms']:.2f} ms, {best['params']:,} params, {best['macs'] / 1e6:.1f}M MACs")
+        print(f"  {best['arch']}")
+    print(f"predictor: {json.dumps(summary['predictor'])}")
+    print(f"outputs in {result.output_dir}: summary.json, pareto.png, curves.png, children.jsonl")
+    return 0

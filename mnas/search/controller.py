@@ -1,0 +1,142 @@
+"""The RNN controller and its PPO trainer (paper, section 3; NASNet's one-layer LSTM).
+
+The controller emits a child's decisions one at a time, block by block: at each step an LSTM cell
+reads the embedding of the previous decision (a learned start vector at step 0), and the step's own
+linear head gives a softmax over that decision's choices.  The policy's log-probability of a child is
+the sum over its decisions.
+
+`PPO` trains it on the expected reward with the clipped surrogate objective, an advantage against an
+exponential moving average of past rewards, and an entropy bonus that keeps the search exploring.
+Everything is seeded: sampling takes an explicit `torch.Generator`, so a replay of the same rewards
+gives the same controller, bit for bit (this is how a search resumes after a kill).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+import torch
+from torch import nn
+
+
+class Controller(nn.Module):
+    """One-layer LSTM emitting one categorical decision per step, each with its own softmax head."""
+
+    def __init__(self, num_choices: Sequence[int], hidden: int = 64, seed: int = 0):
+        super().__init__()
+        if not num_choices or min(num_choices) < 1:
+            raise ValueError(f"num_choices must be a non-empty list of positive counts, got {num_choices}")
+        self.num_choices = list(num_choices)
+        init = torch.Generator().manual_seed(seed)
+        self.hidden = hidden
+        self.start = nn.Parameter(torch.zeros(1, hidden))
+        self.cell = nn.LSTMCell(hidden, hidden)
+        self.embeddings = nn.ModuleList(nn.Embedding(n, hidden) for n in self.num_choices)
+        self.heads = nn.ModuleList(nn.Linear(hidden, n) for n in self.num_choices)
+        with torch.no_grad():  # seeded, uniform-ish start: small weights keep initial softmaxes near flat
+            for p in self.parameters():
+                p.uniform_(-0.1, 0.1, generator=init)
+
+    def _rollout(self, actions: torch.Tensor | None, batch: int, generator: torch.Generator | None):
+        """Run the LSTM over the steps; sample where `actions` is None, else score the given actions."""
+        x = self.start.expand(batch, -1)
+        state = None
+        taken, log_probs, entropies = [], [], []
+        for t, (head, embed) in enumerate(zip(self.heads, self.embeddings)):
+            state = self.cell(x, state)
+            dist = torch.distributions.Categorical(logits=head(state[0]))
+            if actions is None:
+                action = torch.multinomial(dist.probs, 1, generator=generator).squeeze(1)
+            else:
+                action = actions[:, t]
+            taken.append(action)
+            log_probs.append(dist.log_prob(action))
+            entropies.append(dist.entropy())
+            x = embed(action)
+        return torch.stack(taken, 1), torch.stack(log_probs, 1), torch.stack(entropies, 1)
+
+    def sample(self, generator: torch.Generator) -> tuple[list[int], torch.Tensor, torch.Tensor]:
+        """One child: (actions, per-step log-probabilities, per-step entropies), without gradients."""
+        with torch.no_grad():
+            actions, log_probs, entropies = self._rollout(None, 1, generator)
+        return actions[0].tolist(), log_probs[0], entropies[0]
+
+    def log_prob(self, actions: Sequence[Sequence[int]] | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Summed log-probability and summed entropy of each action sequence (with gradients)."""
+        actions = torch.as_tensor(actions, dtype=torch.long)
+        if actions.dim() == 1:
+            actions = actions.unsqueeze(0)
+        if actions.shape[1] != len(self.num_choices):
+            raise ValueError(f"actions: expected {len(self.num_choices)} decisions per child, "
+                             f"got {actions.shape[1]}")
+        _, log_probs, entropies = self._rollout(actions, actions.shape[0], None)
+        return log_probs.sum(1), entropies.sum(1)
+
+    def greedy(self) -> list[int]:
+        """The most probable decision at every step (feeding back the argmax)."""
+        x, state, result = self.start, None, []
+        with torch.no_grad():
+            for head, embed in zip(self.heads, self.embeddings):
+                state = self.cell(x, state)
+                action = head(state[0]).argmax(1)
+                result.append(int(action))
+                x = embed(action)
+        return result
+
+
+@dataclasses.dataclass
+class PPOConfig:
+    lr: float = 0.005
+    clip: float = 0.2
+    epochs: int = 4               # passes of the clipped objective over each batch
+    batch: int = 4                # children per update
+    entropy_weight: float = 0.05  # weight of the mean per-decision entropy (nats)
+    baseline_decay: float = 0.8   # EMA: baseline <- decay * baseline + (1 - decay) * reward
+
+
+class PPO:
+    """Proximal Policy Optimization of a `Controller` on scalar rewards, one batch of children at a time.
+
+    `record(actions, old_log_prob, reward)` queues a child; when `batch` children are queued, `update`
+    runs: advantage = reward - EMA baseline (the baseline then moves toward the batch's rewards), and
+    `epochs` Adam steps on -min(ratio * A, clip(ratio) * A) - entropy_weight * mean entropy.
+    """
+
+    def __init__(self, controller: Controller, config: PPOConfig | None = None):
+        self.controller = controller
+        self.config = config or PPOConfig()
+        self.optimizer = torch.optim.Adam(controller.parameters(), lr=self.config.lr)
+        self.baseline: float | None = None
+        self.pending: list[tuple[list[int], float, float]] = []
+        self.updates = 0
+
+    def record(self, actions: Sequence[int], old_log_prob: float, reward: float) -> dict | None:
+        """Queue one child; returns the update's statistics when this child completes a batch."""
+        self.pending.append((list(actions), float(old_log_prob), float(reward)))
+        if len(self.pending) < self.config.batch:
+            return None
+        return self.update()
+
+    def update(self) -> dict:
+        cfg = self.config
+        actions = torch.tensor([a for a, _, _ in self.pending], dtype=torch.long)
+        old_log_probs = torch.tensor([lp for _, lp, _ in self.pending])
+        rewards = torch.tensor([r for _, _, r in self.pending])
+        self.pending = []
+        if self.baseline is None:
+            self.baseline = float(rewards.mean())
+        advantages = rewards - self.baseline
+        for reward in rewards.tolist():
+            self.baseline = cfg.baseline_decay * self.baseline + (1 - cfg.baseline_decay) * reward
+        steps = len(self.controller.num_choices)
+        for _ in range(cfg.epochs):
+            log_probs, entropies = self.controller.log_prob(actions)
+            ratio = torch.exp(log_probs - old_log_probs)
+            surrogate = torch.min(ratio * advantages, ratio.clamp(1 - cfg.clip, 1 + cfg.clip) * advantages)
+            loss = -surrogate.mean() - cfg.entropy_weight * entropies.mean() / steps
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+        self.updates += 1
+        return {"loss": float(loss.detach()), "advantage": float(advantages.mean()), "baseline": self.baseline}

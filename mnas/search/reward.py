@@ -1,0 +1,49 @@
+"""The MnasNet multi-objective reward: ACC(m) x (LAT(m) / T)^w, w = alpha if LAT(m) <= T else beta.
+
+Soft constraint (paper): alpha = beta = -0.07, i.e. doubling latency is worth about 5 % relative
+accuracy (w = -log2(1 + r) for a relative gain r per doubling), so models on both sides of T compete.
+Hard constraint: alpha = 0, beta = -1: below T only accuracy counts, above T the reward falls in
+proportion to the overshoot.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+SOFT_W = -0.07
+
+
+@dataclasses.dataclass(frozen=True)
+class Objective:
+    """The reward's target latency T (ms) and exponents alpha (at or under T) and beta (over T)."""
+
+    target_ms: float
+    alpha: float
+    beta: float
+
+    def __post_init__(self):
+        if not self.target_ms > 0:
+            raise ValueError(f"target latency must be > 0 ms, got {self.target_ms}")
+
+    def __call__(self, accuracy: float, latency_ms: float) -> float:
+        return reward(accuracy, latency_ms, self.target_ms, self.alpha, self.beta)
+
+
+def reward(accuracy: float, latency_ms: float, target_ms: float, alpha: float, beta: float) -> float:
+    if not 0 <= accuracy <= 1:
+        raise ValueError(f"accuracy must be in [0, 1], got {accuracy}")
+    if not latency_ms > 0 or not target_ms > 0:
+        raise ValueError(f"latency and target must be > 0 ms, got {latency_ms} and {target_ms}")
+    w = alpha if latency_ms <= target_ms else beta
+    return accuracy * (latency_ms / target_ms) ** w
+
+
+def objective(constraint: str, target_ms: float, w: float = SOFT_W) -> Objective:
+    """`constraint` "soft" (alpha = beta = w) or "hard" (the paper's alpha = 0, beta = -1)."""
+    if constraint == "soft":
+        if w > 0:
+            raise ValueError(f"w must be <= 0 (a slower model must not earn more), got {w}")
+        return Objective(target_ms, w, w)
+    if constraint == "hard":
+        return Objective(target_ms, 0.0, -1.0)
+    raise ValueError(f"constraint must be 'soft' or 'hard', got {constraint!r}")

@@ -1,0 +1,226 @@
+"""The search's parts: reward formula, space, controller learning, the loop's log and exact resume."""
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from mnas.arch import parse_arch, total_stride
+from mnas.latency import torch_threads
+from mnas.models import create_model
+from mnas.search.controller import PPO, Controller, PPOConfig
+from mnas.search.loop import ChildLog, RLSampler, Search, SearchConfig, replay
+from mnas.search.reward import objective, reward
+from mnas.search.space import DECISIONS, SearchSpace
+
+# --- reward -------------------------------------------------------------------------------------
+
+
+def test_soft_reward_is_the_papers_formula():
+    soft = objective("soft", target_ms=10.0)
+    assert soft(0.8, 20.0) == 0.8 * 2.0 ** -0.07          # over T: beta
+    assert soft(0.8, 5.0) == 0.8 * 0.5 ** -0.07           # under T: alpha (rewarded for speed)
+    assert soft(0.8, 10.0) == 0.8
+    assert soft(0.8, 20.0) == pytest.approx(0.7621, abs=1e-4)   # doubling costs ~4.7 % relative
+
+
+def test_hard_reward_is_the_papers_formula():
+    hard = objective("hard", target_ms=10.0)
+    assert hard(0.6, 4.0) == 0.6                          # alpha = 0: under T only accuracy counts
+    assert hard(0.6, 10.0) == 0.6
+    assert hard(0.6, 15.0) == 0.6 * (15.0 / 10.0) ** -1.0  # beta = -1
+    assert reward(0.5, 30.0, 10.0, 0.0, -1.0) == pytest.approx(0.5 / 3)
+
+
+def test_reward_rejects_bad_inputs():
+    with pytest.raises(ValueError, match="accuracy"):
+        reward(1.5, 10, 10, -0.07, -0.07)
+    with pytest.raises(ValueError, match="constraint"):
+        objective("medium", 10)
+    with pytest.raises(ValueError, match="target"):
+        objective("soft", 0)
+
+
+# --- space --------------------------------------------------------------------------------------
+
+
+def test_space_size_and_skeleton():
+    space = SearchSpace()
+    per_block = math.prod(len(c) for c in DECISIONS.values())
+    assert per_block == 432
+    assert space.size == 432 ** 7
+    assert space.arch(space.skeleton_decisions()) == space.skeleton_arch()
+    blocks = parse_arch(space.skeleton_arch())
+    assert 32 // total_stride(blocks) == 4       # a 4x4 final map at 32 px
+    assert blocks[-1].out_ch == 1280 and blocks[0].op == "conv"
+
+
+def test_every_sampled_child_parses_and_builds():
+    space = SearchSpace()
+    generator = torch.Generator().manual_seed(0)
+    seen = set()
+    for n in range(150):
+        actions = space.random_actions(generator)
+        decisions = space.decisions(actions)
+        assert space.actions(decisions) == actions
+        arch = space.arch(decisions)
+        assert arch == space.arch(actions)
+        blocks = parse_arch(arch)
+        assert all(b.out_ch % 8 == 0 for b in blocks[1:])
+        model = create_model(arch, num_classes=10, input_size=32)
+        assert model.arch == arch
+        if n % 10 == 0:
+            with torch.no_grad():
+                assert model.eval()(torch.rand(1, 3, 32, 32)).shape == (1, 10)
+        seen.add(arch)
+    assert len(seen) == 150
+
+
+def test_space_rejects_bad_decisions():
+    space = SearchSpace()
+    decisions = space.skeleton_decisions()
+    with pytest.raises(ValueError, match="b3_kernel"):
+        space.arch({**decisions, "b3_kernel": 7})
+    with pytest.raises(ValueError, match="missing"):
+        space.arch({k: v for k, v in decisions.items() if k != "b0_op"})
+    with pytest.raises(ValueError, match="42"):
+        space.decisions([0, 1])
+
+
+# --- controller ---------------------------------------------------------------------------------
+
+
+def test_controller_learns_a_known_best_architecture():
+    """Synthetic reward: the fraction of decisions matching a fixed architecture (the B1 skeleton)."""
+    torch.manual_seed(0)
+    space = SearchSpace()
+    best = space.actions(space.skeleton_decisions())
+    controller = Controller(space.num_choices, seed=0)
+    ppo = PPO(controller, PPOConfig())
+    generator = torch.Generator().manual_seed(0)
+
+    def best_log_prob():
+        with torch.no_grad():
+            return float(controller.log_prob([best])[0][0])
+
+    start = best_log_prob()
+    with torch_threads(1):
+        for _ in range(160):
+            actions, log_probs, _ = controller.sample(generator)
+            matches = sum(a == b for a, b in zip(actions, best))
+            ppo.record(actions, float(log_probs.sum()), 0.2 + 0.5 * matches / len(best))
+    end = best_log_prob()
+    assert ppo.updates == 40
+    # The whole 42-decision architecture becomes e^20 times more probable (start ~ e^-42, uniform-ish),
+    # and the controller's greedy choice agrees with it on almost every decision.
+    assert end - start > 20, (start, end)
+    assert sum(a == b for a, b in zip(controller.greedy(), best)) >= 36
+
+
+def test_controller_sampling_is_seeded():
+    space = SearchSpace()
+    runs = []
+    for _ in range(2):
+        controller = Controller(space.num_choices, seed=3)
+        generator = torch.Generator().manual_seed(5)
+        runs.append([controller.sample(generator)[0] for _ in range(3)])
+    assert runs[0] == runs[1]
+    assert runs[0][0] != runs[0][1]
+
+
+# --- loop, log, resume --------------------------------------------------------------------------
+
+# One training thread: on a shared 2-core machine two threads per process oversubscribe the cores.
+TINY = dict(train_images=60, val_images=30, batch_size=16, baseline_widths=(0.5,), latency_repeats=3,
+            predictor=False, train_threads=1)
+
+
+def test_child_log_drops_only_a_torn_last_line(tmp_path):
+    log = ChildLog(tmp_path / "children.jsonl")
+    log.append({"step": 0})
+    log.append({"step": 1})
+    with open(log.path, "a") as handle:
+        handle.write('{"step": 2, "arc')
+    assert [r["step"] for r in log.read()] == [0, 1]
+    assert log.path.read_text().endswith("}\n")
+    log.append({"step": 2})
+    assert [r["step"] for r in log.read()] == [0, 1, 2]
+
+
+def test_search_writes_outputs_and_replay_restores_the_controller_exactly(tmp_path, cifar10_root):
+    config = SearchConfig(budget_children=5, ppo_batch=2, **TINY)
+    result = Search(cifar10_root, tmp_path, config).run()
+    records = [json.loads(line) for line in (tmp_path / "children.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == list(range(5))
+    for r in records:
+        assert {"arch", "accuracy", "latency_ms", "macs", "params", "reward", "seconds", "decisions"} <= set(r)
+        assert 0 <= r["accuracy"] <= 1 and r["latency_ms"] > 0
+        assert r["reward"] == pytest.approx(objective("soft", result.summary["target_latency_ms"])(
+            r["accuracy"], r["latency_ms"]))
+    for name in ("summary.json", "pareto.png", "curves.png", "baselines.jsonl", "controller.pt"):
+        assert (tmp_path / name).stat().st_size > 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["best"]["reward"] == max(r["reward"] for r in records)
+
+    saved = torch.load(tmp_path / "controller.pt", weights_only=True)
+    space = SearchSpace(width=config.width)
+    fresh = RLSampler(space, config)
+    replay(fresh, space, records)
+    for key, value in fresh.state()["controller"].items():
+        assert torch.equal(value, saved["controller"][key]), key
+    assert fresh.ppo.baseline == saved["baseline"] and fresh.ppo.updates == saved["updates"] == 2
+
+
+def test_resume_refuses_other_settings(tmp_path, cifar10_root):
+    Search(cifar10_root, tmp_path, SearchConfig(budget_children=1, **TINY))
+    with pytest.raises(ValueError, match="seed"):
+        Search(cifar10_root, tmp_path, SearchConfig(budget_children=1, seed=9, **TINY))
+
+
+# reward = accuracy exactly (hard constraint, T far above any latency): the run is then deterministic,
+# so an interrupted + resumed run must equal an uninterrupted one.
+EXACT = dict(constraint="hard", target_latency_ms=1e6, seed=4)
+
+
+def _search_command(output, cifar10_root, budget):
+    return [sys.executable, "-m", "mnas", "search", "--data", str(cifar10_root), "--output", str(output),
+            "--budget-children", str(budget), "--train-images", "60", "--val-images", "30",
+            "--batch-size", "16", "--baseline-widths", "0.5", "--no-predictor", "--latency-repeats", "3",
+            "--train-threads", "1",
+            "--constraint", "hard", "--target-latency-ms", "1e6", "--seed", "4"]
+
+
+def test_killed_search_resumes_with_no_lost_or_repeated_child(tmp_path, cifar10_root):
+    budget = 5
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    killed, clean = tmp_path / "killed", tmp_path / "clean"
+    log = killed / "children.jsonl"
+    process = subprocess.Popen(_search_command(killed, cifar10_root, budget), env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and process.poll() is None:
+            if log.is_file() and len(log.read_text().splitlines()) >= 2:
+                break
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait()
+    before = log.read_text().splitlines()
+    assert 2 <= len(before) < budget, "the search was not interrupted mid-run"
+
+    subprocess.run(_search_command(killed, cifar10_root, budget), env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    Search(cifar10_root, clean, SearchConfig(budget_children=budget, **TINY, **EXACT)).run()
+    after = [json.loads(line) for line in log.read_text().splitlines()]
+    reference = [json.loads(line) for line in (clean / "children.jsonl").read_text().splitlines()]
+    assert log.read_text().splitlines()[:len(before)] == before        # nothing lost or rewritten
+    assert [r["step"] for r in after] == list(range(budget))          # nothing repeated
+    assert [r["arch"] for r in after] == [r["arch"] for r in reference]
+    assert [r["accuracy"] for r in after] == [r["accuracy"] for r in reference]
