@@ -272,14 +272,15 @@ def test_widget_edits_the_parameters(small_model_file):
     plugin = IkomiaPlugin()
     param = plugin.get_param_factory().create()
     widget = plugin.get_widget_factory().create(param)
-    assert widget.spin_input_size.text() == "auto"
-    widget.combo_model.setCurrentText("mnasnet_a1")
-    widget.spin_input_size.setValue(96)
-    widget.browse_weights.qedit_file.setText(str(small_model_file[0]))
-    widget.check_cuda.setChecked(False)
-    assert widget.combo_backend.currentText() == "auto" and widget.spin_threads.text() == "auto"
-    widget.combo_backend.setCurrentText("onnxruntime")
-    widget.spin_threads.setValue(2)
+    controls = widget.form.controls  # the form of mnas_ikomia.widgets (tests/test_widgets.py)
+    assert controls["input_size"].spin.text() == "auto"
+    controls["model_name"].combo.setCurrentText("mnasnet_a1")
+    controls["input_size"].spin.setValue(96)
+    controls["model_weight_file"].edit.setText(str(small_model_file[0]))
+    controls["cuda"].check.setChecked(False)
+    assert controls["backend"].combo.currentText() == "auto" and controls["threads"].spin.text() == "auto"
+    controls["backend"].combo.setCurrentText("onnxruntime")
+    controls["threads"].spin.setValue(2)
     widget.on_apply()
     assert param.get_values() == {"model_name": "mnasnet_a1", "input_size": "96",
                                   "model_weight_file": str(small_model_file[0]), "class_file": "",

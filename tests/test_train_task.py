@@ -276,7 +276,7 @@ def test_widget_form_round_trips_the_parameters():
     param.set_values({"arch": TINY_ARCH, "epochs": "7", "optimizer": "rmsprop", "val_fraction": "0.2"})
     widget = IkomiaPlugin().get_widget_factory().create(param)
     assert widget.values() == {**param.get_values(), "val_fraction": "0.2"}
-    widget.spin_epochs.setValue(3)
+    widget.form.controls["epochs"].spin.setValue(3)  # mnas_ikomia.widgets form
     widget.on_apply()
     assert param.get_values()["epochs"] == "3" and param.update
     assert app is not None

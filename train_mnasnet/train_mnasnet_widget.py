@@ -1,107 +1,58 @@
-"""Ikomia STUDIO form over `TrainMnasnetParam` (PyQt6, as ikomia 0.16 loads it)."""
-
-from __future__ import annotations
-
-from ikomia import core, dataprocess
-from ikomia.utils import pyqtutils, qtconversion
-from PyQt6.QtWidgets import QFileDialog, QGridLayout
+"""Ikomia STUDIO panel of train_mnasnet: its parameters described once, the form built by
+`mnas_ikomia.widgets` (PyQt6, as ikomia 0.16 loads it)."""
 
 from mnas.models import VARIANTS
 from mnas.train import OPTIMIZERS, SCHEDULES
-from train_mnasnet.train_mnasnet_process import AUTO, PLUGIN_NAME, TrainMnasnetParam, parse_bool
+from mnas_ikomia.widgets import FormWidgetFactory, Section, arch, choice, flag, folder, integer, number
+from train_mnasnet.train_mnasnet_process import AUTO, PLUGIN_NAME, TrainMnasnetParam
+
+FORM = (
+    Section("Model", (
+        choice("model_name", "Model", VARIANTS, "named MnasNet variant to train; not used when an "
+               "architecture string is given"),
+        arch("arch", "Architecture string",
+             "blocks in the mnas/arch.py grammar (e.g. a search_mini result), one per line or comma-"
+             "separated; when given it replaces Model. Checked as you type"),
+        flag("pretrained", "ImageNet weights", "start from torchvision's ImageNet weights of Model (named "
+             "B1 variants only); the classifier is replaced for the dataset's classes"),
+        flag("freeze_backbone", "Freeze backbone", "train the classifier only (needs ImageNet weights: a "
+             "frozen random backbone would give random features)"),
+        integer("input_size", "Input size", "side of the square training images are resized to, in "
+                "pixels (32 for CIFAR-scale data, 224 for ImageNet-like photos)", minimum=8, maximum=1024,
+                step=8),
+    )),
+    Section("Optimisation", (
+        integer("epochs", "Epochs", "passes over the training set", minimum=1, maximum=10000),
+        integer("batch_size", "Batch size", "images per optimisation step", minimum=2, maximum=4096),
+        number("learning_rate", "Learning rate", "peak learning rate (after warm-up)", minimum=1e-6,
+               maximum=10.0, step=0.005, decimals=6),
+        choice("optimizer", "Optimizer", OPTIMIZERS, "sgd: Nesterov momentum 0.9; rmsprop: the MnasNet "
+               "paper's settings"),
+        number("weight_decay", "Weight decay", "L2 penalty on conv and linear weights (not on batch norm "
+               "or biases)", minimum=0.0, maximum=0.1, step=1e-5, decimals=6),
+        choice("schedule", "Schedule", SCHEDULES, "cosine: decays to 0 over the run; step: x0.97 every "
+               "2.4 epochs (the paper)"),
+        number("warmup_epochs", "Warm-up epochs", "linear warm-up of the learning rate from 0, in epochs",
+               minimum=0.0, maximum=100.0, step=0.5, decimals=2),
+        number("label_smoothing", "Label smoothing", "weight moved from the true class to the others in "
+               "the loss (0: none, 0.1 is common)", minimum=0.0, maximum=0.9, step=0.05, decimals=2),
+        integer("seed", "Seed", "random seed of initialisation, shuffling and augmentation",
+                minimum=0, maximum=2**31 - 1),
+    )),
+    Section("Data and output", (
+        number("val_fraction", "Validation fraction", "share of train/ held out for validation; auto: "
+               "the dataset's val/ (or test/) folder when present, else 0.1", minimum=0.0, maximum=0.9,
+               step=0.05, decimals=2, special=AUTO),
+        integer("num_workers", "Batches prepared ahead", "batches a background thread prepares while the "
+                "model trains (0: in the training loop)", minimum=0, maximum=8),
+        folder("output_folder", "Output folder", "where model.pth, classes.txt and checkpoints are "
+               "written; empty: a new folder under ~/mnas-runs", "a new folder under ~/mnas-runs"),
+        flag("export_onnx", "Export ONNX", "also write model.onnx (checked against torch)"),
+        flag("resume", "Resume", "continue from the checkpoint in Output folder instead of starting over"),
+    )),
+)
 
 
-class TrainMnasnetWidget(core.CWorkflowTaskWidget):
-    """One control per parameter; Apply copies them into the parameters (checked as a whole)."""
-
-    def __init__(self, param, parent):
-        core.CWorkflowTaskWidget.__init__(self, parent)
-        self.parameters = param if param is not None else TrainMnasnetParam()
-        cfg = self.parameters.cfg
-        layout = QGridLayout()
-
-        self.combo_model = self._combo(layout, "Model", VARIANTS, cfg["model_name"])
-        self.edit_arch = pyqtutils.append_edit(layout, "Architecture string", cfg["arch"])
-        self.edit_arch.setToolTip("block string from search_mini (mnas/arch.py grammar); when set it "
-                                  "replaces Model")
-        self.check_pretrained = pyqtutils.append_check(layout, "ImageNet weights",
-                                                       parse_bool(cfg["pretrained"], "pretrained"))
-        self.check_freeze = pyqtutils.append_check(layout, "Freeze backbone (needs ImageNet weights)",
-                                                   parse_bool(cfg["freeze_backbone"], "freeze_backbone"))
-        self.spin_epochs = pyqtutils.append_spin(layout, "Epochs", int(cfg["epochs"]), min=1, max=10000)
-        self.spin_batch = pyqtutils.append_spin(layout, "Batch size", int(cfg["batch_size"]), min=2,
-                                                max=4096)
-        self.spin_lr = pyqtutils.append_double_spin(layout, "Learning rate", float(cfg["learning_rate"]),
-                                                    min=1e-6, max=10.0, step=0.005, decimals=5)
-        self.combo_optimizer = self._combo(layout, "Optimizer", OPTIMIZERS, cfg["optimizer"])
-        self.combo_schedule = self._combo(layout, "Schedule", SCHEDULES, cfg["schedule"])
-        self.spin_warmup = pyqtutils.append_double_spin(layout, "Warm-up epochs", float(cfg["warmup_epochs"]),
-                                                        min=0.0, max=100.0, step=0.5, decimals=2)
-        self.spin_decay = pyqtutils.append_double_spin(layout, "Weight decay", float(cfg["weight_decay"]),
-                                                       min=0.0, max=0.1, step=1e-5, decimals=6)
-        self.spin_smoothing = pyqtutils.append_double_spin(
-            layout, "Label smoothing", float(cfg["label_smoothing"]), min=0.0, max=0.9, step=0.05, decimals=2)
-        self.spin_input_size = pyqtutils.append_spin(layout, "Input size", int(cfg["input_size"]), min=8,
-                                                     max=1024, step=8)
-        # 0 shows as "auto": val/ (or test/) when the dataset has one, else 10 % of train/
-        auto_fraction = cfg["val_fraction"].strip().lower() in (AUTO, "")
-        self.spin_val_fraction = pyqtutils.append_double_spin(
-            layout, "Validation fraction", 0.0 if auto_fraction else float(cfg["val_fraction"]), min=0.0,
-            max=0.9, step=0.05, decimals=2)
-        self.spin_val_fraction.setSpecialValueText(AUTO)
-        self.spin_workers = pyqtutils.append_spin(layout, "Batches prepared ahead", int(cfg["num_workers"]),
-                                                  min=0, max=8)
-        self.spin_seed = pyqtutils.append_spin(layout, "Seed", int(cfg["seed"]), min=0, max=2**31 - 1)
-        self.browse_output = pyqtutils.append_browse_file(
-            layout, "Output folder", cfg["output_folder"], tooltip="empty: a new folder under ~/mnas-runs",
-            mode=QFileDialog.FileMode.Directory)
-        self.check_onnx = pyqtutils.append_check(layout, "Export ONNX",
-                                                 parse_bool(cfg["export_onnx"], "export_onnx"))
-        self.check_resume = pyqtutils.append_check(layout, "Resume from the output folder's checkpoint",
-                                                   parse_bool(cfg["resume"], "resume"))
-        self.set_layout(qtconversion.PyQtToQt(layout))
-
-    @staticmethod
-    def _combo(layout, label, choices, current):
-        combo = pyqtutils.append_combo(layout, label)
-        combo.addItems(list(choices))
-        combo.setCurrentText(current)
-        return combo
-
-    def values(self) -> dict[str, str]:
-        """The form as train_mnasnet's string parameters."""
-        fraction = self.spin_val_fraction.value()
-        return {
-            "model_name": self.combo_model.currentText(),
-            "arch": self.edit_arch.text().strip(),
-            "pretrained": str(self.check_pretrained.isChecked()),
-            "freeze_backbone": str(self.check_freeze.isChecked()),
-            "epochs": str(self.spin_epochs.value()),
-            "batch_size": str(self.spin_batch.value()),
-            "learning_rate": str(self.spin_lr.value()),
-            "optimizer": self.combo_optimizer.currentText(),
-            "schedule": self.combo_schedule.currentText(),
-            "warmup_epochs": str(self.spin_warmup.value()),
-            "weight_decay": str(self.spin_decay.value()),
-            "label_smoothing": str(self.spin_smoothing.value()),
-            "input_size": str(self.spin_input_size.value()),
-            "val_fraction": str(fraction) if fraction > 0 else AUTO,
-            "num_workers": str(self.spin_workers.value()),
-            "seed": str(self.spin_seed.value()),
-            "output_folder": self.browse_output.qedit_file.text().strip(),
-            "export_onnx": str(self.check_onnx.isChecked()),
-            "resume": str(self.check_resume.isChecked()),
-        }
-
-    def on_apply(self):
-        self.parameters.set_values(self.values())  # a bad combination raises, naming the parameter
-        self.emit_apply(self.parameters)
-
-
-class TrainMnasnetWidgetFactory(dataprocess.CWidgetFactory):
+class TrainMnasnetWidgetFactory(FormWidgetFactory):
     def __init__(self):
-        dataprocess.CWidgetFactory.__init__(self)
-        self.name = PLUGIN_NAME
-
-    def create(self, param):
-        return TrainMnasnetWidget(param, None)
+        FormWidgetFactory.__init__(self, PLUGIN_NAME, FORM, TrainMnasnetParam)

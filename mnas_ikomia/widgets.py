@@ -1,0 +1,390 @@
+"""Ikomia STUDIO parameter panels built from one declarative description per task (PyQt6).
+
+A plugin's ``*_widget.py`` lists its parameters as `Section`s of `Field`s (made with `choice`, `integer`,
+`number`, `flag`, `file`, `folder`, `arch`) and subclasses `FormWidgetFactory`; everything else -- the
+controls, their tooltips, file dialogs, the architecture string checked as you type, turning the form
+into the task's string parameters and back -- lives here once.
+
+The defaults stay where they are used, in each task's parameter class: the form opens on the values of
+the parameter object it is given. Kept apart from `mnas`, which never imports ikomia or Qt.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+from ikomia import core, dataprocess
+from ikomia.utils import qtconversion
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
+                             QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QSpinBox, QToolButton,
+                             QVBoxLayout, QWidget)
+
+from mnas.arch import ArchStringError, format_arch, parse_arch
+
+ERROR_STYLE = "color: #c62828;"  # Material red 800: readable on STUDIO's dark and on light themes
+TRUE_TEXTS = ("true", "1", "yes", "on")
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    """One parameter of a task: its key in the string parameters, how it is shown and edited."""
+
+    key: str
+    label: str
+    tooltip: str
+    kind: str                          # choice | integer | number | flag | file | folder | arch
+    choices: tuple[str, ...] = ()
+    minimum: float = 0
+    maximum: float = 0
+    step: float = 1
+    decimals: int = 0
+    special: str = ""                  # the text a spin box shows and writes at its minimum, e.g. "auto"
+    file_filter: str = ""
+    empty: str = ""                    # what an empty path means, shown greyed in the empty line edit
+
+
+@dataclasses.dataclass(frozen=True)
+class Section:
+    """A titled group of fields (one group box in the panel)."""
+
+    title: str
+    fields: tuple[Field, ...]
+
+
+def choice(key: str, label: str, choices: Sequence[str], tooltip: str) -> Field:
+    return Field(key, label, tooltip, "choice", choices=tuple(choices))
+
+
+def integer(key: str, label: str, tooltip: str, minimum: int, maximum: int, step: int = 1,
+            special: str = "") -> Field:
+    return Field(key, label, tooltip, "integer", minimum=minimum, maximum=maximum, step=step,
+                 special=special)
+
+
+def number(key: str, label: str, tooltip: str, minimum: float, maximum: float, step: float,
+           decimals: int, special: str = "") -> Field:
+    return Field(key, label, tooltip, "number", minimum=minimum, maximum=maximum, step=step,
+                 decimals=decimals, special=special)
+
+
+def flag(key: str, label: str, tooltip: str) -> Field:
+    return Field(key, label, tooltip, "flag")
+
+
+def file(key: str, label: str, tooltip: str, empty: str, file_filter: str = "All files (*)") -> Field:
+    return Field(key, label, tooltip, "file", file_filter=file_filter, empty=empty)
+
+
+def folder(key: str, label: str, tooltip: str, empty: str) -> Field:
+    return Field(key, label, tooltip, "folder", empty=empty)
+
+
+def arch(key: str, label: str, tooltip: str) -> Field:
+    """An architecture string (mnas.arch grammar), checked as it is typed; empty is allowed."""
+    return Field(key, label, tooltip, "arch")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Controls: one per kind, each showing a parameter string and giving one back
+
+
+class _Control:
+    """A Qt editor for one field: `set_text` shows a parameter string, `text` gives it back."""
+
+    def __init__(self, field: Field):
+        self.field = field
+        self.widget: QWidget = self._build()
+        self.widget.setToolTip(field.tooltip)
+
+    def _build(self) -> QWidget:
+        raise NotImplementedError
+
+    def set_text(self, text: str) -> None:
+        raise NotImplementedError
+
+    def text(self) -> str:
+        raise NotImplementedError
+
+    def error(self) -> str:
+        """Why the current content cannot be applied ('' when it can)."""
+        return ""
+
+
+class _ChoiceControl(_Control):
+    def _build(self):
+        self.combo = QComboBox()
+        self.combo.addItems(self.field.choices)
+        return self.combo
+
+    def set_text(self, text):
+        if self.combo.findText(text) < 0:  # a value from elsewhere is shown as it is, not replaced
+            self.combo.addItem(text)
+        self.combo.setCurrentText(text)
+
+    def text(self):
+        return self.combo.currentText()
+
+
+class _SpinControl(_Control):
+    """Integer or decimal spin box; with `special`, its minimum shows and writes that word."""
+
+    def _build(self):
+        field = self.field
+        if field.kind == "integer":
+            self.spin = QSpinBox()
+            self.spin.setRange(int(field.minimum), int(field.maximum))
+            self.spin.setSingleStep(int(field.step))
+        else:
+            self.spin = QDoubleSpinBox()
+            self.spin.setDecimals(field.decimals)
+            self.spin.setRange(field.minimum, field.maximum)
+            self.spin.setSingleStep(field.step)
+        if field.special:
+            self.spin.setSpecialValueText(field.special)
+        self.spin.setAlignment(Qt.AlignmentFlag.AlignRight)
+        return self.spin
+
+    def _convert(self, text: str):
+        return int(text) if self.field.kind == "integer" else float(text)
+
+    def set_text(self, text):
+        text = text.strip()
+        if self.field.special and text.lower() in (self.field.special, ""):
+            self.spin.setValue(self.spin.minimum())
+            return
+        try:
+            self.spin.setValue(self._convert(text))
+        except ValueError:  # the parameter class refuses such values; show the minimum rather than fail
+            self.spin.setValue(self.spin.minimum())
+
+    def text(self):
+        value = self.spin.value()
+        if self.field.special and value == self.spin.minimum():
+            return self.field.special
+        return str(value) if self.field.kind == "integer" else format(value, "g")
+
+
+class _FlagControl(_Control):
+    def _build(self):
+        self.check = QCheckBox()
+        return self.check
+
+    def set_text(self, text):
+        self.check.setChecked(text.strip().lower() in TRUE_TEXTS)
+
+    def text(self):
+        return str(self.check.isChecked())
+
+
+class _PathControl(_Control):
+    """A line edit (paths may be typed or pasted) and a "..." button opening a file or folder dialog."""
+
+    def _build(self):
+        box = QWidget()
+        layout = QHBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.edit = QLineEdit()
+        self.edit.setPlaceholderText(f"empty: {self.field.empty}" if self.field.empty else "")
+        self.edit.setMinimumWidth(220)
+        self.button = QToolButton()
+        self.button.setText("...")
+        self.button.setToolTip(f"choose the {'folder' if self.field.kind == 'folder' else 'file'}")
+        self.button.clicked.connect(self.browse)
+        layout.addWidget(self.edit, 1)
+        layout.addWidget(self.button)
+        return box
+
+    def browse(self) -> None:
+        caption, start = self.field.label, self.edit.text().strip()
+        if self.field.kind == "folder":
+            path = QFileDialog.getExistingDirectory(self.widget, caption, start)
+        else:
+            path, _ = QFileDialog.getOpenFileName(self.widget, caption, start, self.field.file_filter)
+        if path:  # cancelled: keep what was there
+            self.edit.setText(path)
+
+    def set_text(self, text):
+        self.edit.setText(text)
+
+    def text(self):
+        return self.edit.text().strip()
+
+
+class _ArchControl(_Control):
+    """Architecture string, one block per line, parsed as it is typed; the parser's error shown in red."""
+
+    def _build(self):
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.edit = QPlainTextEdit()
+        self.edit.setPlaceholderText("empty: the model above; or blocks such as\n"
+                                     "r1_k3_s22_e1_i3_o32_conv,\nr2_k3_s22_e6_i32_o24, ...")
+        self.edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.edit.setFixedHeight(5 * self.edit.fontMetrics().lineSpacing() + 12)
+        self.edit.setMinimumWidth(300)
+        self.message = QLabel()
+        self.message.setStyleSheet(ERROR_STYLE)
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.hide()
+        self.edit.textChanged.connect(self.validate)
+        layout.addWidget(self.edit)
+        layout.addWidget(self.message)
+        return box
+
+    def _raw(self) -> str:
+        return self.edit.toPlainText().strip()
+
+    def validate(self) -> str:
+        problem = ""
+        if self._raw():
+            try:
+                parse_arch(self._raw())
+            except ArchStringError as error:
+                problem = f"{self.field.key}: {error}"
+        self.message.setText(problem)
+        self.message.setVisible(bool(problem))
+        return problem
+
+    def error(self):
+        return self.validate()
+
+    def set_text(self, text):
+        blocks = [part.strip() for part in text.split(",") if part.strip()]
+        self.edit.setPlainText(",\n".join(blocks))
+
+    def text(self):
+        raw = self._raw()
+        try:
+            return format_arch(parse_arch(raw)) if raw else ""
+        except ArchStringError:
+            return raw  # refused by `error` before it is ever applied
+
+
+_CONTROLS = {"choice": _ChoiceControl, "integer": _SpinControl, "number": _SpinControl,
+             "flag": _FlagControl, "file": _PathControl, "folder": _PathControl, "arch": _ArchControl}
+
+
+# ----------------------------------------------------------------------------------------------------
+# The form and the Ikomia widget around it
+
+
+class ParamForm(QWidget):
+    """The panel: one group box per section, a label and a control per field, a problem line below."""
+
+    def __init__(self, sections: Sequence[Section], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.controls: dict[str, _Control] = {}
+        self._shown: dict[str, tuple[str, str]] = {}  # key -> (parameter string, control's text then)
+        layout = QVBoxLayout(self)
+        self._labels: list[QLabel] = []
+        for section in sections:
+            layout.addWidget(self._group(section))
+        label_width = max(label.sizeHint().width() for label in self._labels)
+        for label in self._labels:  # one label column across the group boxes
+            label.setMinimumWidth(label_width)
+        self.problem = QLabel()
+        self.problem.setStyleSheet(ERROR_STYLE)
+        self.problem.setWordWrap(True)
+        self.problem.hide()
+        layout.addWidget(self.problem)
+        layout.addStretch(1)
+
+    def _group(self, section: Section) -> QGroupBox:
+        group = QGroupBox(section.title)
+        layout = QFormLayout(group)
+        layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for field in section.fields:
+            if field.key in self.controls:
+                raise ValueError(f"parameter {field.key!r} is described twice in the form")
+            control = _CONTROLS[field.kind](field)
+            label = QLabel(field.label)
+            label.setToolTip(field.tooltip)
+            label.setBuddy(control.widget)
+            self._labels.append(label)
+            layout.addRow(label, control.widget)
+            self.controls[field.key] = control
+        return group
+
+    def load(self, values: dict[str, str]) -> None:
+        """Show parameter strings; every described key must be there and nothing else."""
+        missing, extra = set(self.controls) - set(values), set(values) - set(self.controls)
+        if missing or extra:
+            raise ValueError(f"the form does not match the parameters: not in the parameters "
+                             f"{sorted(missing)}, not in the form {sorted(extra)}")
+        for key, control in self.controls.items():
+            control.set_text(str(values[key]))
+            self._shown[key] = (str(values[key]), control.text())
+        self.show_problem("")
+
+    def values(self) -> dict[str, str]:
+        """The controls as parameter strings; an untouched control gives back the exact string it was
+        shown (so '1e-4' does not come back as '0.0001' and needlessly mark the parameters changed)."""
+        result = {}
+        for key, control in self.controls.items():
+            text = control.text()
+            shown, text_then = self._shown.get(key, (None, None))
+            result[key] = shown if text == text_then else text
+        return result
+
+    def errors(self) -> dict[str, str]:
+        return {key: problem for key, control in self.controls.items() if (problem := control.error())}
+
+    def show_problem(self, text: str) -> None:
+        self.problem.setText(text)
+        self.problem.setVisible(bool(text))
+
+
+class FormWidget(core.CWorkflowTaskWidget):
+    """A task's STUDIO panel: the form over `param`; Apply writes it into `param` and emits it."""
+
+    def __init__(self, param, sections: Sequence[Section], parent=None):
+        core.CWorkflowTaskWidget.__init__(self, parent)
+        self.parameters = param
+        self.form = ParamForm(sections)
+        self.form.load(param.get_values())
+        self._layout = QVBoxLayout()  # kept referenced: Ikomia's C++ widget holds only its address
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.addWidget(self.form)
+        self.set_layout(qtconversion.PyQtToQt(self._layout))
+
+    def values(self) -> dict[str, str]:
+        return self.form.values()
+
+    def on_parameters_changed(self):
+        self.form.load(self.parameters.get_values())
+
+    def on_apply(self):
+        self.apply()
+
+    def apply(self) -> bool:
+        """Write the form into the parameters and emit them; False (parameters untouched, the reason
+        shown in red) when a field is invalid or the parameter class refuses the combination."""
+        errors = self.form.errors()
+        if errors:
+            self.form.show_problem("Not applied: " + "; ".join(errors.values()))
+            return False
+        try:
+            self.parameters.set_values(self.form.values())
+        except ValueError as error:
+            self.form.show_problem(f"Not applied: {error}")
+            return False
+        self.form.load(self.parameters.get_values())
+        self.emit_apply(self.parameters)
+        return True
+
+
+class FormWidgetFactory(dataprocess.CWidgetFactory):
+    """Subclass per plugin, giving its name, its form description and its parameter class."""
+
+    def __init__(self, name: str, sections: Sequence[Section], param_class):
+        dataprocess.CWidgetFactory.__init__(self)
+        self.name = name
+        self.sections = tuple(sections)
+        self.param_class = param_class
+
+    def create(self, param):
+        return FormWidget(param if param is not None else self.param_class(), self.sections, None)
