@@ -1,0 +1,237 @@
+"""search_mini: the MnasNet platform-aware search in miniature, as an Ikomia training task.
+
+A thin adapter over `mnas.search.Search`: string parameters -> `SearchConfig`; input 0 is a dataset
+folder (``<root>/train/<class>/*``; only train/ is read: the proxy validation split is carved from it).
+Every finished child is logged to MLflow (``log_metrics``, step = child index; baselines and the random
+search under their own prefixes) and reported (``emit_step_progress``). Outputs: 0 the best child (its
+architecture string and figures, a table), 1 the Pareto plot (accuracy vs measured latency).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from pathlib import Path
+
+from ikomia import core, dataprocess
+from ikomia.core.task import TaskParam
+from ikomia.dnn import dnntrain
+
+from mnas.search.loop import Search, SearchConfig
+
+logger = logging.getLogger(__name__)
+
+PLUGIN_NAME = "search_mini"
+_DEFAULT = SearchConfig()
+
+DEFAULTS = {
+    "budget_children": str(_DEFAULT.budget_children),
+    "budget_minutes": str(_DEFAULT.budget_minutes),
+    "target_latency_ms": str(_DEFAULT.target_latency_ms),   # 0: measure the B1 skeleton here
+    "constraint": _DEFAULT.constraint,
+    "w": str(_DEFAULT.w),
+    "proxy_epochs": str(_DEFAULT.proxy_epochs),
+    "train_images": str(_DEFAULT.train_images),
+    "val_images": str(_DEFAULT.val_images),
+    "seed": str(_DEFAULT.seed),
+    "output_folder": "",          # empty: a new folder under ~/mnas-runs; a folder with a search resumes
+    "latency_engine": _DEFAULT.latency_engine,
+    "threads": str(_DEFAULT.threads),
+    "sampler": _DEFAULT.sampler,
+    "compare_random": str(_DEFAULT.compare_random),
+    "baseline_widths": ",".join(f"{w:g}" for w in _DEFAULT.baseline_widths),
+    "train_threads": str(_DEFAULT.train_threads),
+}
+_KINDS = {"budget_children": int, "budget_minutes": float, "target_latency_ms": float, "w": float,
+          "proxy_epochs": int, "train_images": int, "val_images": int, "seed": int, "threads": int,
+          "train_threads": int}
+
+
+def _parse_bool(text: str, name: str) -> bool:
+    value = text.strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be True or False, got {text!r}")
+
+
+def config_from_values(values: dict[str, str]) -> SearchConfig:
+    """The `SearchConfig` the string parameters describe; a `ValueError` naming the first bad one."""
+    fields = {}
+    for name, kind in _KINDS.items():
+        try:
+            fields[name] = kind(values[name].strip())
+        except ValueError:
+            expected = "an integer" if kind is int else "a number"
+            raise ValueError(f"{name} must be {expected}, got {values[name]!r}") from None
+    try:
+        widths = tuple(float(w) for w in values["baseline_widths"].split(",") if w.strip())
+    except ValueError:
+        raise ValueError(f"baseline_widths must be comma-separated numbers such as 0.35,0.5,0.75, got "
+                         f"{values['baseline_widths']!r}") from None
+    return SearchConfig(**fields, constraint=values["constraint"].strip().lower(),
+                        sampler=values["sampler"].strip().lower(),
+                        latency_engine=values["latency_engine"].strip().lower(),
+                        compare_random=_parse_bool(values["compare_random"], "compare_random"),
+                        baseline_widths=widths)
+
+
+class SearchMiniParam(TaskParam):
+    """Parameters of search_mini, kept as strings in `cfg` (TrainProcess logs `cfg` to MLflow)."""
+
+    def __init__(self):
+        TaskParam.__init__(self)
+        self.cfg = dict(DEFAULTS)
+        self.update = False
+
+    def set_values(self, params):
+        """Check the whole set before keeping any of it: a bad value leaves the old parameters intact."""
+        unknown = sorted(set(params) - set(DEFAULTS))
+        if unknown:
+            raise ValueError(f"unknown search_mini parameter(s) {unknown}: expected some of "
+                             f"{', '.join(DEFAULTS)}")
+        values = {key: str(params.get(key, current)) for key, current in self.cfg.items()}
+        config_from_values(values)
+        self.update = self.update or values != self.cfg
+        self.cfg = values
+
+    def get_values(self):
+        return dict(self.cfg)
+
+
+class SearchMiniParamFactory(dataprocess.CTaskParamFactory):
+    def __init__(self):
+        dataprocess.CTaskParamFactory.__init__(self)
+        self.name = PLUGIN_NAME
+
+    def create(self):
+        return SearchMiniParam()
+
+
+def default_output_folder() -> Path:
+    return Path.home() / "mnas-runs" / time.strftime("search-%Y%m%d-%H%M%S")
+
+
+def _figures(record: dict) -> dict[str, float]:
+    keys = ("accuracy", "latency_ms", "reward", "macs", "params", "seconds", "entropy")
+    return {key: float(record[key]) for key in keys if record.get(key) is not None}
+
+
+class SearchMini(dnntrain.TrainProcess):
+    """Runs (or resumes) a search on the dataset folder of input 0."""
+
+    def __init__(self, name, param):
+        param = copy.deepcopy(param) if param is not None else SearchMiniParam()
+        dnntrain.TrainProcess.__init__(self, name, param)
+        self.set_param_object(param)  # the C++ base keeps only a sliced copy of the Python object
+        self.remove_input(0)  # TrainProcess's Ikomia dataset input: ours is a folder
+        self.add_input(dataprocess.CPathIO(core.IODataType.FOLDER_PATH))
+        self.add_output(dataprocess.CDataStringIO())
+        self.add_output(dataprocess.CImageIO())
+        self._stop_requested = False
+        self.result = None  # the last run's mnas.search.SearchResult
+
+    def get_progress_steps(self):
+        try:
+            config = config_from_values(self.get_param_object().get_values())
+        except ValueError:
+            return 1
+        return len(config.baseline_widths) + config.budget_children * (1 + config.compare_random)
+
+    def stop(self):
+        super().stop()
+        self._stop_requested = True  # polled by the trainer every step and between children
+
+    def run(self):
+        self.begin_task_run()
+        self._stop_requested = False
+        self.result = None
+        try:
+            folder = self.get_input(0).get_path()
+            if not folder:
+                raise ValueError("input 0 (dataset folder) is empty: set it to a folder holding "
+                                 "train/<class>/<images>")
+            values = self.get_param_object().get_values()
+            config = config_from_values(values)
+            output = Path(values["output_folder"].strip() or default_output_folder())
+            search = Search(folder, output, config)
+            self.result = search.run(on_child=self._on_child, should_stop=lambda: self._stop_requested)
+            self._publish(self.result)
+        except BaseException:
+            import mlflow
+
+            mlflow.end_run(status="FAILED")  # a failed run must not stay open for the next one
+            raise
+        self.get_param_object().update = False
+        self.end_task_run()
+
+    def _on_child(self, phase: str, record: dict, index: int, total: int) -> None:
+        prefix = {"rl": "child", "random": "random"}.get(phase, "baseline")
+        self.log_metrics({f"{prefix}/{key}": value for key, value in _figures(record).items()}, step=index)
+        self.emit_step_progress()
+
+    def _publish(self, result) -> None:
+        summary = result.summary
+        table = self.get_output(0)
+        table.clear_data()
+        best = summary["best"]
+        if best:
+            labels = ["arch", "accuracy", "latency_ms", "reward", "params", "macs", "target_latency_ms"]
+            values = [best["arch"], f"{best['accuracy']:.4f}", f"{best['latency_ms']:.3f}",
+                      f"{best['reward']:.4f}", str(best["params"]), str(best["macs"]),
+                      f"{summary['target_latency_ms']:.3f}"]
+            table.add_value_list(values, "best child", labels)
+            self.log_metrics({"best/" + key: float(best[key]) for key in
+                              ("accuracy", "latency_ms", "reward", "params", "macs")})
+        self.get_output(1).set_image(_read_png(result.output_dir / "pareto.png"))
+        for name in ("summary.json", "pareto.png", "curves.png", "children.jsonl", "baselines.jsonl"):
+            if (result.output_dir / name).is_file():
+                self.log_artifact(str(result.output_dir / name))
+        logger.info("%s: %d children in %s; best %s", PLUGIN_NAME, summary["children"],
+                    result.output_dir, best and best["arch"])
+
+
+def _read_png(path: Path):
+    """The plot as an RGB uint8 array for the image output."""
+    import matplotlib.image
+    import numpy as np
+
+    image = matplotlib.image.imread(str(path))[..., :3]
+    return np.ascontiguousarray((image * 255).round().astype(np.uint8))
+
+
+class SearchMiniFactory(dataprocess.CTaskFactory):
+    def __init__(self):
+        dataprocess.CTaskFactory.__init__(self)
+        info = self.info
+        info.name = PLUGIN_NAME
+        info.short_description = "MnasNet platform-aware architecture search, in miniature (CIFAR scale, CPU)"
+        info.description = (
+            "Reproduces the MnasNet search loop on a laptop: an LSTM controller trained with PPO samples "
+            "per-block choices (conv / depthwise separable / MBConv e3 or e6, kernel 3 or 5, "
+            "squeeze-and-excitation, skip op, filters, layers) of a 32 px MnasNet-B1 skeleton; each child "
+            "gets a short proxy training on a split of the dataset's train/ folder, its latency is "
+            "measured on this machine (batch 1, one thread by default) and the reward "
+            "ACC x (LAT/T)^w trains the controller. Outputs the best architecture string (for "
+            "train_mnasnet's arch parameter) and the Pareto plot against the B1 skeleton at several "
+            "widths; logs every child to MLflow; resumes from its output folder.")
+        info.authors = ("Mingxing Tan, Bo Chen, Ruoming Pang, Vijay Vasudevan, Mark Sandler, Andrew Howard, "
+                        "Quoc V. Le")
+        info.article = "MnasNet: Platform-Aware Neural Architecture Search for Mobile"
+        info.journal = "Conference on Computer Vision and Pattern Recognition (CVPR)"
+        info.year = 2019
+        info.license = "BSD-3-Clause"
+        info.documentation_link = "https://arxiv.org/abs/1807.11626"
+        info.article_url = "https://arxiv.org/abs/1807.11626"
+        info.path = "Plugins/Python/Classification"
+        info.icon_path = "icons/mnasnet.png"
+        info.version = "1.0.0"
+        info.min_ikomia_version = "0.16.0"
+        info.keywords = "mnasnet,nas,neural architecture search,reinforcement learning,ppo,latency,mobile"
+        info.algo_type = core.AlgoType.TRAIN
+        info.algo_tasks = "CLASSIFICATION"
+
+    def create(self, param=None):
+        return SearchMini(self.info.name, param)
