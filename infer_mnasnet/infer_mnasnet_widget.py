@@ -17,7 +17,7 @@ FORM = (
              "Model's ImageNet weights", "Model files (*.pt *.pth);;All files (*)"),
         file("class_file", "Class file",
              "one class name per line, in label order; empty: the model file's names, else ImageNet's",
-             "the model file's names, else ImageNet's", "Text files (*.txt);;All files (*)"),
+             "the model file's, else ImageNet's", "Text files (*.txt);;All files (*)"),
         integer("input_size", "Input size",
                 "side of the square each image (or box) is resized to, in pixels; auto: the model "
                 "file's input size, else 224", minimum=0, maximum=1024, step=8, special=AUTO),

@@ -1,7 +1,7 @@
 """Ikomia STUDIO parameter panels built from one declarative description per task (PyQt6).
 
 A plugin's ``*_widget.py`` lists its parameters as `Section`s of `Field`s (made with `choice`, `integer`,
-`number`, `flag`, `file`, `folder`, `arch`) and subclasses `FormWidgetFactory`; everything else -- the
+`number`, `flag`, `text`, `file`, `folder`, `arch`) and subclasses `FormWidgetFactory`; everything else -- the
 controls, their tooltips, file dialogs, the architecture string checked as you type, turning the form
 into the task's string parameters and back -- lives here once.
 
@@ -34,15 +34,16 @@ class Field:
     key: str
     label: str
     tooltip: str
-    kind: str                          # choice | integer | number | flag | file | folder | arch
+    kind: str                          # choice | integer | number | flag | text | file | folder | arch
     choices: tuple[str, ...] = ()
     minimum: float = 0
     maximum: float = 0
     step: float = 1
     decimals: int = 0
-    special: str = ""                  # the text a spin box shows and writes at its minimum, e.g. "auto"
+    special: str = ""                  # the text a spin box shows at its minimum, e.g. "auto"
+    special_value: str = ""            # the parameter string written there (default: `special` itself)
     file_filter: str = ""
-    empty: str = ""                    # what an empty path means, shown greyed in the empty line edit
+    empty: str = ""                    # what an empty text or path means, greyed in the empty line edit
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,19 +59,24 @@ def choice(key: str, label: str, choices: Sequence[str], tooltip: str) -> Field:
 
 
 def integer(key: str, label: str, tooltip: str, minimum: int, maximum: int, step: int = 1,
-            special: str = "") -> Field:
+            special: str = "", special_value: str = "") -> Field:
     return Field(key, label, tooltip, "integer", minimum=minimum, maximum=maximum, step=step,
-                 special=special)
+                 special=special, special_value=special_value)
 
 
 def number(key: str, label: str, tooltip: str, minimum: float, maximum: float, step: float,
-           decimals: int, special: str = "") -> Field:
+           decimals: int, special: str = "", special_value: str = "") -> Field:
     return Field(key, label, tooltip, "number", minimum=minimum, maximum=maximum, step=step,
-                 decimals=decimals, special=special)
+                 decimals=decimals, special=special, special_value=special_value)
 
 
 def flag(key: str, label: str, tooltip: str) -> Field:
     return Field(key, label, tooltip, "flag")
+
+
+def text(key: str, label: str, tooltip: str, empty: str = "") -> Field:
+    """Free text, checked by the parameter class on Apply (e.g. a list of numbers)."""
+    return Field(key, label, tooltip, "text", empty=empty)
 
 
 def file(key: str, label: str, tooltip: str, empty: str, file_filter: str = "All files (*)") -> Field:
@@ -128,7 +134,8 @@ class _ChoiceControl(_Control):
 
 
 class _SpinControl(_Control):
-    """Integer or decimal spin box; with `special`, its minimum shows and writes that word."""
+    """Integer or decimal spin box; with `special`, its minimum shows that word and writes
+    `special_value` (or the word itself, e.g. "auto")."""
 
     def _build(self):
         field = self.field
@@ -151,7 +158,7 @@ class _SpinControl(_Control):
 
     def set_text(self, text):
         text = text.strip()
-        if self.field.special and text.lower() in (self.field.special, ""):
+        if self.field.special and text.lower() in (self.field.special, self.field.special_value, ""):
             self.spin.setValue(self.spin.minimum())
             return
         try:
@@ -162,7 +169,7 @@ class _SpinControl(_Control):
     def text(self):
         value = self.spin.value()
         if self.field.special and value == self.spin.minimum():
-            return self.field.special
+            return self.field.special_value or self.field.special
         return str(value) if self.field.kind == "integer" else format(value, "g")
 
 
@@ -176,6 +183,19 @@ class _FlagControl(_Control):
 
     def text(self):
         return str(self.check.isChecked())
+
+
+class _TextControl(_Control):
+    def _build(self):
+        self.edit = QLineEdit()
+        self.edit.setPlaceholderText(f"empty: {self.field.empty}" if self.field.empty else "")
+        return self.edit
+
+    def set_text(self, text):
+        self.edit.setText(text)
+
+    def text(self):
+        return self.edit.text().strip()
 
 
 class _PathControl(_Control):
@@ -265,7 +285,8 @@ class _ArchControl(_Control):
 
 
 _CONTROLS = {"choice": _ChoiceControl, "integer": _SpinControl, "number": _SpinControl,
-             "flag": _FlagControl, "file": _PathControl, "folder": _PathControl, "arch": _ArchControl}
+             "flag": _FlagControl, "text": _TextControl, "file": _PathControl, "folder": _PathControl,
+             "arch": _ArchControl}
 
 
 # ----------------------------------------------------------------------------------------------------
