@@ -328,8 +328,8 @@ def stratified_split(dataset: ImageDataset, val_fraction: float | None = None, *
 
 def load_folder_dataset(root: str | os.PathLike, *, image_size: int | None = None,
                         val_fraction: float | None = None, limit_per_class: int | None = None,
-                        val_limit_per_class: int | None = None, seed: int = 0, cache_dir: str | os.PathLike | None = None,
-                        use_cache: bool = True):
+                        val_limit_per_class: int | None = None, seed: int = 0,
+                        cache_dir: str | os.PathLike | None = None, use_cache: bool = True):
     """Load a whole dataset folder; returns (train, val, splits).
 
     The validation set is <root>/val (or test) unless `val_fraction` is given or neither exists; then

@@ -30,8 +30,8 @@ import torch
 from .data import ImageDataset, find_dataset_splits, load_folder_dataset
 from .fileio import atomic_path, atomic_write_text
 from .models import VARIANTS
-from .train import (EpochStats, TrainConfig, TrainResult, build_model, seed_everything, steps_per_epoch,
-                    train)
+from .train import (CHECKPOINT_NAME, EpochStats, TrainConfig, TrainResult, build_model, seed_everything,
+                    steps_per_epoch, train)
 
 logger = logging.getLogger(__name__)
 
@@ -86,15 +86,15 @@ def _output_folder(job: TrainJob) -> Path:
 def prepare(job: TrainJob):
     """Every check and the decoding, nothing written; returns (model, train_set, val_set)."""
     splits = find_dataset_splits(job.data)
+    if job.resume and not (Path(job.output_folder) / CHECKPOINT_DIR_NAME / CHECKPOINT_NAME).is_file():
+        raise FileNotFoundError(f"resume: no checkpoint {CHECKPOINT_DIR_NAME}/{CHECKPOINT_NAME} in "
+                                f"output_folder {job.output_folder!r}")
     config = job.config
     model = build_model(job.model, len(splits.class_names), config.input_size,
                         pretrained=job.pretrained, freeze_backbone=config.freeze_backbone)
     train_set, val_set, _ = load_folder_dataset(
         job.data, image_size=config.input_size, val_fraction=job.val_fraction,
         limit_per_class=job.limit_per_class, seed=config.seed, cache_dir=job.cache_dir)
-    if job.resume and not (Path(job.output_folder) / CHECKPOINT_DIR_NAME / "last.pt").is_file():
-        raise FileNotFoundError(f"resume: no checkpoint {CHECKPOINT_DIR_NAME}/last.pt in output_folder "
-                                f"{job.output_folder!r}")
     return model, train_set, val_set
 
 

@@ -167,7 +167,8 @@ def _dataset(root, classes=CLASSES, splits=("train", "val"), per_class=3):
         for c, name in enumerate(classes):
             (root / split / name).mkdir(parents=True, exist_ok=True)
             for n in range(per_class):
-                Image.fromarray(np.full((32, 32, 3), 50 * c + n, np.uint8)).save(root / split / name / f"{n}.png")
+                image = Image.fromarray(np.full((32, 32, 3), 50 * c + n, np.uint8))
+                image.save(root / split / name / f"{n}.png")
     return root
 
 
@@ -221,7 +222,8 @@ def test_bad_parameters_are_refused_by_name_and_the_workflow_stays_usable(cifar3
     output = tmp_path / "out"
     workflow, task = train_workflow(cifar3, {**FAST, "output_folder": str(output)})
     for params, message in [
-        ({"arch": "r1_k3_s22_e1_i3_o16_conv, r2_k4_s22_e6_i16_o24"}, "block 1 'r2_k4_s22_e6_i16_o24': kernel must be odd"),
+        ({"arch": "r1_k3_s22_e1_i3_o16_conv, r2_k4_s22_e6_i16_o24"},
+         "block 1 'r2_k4_s22_e6_i16_o24': kernel must be odd"),
         ({"arch": "r1_k3_s22_e1_i3_o16_conv, r2_k3_s22_e6_i24_o24"}, "input channels i24"),
         ({"arch": "", "model_name": "resnet50"}, "model_name 'resnet50' is not a MnasNet variant"),
         ({"freeze_backbone": "True"}, "freeze_backbone needs pretrained"),

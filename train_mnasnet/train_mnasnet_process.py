@@ -17,7 +17,7 @@ from ikomia.dnn import dnntrain
 
 from mnas.arch import parse_arch
 from mnas.models import VARIANTS
-from mnas.train import OPTIMIZERS, SCHEDULES, TrainConfig
+from mnas.train import TrainConfig
 from mnas.train_job import TrainJob, run_training_job
 
 logger = logging.getLogger(__name__)
