@@ -47,7 +47,7 @@ FORM = (
                 "model trains (0: in the training loop)", minimum=0, maximum=8),
         folder("output_folder", "Output folder", "where model.pth, classes.txt and checkpoints are "
                "written; empty: a new folder under ~/mnas-runs", "a new folder under ~/mnas-runs"),
-        flag("export_onnx", "Export ONNX", "also write model.onnx (checked against torch)"),
+        flag("export_onnx", "Export ONNX", "also write model.onnx (dynamic batch axis) beside model.pth"),
         flag("resume", "Resume", "continue from the checkpoint in Output folder instead of starting over"),
     )),
 )
