@@ -117,6 +117,10 @@ class _Control:
         """Why the current content cannot be applied ('' when it can)."""
         return ""
 
+    def changed_signal(self):
+        """The Qt signal emitted when the user edits the control."""
+        raise NotImplementedError
+
 
 class _ChoiceControl(_Control):
     def _build(self):
@@ -131,6 +135,9 @@ class _ChoiceControl(_Control):
 
     def text(self):
         return self.combo.currentText()
+
+    def changed_signal(self):
+        return self.combo.currentTextChanged
 
 
 class _SpinControl(_Control):
@@ -172,6 +179,9 @@ class _SpinControl(_Control):
             return self.field.special_value or self.field.special
         return str(value) if self.field.kind == "integer" else format(value, "g")
 
+    def changed_signal(self):
+        return self.spin.valueChanged
+
 
 class _FlagControl(_Control):
     def _build(self):
@@ -183,6 +193,9 @@ class _FlagControl(_Control):
 
     def text(self):
         return str(self.check.isChecked())
+
+    def changed_signal(self):
+        return self.check.toggled
 
 
 class _TextControl(_Control):
@@ -196,6 +209,9 @@ class _TextControl(_Control):
 
     def text(self):
         return self.edit.text().strip()
+
+    def changed_signal(self):
+        return self.edit.textChanged
 
 
 class _PathControl(_Control):
@@ -230,6 +246,9 @@ class _PathControl(_Control):
 
     def text(self):
         return self.edit.text().strip()
+
+    def changed_signal(self):
+        return self.edit.textChanged
 
 
 class _ArchControl(_Control):
@@ -283,6 +302,9 @@ class _ArchControl(_Control):
         except ArchStringError:
             return raw  # refused by `error` before it is ever applied
 
+    def changed_signal(self):
+        return self.edit.textChanged
+
 
 _CONTROLS = {"choice": _ChoiceControl, "integer": _SpinControl, "number": _SpinControl,
              "flag": _FlagControl, "text": _TextControl, "file": _PathControl, "folder": _PathControl,
@@ -327,6 +349,7 @@ class ParamForm(QWidget):
             label.setBuddy(control.widget)
             self._labels.append(label)
             layout.addRow(label, control.widget)
+            control.changed_signal().connect(self._clear_problem)  # it spoke of the old values
             self.controls[field.key] = control
         return group
 
@@ -353,6 +376,9 @@ class ParamForm(QWidget):
 
     def errors(self) -> dict[str, str]:
         return {key: problem for key, control in self.controls.items() if (problem := control.error())}
+
+    def _clear_problem(self, *_) -> None:
+        self.show_problem("")
 
     def show_problem(self, text: str) -> None:
         self.problem.setText(text)
