@@ -1,0 +1,265 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lesson 2 — Latency is not FLOPs
+#
+# Mobile architecture papers before MnasNet counted **multiply-accumulates** (MACs, often loosely
+# called FLOPs) as their measure of speed. MnasNet's authors argued that this proxy is inaccurate: two
+# networks with about the same MACs can run at very different speeds, because speed also depends on
+# memory traffic, on how many separate layers must be launched, and on how well each kind of operation
+# is implemented on the device. So they put the **measured latency on the target phone** into the
+# search's reward.
+#
+# In this lesson we check that claim on *this* machine: we time many networks, compare their measured
+# latency with their MACs, then build the cheaper alternative the project also offers — a per-layer
+# **lookup table** that predicts a network's latency without running it — and see how well it ranks
+# networks.
+#
+# **Lesson time:** about a minute in fast mode, a few minutes in full mode, on a 2-core laptop.
+
+# %% tags=["parameters"]
+import os
+
+FAST = os.environ.get("MNAS_FAST", "0") == "1"  # the test suite runs every lesson in fast mode
+
+CHILDREN = 10 if FAST else 60        # networks sampled from the search space, timed at 32 px
+REPEATS = 8 if FAST else 30          # timed calls per network (after warm-up); the median is kept
+TABLE_REPEATS = 4 if FAST else 15    # timed calls per layer of the lookup table
+VARIANT_REPEATS = 5 if FAST else 20  # the same for the named variants at 224 px
+
+# %% [markdown]
+# ## 1. How we measure
+#
+# `mnas.latency.measure_latency` runs the network at **batch 1** (one image at a time, as on a phone
+# camera), on **one thread** (the paper used one big core of a Pixel 1), after a few warm-up calls, and
+# keeps every call's time; the **median** is the figure we use, because a busy machine adds occasional
+# slow calls that would drag a mean. The coefficient of variation (std / mean) says how repeatable the
+# samples were: if other programs run on the same cores, it grows.
+
+# %%
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from mnas.latency import measure_latency
+from mnas.models import VARIANTS, count_macs, count_params, create_model
+
+torch.manual_seed(0)
+OUTPUTS = Path("outputs") / "lesson02"  # git-ignored: the figures of this lesson
+OUTPUTS.mkdir(parents=True, exist_ok=True)
+
+
+def show(fig, name: str) -> None:
+    """Save the figure as a PNG beside the lesson's other outputs, then display it."""
+    fig.savefig(OUTPUTS / f"{name}.png", dpi=100, bbox_inches="tight")
+    plt.show()
+
+
+latency = measure_latency(create_model("mnasnet1_0"), 224, threads=1, repeats=VARIANT_REPEATS)
+print(f"mnasnet1_0 at 224 px: median {latency.median_ms:.1f} ms over {len(latency.samples_ms)} calls, "
+      f"coefficient of variation {latency.cv:.0%}")
+print("samples (ms):", [round(s, 1) for s in latency.samples_ms])
+
+# %% [markdown]
+# ## 2. The published variants at 224 px
+#
+# First the six named MnasNets at ImageNet resolution. The table sorts them by MACs; look whether the
+# latency column comes out in the same order.
+
+# %%
+variant_rows = []
+for name in VARIANTS:
+    model = create_model(name)
+    variant_rows.append((name, count_macs(model, 224), measure_latency(model, 224, repeats=VARIANT_REPEATS)))
+variant_rows.sort(key=lambda row: row[1])
+print(f"{'variant':<14} {'MACs':>8} {'latency':>10} {'ms per 100M MACs':>17}")
+for name, macs, lat in variant_rows:
+    print(f"{name:<14} {macs / 1e6:7.0f}M {lat.median_ms:8.1f} ms {lat.median_ms / (macs / 1e8):14.1f}")
+
+# %% [markdown]
+# The last column is the cost of 100M MACs on this CPU for each network. If MACs predicted latency it
+# would be the same on every row.
+#
+# ## 3. Many networks from the search space, at 32 px
+#
+# The search of lessons 3-4 samples networks from MnasNet's factorized space (per block: conv op,
+# kernel, squeeze-and-excitation, skip, filters, layers) over a MnasNet-B1 skeleton for 32 px images.
+# We draw networks uniformly from that space and time each of them the same way as the search does.
+
+# %%
+from mnas.search.space import SearchSpace
+
+space = SearchSpace()
+print(space.describe())
+generator = torch.Generator().manual_seed(0)
+children = []
+for _ in range(CHILDREN):
+    arch = space.arch(space.random_actions(generator))
+    model = create_model(arch, num_classes=10, input_size=32)
+    children.append({"arch": arch, "macs": count_macs(model, 32), "params": count_params(model),
+                     "layers": sum(1 for m in model.modules() if isinstance(m, torch.nn.Conv2d)),
+                     "latency": measure_latency(model, 32, repeats=REPEATS)})
+macs = np.array([c["macs"] / 1e6 for c in children])
+measured = np.array([c["latency"].median_ms for c in children])
+print(f"{len(children)} networks: {macs.min():.1f}-{macs.max():.1f}M MACs, "
+      f"{measured.min():.2f}-{measured.max():.2f} ms; median coefficient of variation "
+      f"{np.median([c['latency'].cv for c in children]):.0%}")
+
+# %% [markdown]
+# ## 4. Latency against MACs
+#
+# A scatter plot, and one number: **Spearman's rank correlation** between MACs and latency. It only
+# asks whether the two *order* the networks the same way (1: same order, 0: unrelated). Ranking is what
+# a search needs: it must tell which of two candidates is faster, not by how many milliseconds.
+# We also mark the pair of networks whose MACs differ the least relative to the gap in their latency.
+
+# %%
+from mnas.latency import spearman
+
+rho_macs = spearman(macs, measured)
+convs = np.array([c["layers"] for c in children])
+rho_layers = spearman(convs, measured)
+
+
+def most_misleading_pair(macs, latency):
+    """(i, j) with the largest latency ratio among pairs whose MACs are within 15 % of each other."""
+    best, pair = 1.0, None
+    for i in range(len(macs)):
+        for j in range(len(macs)):
+            if i != j and abs(macs[i] - macs[j]) <= 0.15 * min(macs[i], macs[j]):
+                if latency[i] / latency[j] > best:
+                    best, pair = latency[i] / latency[j], (i, j)
+    return pair
+
+
+pair = most_misleading_pair(macs, measured)
+fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+left.scatter(macs, measured, color="tab:blue")
+if pair:
+    left.plot(macs[list(pair)], measured[list(pair)], "o", mfc="none", ms=14, color="tab:red",
+              label=f"similar MACs, {measured[pair[0]] / measured[pair[1]]:.1f}x latency")
+    left.legend()
+left.set(xlabel="MACs (M) at 32 px", ylabel="measured latency (ms)",
+         title=f"latency vs MACs: Spearman {rho_macs:.2f}")
+right.scatter(convs, measured, color="tab:purple")
+right.set(xlabel="number of conv layers", ylabel="measured latency (ms)",
+          title=f"latency vs layer count: Spearman {rho_layers:.2f}")
+fig.tight_layout()
+show(fig, "latency_vs_macs")
+print(f"Spearman(MACs, latency) = {rho_macs:.2f}; Spearman(conv layers, latency) = {rho_layers:.2f}")
+if pair:
+    for k in pair:
+        print(f"  {macs[k]:5.1f}M MACs, {convs[k]:3d} conv layers -> {measured[k]:6.2f} ms")
+
+# %% [markdown]
+# Read the two titles. On a small input like this, every layer costs a fixed launch overhead in eager
+# PyTorch on top of its arithmetic, so the *number* of layers can matter as much as their MACs — the
+# circled pair shows how far apart two networks of near-equal MACs can land. The exact figures depend
+# on this machine and on what else it is running; that dependence is the point.
+#
+# ## 5. A latency predictor: the per-layer lookup table
+#
+# Measuring every candidate on the device is the most faithful signal, but each measurement costs
+# time (the paper ran every sampled model on real phones). A cheaper alternative, used by later work
+# such as FBNet, is a **lookup table**: time each distinct *layer* once, in isolation, at the input
+# resolution where it occurs, and predict a network's latency as the sum of its layers' entries.
+# `mnas.latency.LatencyTable` does this, filling entries on demand. The table grows with the number of
+# distinct layers (designs x input channels x resolutions), not with the number of networks: once it
+# is filled, any of the 10^18 networks of the space is predicted without running it.
+#
+# We predict the first half of our networks, then the second half, and count how many new entries the
+# second half still needed: random networks from a space this large share only some of their layers.
+
+# %%
+from mnas.latency import LatencyTable, predictor_report
+
+table = LatencyTable(engine="torch", threads=1, repeats=TABLE_REPEATS)
+half = len(children) // 2
+for child in children[:half]:
+    child["predicted"] = table.predict(child["arch"], 32, 10)
+entries_after_first_half = len(table.entries)
+for child in children[half:]:
+    child["predicted"] = table.predict(child["arch"], 32, 10)
+print(f"table: {entries_after_first_half} entries after {half} networks, {len(table.entries)} after "
+      f"{len(children)}")
+predicted = np.array([c["predicted"] for c in children])
+report = predictor_report(predicted, measured)
+print(f"predictor on all {report['n']} networks: mean absolute error {report['mape']:.0%} of the measured "
+      f"latency, Spearman {report['spearman']:.2f} (MACs: {rho_macs:.2f})")
+held_out = predictor_report(predicted[half:], measured[half:])
+print(f"on the second half only: Spearman {held_out['spearman']:.2f}, error {held_out['mape']:.0%}")
+print(f"the table predicts less than the measurement for {np.mean(predicted < measured):.0%} of the networks")
+
+fig, axis = plt.subplots(figsize=(5, 4.5))
+axis.scatter(measured[:half], predicted[:half], label="first half (filled the table)")
+axis.scatter(measured[half:], predicted[half:], label="second half (predicted after it)")
+limit = max(measured.max(), predicted.max()) * 1.05
+axis.plot([0, limit], [0, limit], color="grey", linestyle=":", label="prediction = measurement")
+axis.set(xlabel="measured latency (ms)", ylabel="sum of table entries (ms)",
+         title=f"lookup table: Spearman {report['spearman']:.2f}")
+axis.legend(fontsize=8)
+show(fig, "predictor")
+
+# %% [markdown]
+# Compare the predictor's Spearman with the MACs one above, and look where the points lie relative to
+# the dotted line. A sum of layers timed in isolation can miss the absolute figure by far: a layer
+# timed alone finds its weights and its input in the CPU caches every time, and the sum cannot see the
+# work between layers. That is why `predictor_report` reports the rank correlation next to the error:
+# for choosing between candidates, ranking is what matters, and an error that is roughly a constant
+# factor does not change the ranking.
+#
+# ## 6. Why the paper measured on the phone
+#
+# Latency belongs to a *(network, device, software)* triple. To see it without a phone, time the same
+# networks with a different inference engine on the same CPU: ONNX Runtime fuses batch norm into the
+# convolutions and plans the graph ahead, so per-layer overhead shrinks and the ranking can change.
+
+# %%
+ort = np.array([measure_latency(create_model(c["arch"], 10, 32), 32, engine="onnxruntime",
+                                repeats=REPEATS).median_ms for c in children])
+rho_engines = spearman(measured, ort)
+rho_ort_macs = spearman(macs, ort)
+fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+left.scatter(measured, ort, color="tab:green")
+left.set(xlabel="eager PyTorch (ms)", ylabel="ONNX Runtime (ms)",
+         title=f"same networks, two engines: Spearman {rho_engines:.2f}")
+right.scatter(macs, ort, color="tab:green")
+right.set(xlabel="MACs (M)", ylabel="ONNX Runtime (ms)", title=f"ONNX Runtime vs MACs: Spearman {rho_ort_macs:.2f}")
+fig.tight_layout()
+show(fig, "two_engines")
+print(f"median speed-up of ONNX Runtime over eager PyTorch: {np.median(measured / ort):.1f}x; "
+      f"Spearman(torch, ORT) {rho_engines:.2f}, Spearman(MACs, ORT) {rho_ort_macs:.2f}, "
+      f"Spearman(MACs, torch) {rho_macs:.2f}")
+
+# %% [markdown]
+# The speed-up is not the same for every network, so the two engines do not agree perfectly on which
+# network is faster, and MACs agree with each engine to a different degree. A search that optimises
+# latency must therefore measure on the platform it targets, with the software it will ship with —
+# MnasNet's "platform-aware" search did exactly that on a Pixel phone, and our `search_mini` measures
+# on the machine it runs on, with the engine you choose.
+#
+# ## Exercises
+#
+# 1. Run section 3 with `threads=2` in `measure_latency`. Which networks gain the most from a second
+#    core: the ones with many MACs or the ones with many layers?
+# 2. Time MnasNet-A1 and MnasNet-B1 1.0 at 224 px with both engines. Their MACs are nearly equal
+#    (lesson 1): is A1 (with squeeze-and-excitation) faster or slower, and does the engine change the
+#    answer?
+# 3. Build the table with `engine="onnxruntime"` and compare its Spearman against ONNX Runtime
+#    measurements with the torch table's against torch measurements. Which engine is easier to predict
+#    by summing layers, and why?
