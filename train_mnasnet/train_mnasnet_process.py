@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import logging
 import re
+from pathlib import Path
 
 from ikomia import core, dataprocess
 from ikomia.core.task import TaskParam
@@ -17,8 +18,8 @@ from ikomia.dnn import dnntrain
 
 from mnas.arch import parse_arch
 from mnas.models import VARIANTS
-from mnas.train import TrainConfig
-from mnas.train_job import TrainJob, run_training_job
+from mnas.train import CHECKPOINT_NAME, TrainConfig, load_checkpoint
+from mnas.train_job import CHECKPOINT_DIR_NAME, TrainJob, run_training_job
 
 logger = logging.getLogger(__name__)
 
@@ -168,6 +169,7 @@ class TrainMnasnet(dnntrain.TrainProcess):
                 raise ValueError("input 0 (dataset folder) is empty: set it to a folder holding "
                                  "train/<class>/ (and optionally val/<class>/)")
             job = job_from_values(self.get_param_object().get_values(), folder)
+            self._report_resumed_epochs(job)
             self.outcome = run_training_job(job, on_epoch_end=self._on_epoch_end,
                                             should_stop=lambda: self._stop_requested)
             self._log_outcome(self.outcome)
@@ -178,6 +180,13 @@ class TrainMnasnet(dnntrain.TrainProcess):
             raise
         self.get_param_object().update = False
         self.end_task_run()
+
+    def _report_resumed_epochs(self, job) -> None:
+        """Progress for the epochs a resumed run already has, so the bar still ends at 100 %."""
+        checkpoint = Path(job.output_folder) / CHECKPOINT_DIR_NAME / CHECKPOINT_NAME
+        if job.resume and checkpoint.is_file():
+            for _ in range(min(load_checkpoint(checkpoint)["epoch"], job.config.epochs)):
+                self.emit_step_progress()
 
     def _on_epoch_end(self, stats) -> None:
         self.log_metrics(stats.metrics(), step=stats.epoch)
