@@ -71,7 +71,7 @@ def _folder_workflow(task_name: str, folder: Path, params: dict[str, str]):
 
     workflow = Workflow()
     workflow.add_input(CPathIO(IODataType.FOLDER_PATH, str(folder)))
-    task = workflow.add_task(name=task_name, auto_connect=True)
+    task = workflow.add_task(name=task_name, auto_connect=True, public_hub=False)
     task.set_parameters(params)
     return workflow, task
 
@@ -82,7 +82,7 @@ def _classify(model_file: Path, test_root: Path, per_class: int) -> float:
     from torchvision.io import ImageReadMode, decode_image
 
     workflow = Workflow()
-    task = workflow.add_task(name="infer_mnasnet", auto_connect=True)
+    task = workflow.add_task(name="infer_mnasnet", auto_connect=True, public_hub=False)
     task.set_parameters({"model_weight_file": str(model_file), "cuda": "False"})
     hits = total = 0
     for class_dir in sorted(p for p in test_root.iterdir() if p.is_dir()):

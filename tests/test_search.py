@@ -61,7 +61,13 @@ def test_space_size_and_skeleton():
     assert blocks[-1].out_ch == 1280 and blocks[0].op == "conv"
 
 
-def test_every_sampled_child_parses_and_builds():
+@pytest.fixture
+def one_thread():
+    with torch_threads(1):
+        yield
+
+
+def test_every_sampled_child_parses_and_builds(one_thread):
     space = SearchSpace()
     generator = torch.Generator().manual_seed(0)
     seen = set()
@@ -153,13 +159,15 @@ def test_child_log_drops_only_a_torn_last_line(tmp_path):
     assert [r["step"] for r in log.read()] == [0, 1, 2]
 
 
-def test_search_writes_outputs_and_replay_restores_the_controller_exactly(tmp_path, cifar10_root):
+def test_search_writes_outputs_and_replay_restores_the_controller_exactly(tmp_path, cifar10_root,
+                                                                          one_thread):
     config = SearchConfig(budget_children=5, ppo_batch=2, **TINY)
     result = Search(cifar10_root, tmp_path, config).run()
     records = [json.loads(line) for line in (tmp_path / "children.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == list(range(5))
     for r in records:
-        assert {"arch", "accuracy", "latency_ms", "macs", "params", "reward", "seconds", "decisions"} <= set(r)
+        required = {"arch", "accuracy", "latency_ms", "macs", "params", "reward", "seconds", "decisions"}
+        assert required <= set(r)
         assert 0 <= r["accuracy"] <= 1 and r["latency_ms"] > 0
         assert r["reward"] == pytest.approx(objective("soft", result.summary["target_latency_ms"])(
             r["accuracy"], r["latency_ms"]))
@@ -196,7 +204,7 @@ def _search_command(output, cifar10_root, budget):
             "--constraint", "hard", "--target-latency-ms", "1e6", "--seed", "4"]
 
 
-def test_killed_search_resumes_with_no_lost_or_repeated_child(tmp_path, cifar10_root):
+def test_killed_search_resumes_with_no_lost_or_repeated_child(tmp_path, cifar10_root, one_thread):
     budget = 5
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     killed, clean = tmp_path / "killed", tmp_path / "clean"

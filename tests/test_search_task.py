@@ -1,4 +1,5 @@
-"""search_mini through the real Ikomia registry and workflow, MLflow into a file:// store; its widget."""
+"""search_mini through the real Ikomia registry and workflow, MLflow into a file:// store (its STUDIO
+panel is tested with the other panels in test_widgets.py)."""
 
 from __future__ import annotations
 
@@ -70,23 +71,3 @@ def test_search_mini_refuses_bad_parameters_and_keeps_the_old_ones():
     with pytest.raises((ValueError, RuntimeError), match="budget_children must be an integer"):
         task.set_parameters({"budget_children": "many"})
     assert task.get_parameters()["constraint"] == "soft"
-
-
-def test_search_mini_widget_applies_parameters():
-    from PyQt6.QtWidgets import QApplication
-
-    from search_mini.search_mini import IkomiaPlugin
-    from search_mini.search_mini_process import SearchMiniParam
-
-    app = QApplication.instance() or QApplication([])  # noqa: F841 (widgets need an application)
-    param = SearchMiniParam()
-    widget = IkomiaPlugin().get_widget_factory().create(param)
-    widget.edits["budget_children"].setText("7")
-    widget.edits["constraint"].setText("hard")
-    widget.on_apply()
-    assert widget.parameters.get_values()["budget_children"] == "7"
-    assert widget.parameters.get_values()["constraint"] == "hard"
-    widget.edits["w"].setText("0.5")  # a positive exponent would reward slower models: refused
-    widget.on_apply()
-    assert widget.parameters.get_values()["w"] == "-0.07"
-    assert "w must be" in widget.problem.text()

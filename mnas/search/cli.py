@@ -32,7 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=_DEFAULTS.lr, help="proxy training learning rate")
     parser.add_argument("--seed", type=int, default=_DEFAULTS.seed)
     parser.add_argument("--sampler", choices=SAMPLERS, default=_DEFAULTS.sampler)
-    parser.add_argument("--latency-engine", choices=("torch", "onnxruntime"), default=_DEFAULTS.latency_engine)
+    parser.add_argument("--latency-engine", choices=("torch", "onnxruntime"),
+                        default=_DEFAULTS.latency_engine)
     parser.add_argument("--threads", type=int, default=_DEFAULTS.threads, help="latency threads (1)")
     parser.add_argument("--latency-repeats", type=int, default=_DEFAULTS.latency_repeats,
                         help="timed runs per latency measurement (median reported)")
@@ -64,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     with tqdm(total=total, unit="child", desc="search") as bar:
         def on_child(phase: str, record: dict, index: int, count: int) -> None:
             bar.update(1)
+            bar.write(f"{phase} {index}: acc {record['accuracy']:.3f} lat {record['latency_ms']:.2f}ms "
+                      f"reward {record['reward']:.4f}  {record['arch']}")
             bar.set_postfix_str(f"{phase} acc {record['accuracy']:.3f} "
                                 f"lat {record['latency_ms']:.2f}ms reward {record['reward']:.4f}")
 
@@ -75,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     if summary["best"]:
         best = summary["best"]
         print(f"best child: reward {best['reward']:.4f}, accuracy {best['accuracy']:.3f}, "
-              f"latency {best['latency_ms']:.2f} ms, {best['params']:,} params, {best['macs'] / 1e6:.1f}M MACs")
+              f"latency {best['latency_ms']:.2f} ms, {best['params']:,} params, "
+              f"{best['macs'] / 1e6:.1f}M MACs")
         print(f"  {best['arch']}")
     print(f"predictor: {json.dumps(summary['predictor'])}")
     print(f"outputs in {result.output_dir}: summary.json, pareto.png, curves.png, children.jsonl")

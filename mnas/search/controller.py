@@ -139,4 +139,5 @@ class PPO:
             loss.backward()
             self.optimizer.step()
         self.updates += 1
-        return {"loss": float(loss.detach()), "advantage": float(advantages.mean()), "baseline": self.baseline}
+        return {"loss": float(loss.detach()), "advantage": float(advantages.mean()),
+                "baseline": self.baseline}

@@ -45,6 +45,7 @@ SKELETON_STEM_STRIDE = 2
 
 OP_CHOICES = ("conv", "dconv", "mbconv3", "mbconv6")
 _OP_FIELDS = {"conv": ("conv", 1), "dconv": ("mbconv", 1), "mbconv3": ("mbconv", 3), "mbconv6": ("mbconv", 6)}
+_OP_OF_EXPANSION = {1: "dconv", 3: "mbconv3", 6: "mbconv6"}
 # decision name -> choices, in the order the controller emits them within a block
 DECISIONS: dict[str, tuple] = {
     "op": OP_CHOICES,
@@ -132,7 +133,7 @@ class SearchSpace:
         """The decisions that reproduce the skeleton itself (B1 at the base width)."""
         result = {}
         for n, block in enumerate(self.skeleton):
-            op = "conv" if block.op == "conv" else {1: "dconv", 3: "mbconv3", 6: "mbconv6"}[int(block.expansion)]
+            op = "conv" if block.op == "conv" else _OP_OF_EXPANSION[int(block.expansion)]
             values = {"op": op, "kernel": block.kernel, "se": block.se_ratio, "skip": block.skip,
                       "filters": 1.0, "layers": 0}
             result.update({f"b{n}_{name}": value for name, value in values.items()})
