@@ -1,76 +1,58 @@
-"""Ikomia STUDIO panel of search_mini (PyQt6, as ikomia 0.16 loads it): one line edit per parameter.
+"""Ikomia STUDIO panel of search_mini: its parameters described once, the form built by
+`mnas_ikomia.widgets` (PyQt6, as ikomia 0.16 loads it)."""
 
-A plain form: every parameter string is edited as text and checked by the parameter class itself on
-Apply; a refused value is shown in red and leaves the task's parameters unchanged.
-"""
+from mnas.latency import ENGINES
+from mnas.search.loop import SAMPLERS
+from mnas_ikomia.widgets import FormWidgetFactory, Section, choice, flag, folder, integer, number, text
+from search_mini.search_mini_process import PLUGIN_NAME, SearchMiniParam
 
-from ikomia import core, dataprocess
-from ikomia.utils import qtconversion
-from PyQt6.QtWidgets import QFormLayout, QLabel, QLineEdit, QVBoxLayout
-
-from search_mini.search_mini_process import DEFAULTS, PLUGIN_NAME, SearchMiniParam
-
-TOOLTIPS = {
-    "budget_children": "children the sampler proposes and trains (the search's budget)",
-    "budget_minutes": "no new child starts after this many minutes of children; 0: no time budget",
-    "target_latency_ms": "T of the reward ACC x (LAT/T)^w, in ms; 0: measure the B1 skeleton here",
-    "constraint": "soft: alpha = beta = w; hard: alpha = 0, beta = -1 (the paper's)",
-    "w": "exponent of the soft constraint (the paper: -0.07)",
-    "proxy_epochs": "epochs of each child's proxy training",
-    "train_images": "proxy training images, a stratified subset of train/",
-    "val_images": "held-out validation images, also from train/ (test/ is never read)",
-    "seed": "seed of the controller, the random search and the proxy trainings",
-    "output_folder": "where the log, plots and summary go; a folder holding a search resumes it; "
-                     "empty: a new folder under ~/mnas-runs",
-    "latency_engine": "torch or onnxruntime, for the measured latency",
-    "threads": "CPU threads of the latency measurement (the paper: one phone core)",
-    "sampler": "rl: the PPO-trained LSTM controller; random: uniform random search",
-    "compare_random": "True: also run random search with the same budget and trainer",
-    "baseline_widths": "widths of the MnasNet-B1 skeleton trained as baselines, comma-separated",
-    "train_threads": "CPU threads of the proxy training; 0: all cores",
-}
-
-
-class SearchMiniWidget(core.CWorkflowTaskWidget):
-    def __init__(self, param, parent):
-        core.CWorkflowTaskWidget.__init__(self, parent)
-        self.parameters = param if param is not None else SearchMiniParam()
-        self._layout = QVBoxLayout()  # kept: Qt deletes the controls with a collected layout
-        layout = self._layout
-        form = QFormLayout()
-        self.edits: dict[str, QLineEdit] = {}
-        values = self.parameters.get_values()
-        for key in DEFAULTS:
-            edit = QLineEdit(values[key])
-            edit.setToolTip(TOOLTIPS[key])
-            label = QLabel(key.replace("_", " "))
-            label.setToolTip(TOOLTIPS[key])
-            form.addRow(label, edit)
-            self.edits[key] = edit
-        layout.addLayout(form)
-        self.problem = QLabel()
-        self.problem.setStyleSheet("color: #c62828;")
-        self.problem.setWordWrap(True)
-        self.problem.hide()
-        layout.addWidget(self.problem)
-        self.set_layout(qtconversion.PyQtToQt(layout))
-
-    def on_apply(self):
-        values = {key: edit.text().strip() for key, edit in self.edits.items()}
-        try:
-            self.parameters.set_values(values)
-        except ValueError as error:  # the parameters keep their previous values
-            self.problem.setText(str(error))
-            self.problem.show()
-            return
-        self.problem.hide()
-        self.emit_apply(self.parameters)
+FORM = (
+    Section("Search", (
+        choice("sampler", "Sampler", SAMPLERS,
+               "rl: the PPO-trained LSTM controller (MnasNet); random: uniform random search"),
+        integer("budget_children", "Children", "children the sampler proposes and trains (the search's "
+                "budget)", minimum=1, maximum=100000),
+        number("budget_minutes", "Time budget (min)", "no new child starts after this many minutes of "
+               "children; none: no time budget", minimum=0.0, maximum=100000.0, step=5.0, decimals=1,
+               special="none", special_value="0"),
+        integer("seed", "Seed", "seed of the controller, the random search and the proxy trainings",
+                minimum=0, maximum=2**31 - 1),
+        flag("compare_random", "Also random search", "also run random search with the same budget and "
+             "trainer, for comparison"),
+        text("baseline_widths", "Baseline widths", "widths of the MnasNet-B1 skeleton trained as "
+             "baselines, comma-separated (e.g. 0.35,0.5,0.75,1)", "no baselines"),
+    )),
+    Section("Reward: ACC x (LAT/T)^w", (
+        number("target_latency_ms", "Target latency T (ms)", "T of the reward, in ms; measure: the B1 "
+               "skeleton's latency measured on this machine", minimum=0.0, maximum=100000.0, step=0.5,
+               decimals=2, special="measure", special_value="0"),
+        choice("constraint", "Constraint", ("soft", "hard"),
+               "soft: alpha = beta = w; hard: alpha = 0, beta = -1 (the paper's hard constraint)"),
+        number("w", "w", "exponent of the soft constraint (the paper: -0.07); <= 0", minimum=-2.0,
+               maximum=0.0, step=0.01, decimals=3),
+    )),
+    Section("Proxy training", (
+        integer("proxy_epochs", "Epochs per child", "epochs of each child's short proxy training",
+                minimum=1, maximum=1000),
+        integer("train_images", "Training images", "proxy training images, a stratified subset of "
+                "train/", minimum=2, maximum=10_000_000, step=100),
+        integer("val_images", "Validation images", "held-out validation images, also from train/ "
+                "(test/ is never read)", minimum=1, maximum=10_000_000, step=100),
+        integer("train_threads", "Training threads", "CPU threads of the proxy training; all: every "
+                "core", minimum=0, maximum=256, special="all", special_value="0"),
+    )),
+    Section("Latency and output", (
+        choice("latency_engine", "Latency engine", ENGINES, "runtime the latency of each child is "
+               "measured with (batch 1)"),
+        integer("threads", "Latency threads", "CPU threads of the latency measurement (the paper: one "
+                "phone core)", minimum=1, maximum=256),
+        folder("output_folder", "Output folder", "where the log, plots and summary go; a folder holding "
+               "a search resumes it; empty: a new folder under ~/mnas-runs",
+               "a new folder under ~/mnas-runs"),
+    )),
+)
 
 
-class SearchMiniWidgetFactory(dataprocess.CWidgetFactory):
+class SearchMiniWidgetFactory(FormWidgetFactory):
     def __init__(self):
-        dataprocess.CWidgetFactory.__init__(self)
-        self.name = PLUGIN_NAME
-
-    def create(self, param):
-        return SearchMiniWidget(param, None)
+        FormWidgetFactory.__init__(self, PLUGIN_NAME, FORM, SearchMiniParam)

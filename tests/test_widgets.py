@@ -8,6 +8,7 @@ has to change what that task does on its next run.
 from __future__ import annotations
 
 import importlib
+import json
 
 import numpy as np
 import pytest
@@ -84,7 +85,7 @@ def same_value(shown: str, given: str) -> bool:
         return shown == given or shown == format_arch(parse_arch(given))
 
 
-@pytest.mark.parametrize("name", ["infer_mnasnet", "train_mnasnet"])
+@pytest.mark.parametrize("name", ["infer_mnasnet", "train_mnasnet", "search_mini"])
 def test_widget_comes_from_the_plugin_and_shows_the_given_parameters(qt_app, name):
     factory = plugin(name).get_widget_factory()
     assert factory.name == name
@@ -96,17 +97,23 @@ def test_widget_comes_from_the_plugin_and_shows_the_given_parameters(qt_app, nam
                                "cuda": "False"},
              "train_mnasnet": {"arch": TINY_ARCH, "epochs": "7", "optimizer": "rmsprop",
                                "learning_rate": "1e-4", "val_fraction": "0.2", "export_onnx": "True",
-                               "output_folder": "/runs/x", "schedule": "step"}}[name]
+                               "output_folder": "/runs/x", "schedule": "step"},
+             "search_mini": {"budget_children": "5", "budget_minutes": "2.5", "constraint": "hard",
+                             "w": "-0.1", "sampler": "random", "compare_random": "True",
+                             "baseline_widths": "0.5,1", "train_threads": "2", "target_latency_ms": "3.25",
+                             "latency_engine": "onnxruntime"}}[name]
     param.set_values(given)
     widget = factory.create(param)
     assert widget.values() == param.get_values()
     for key, value in given.items():  # and on screen, not only in the strings read back
         assert same_value(widget.form.controls[key].text(), value), key
-    shown = widget.form.controls["learning_rate" if name == "train_mnasnet" else "input_size"].spin.text()
-    assert shown == {"train_mnasnet": "0.000100", "infer_mnasnet": "96"}[name]
+    shown_key, shown_text = {"infer_mnasnet": ("input_size", "96"), "train_mnasnet": ("learning_rate", "0.000100"),
+                             "search_mini": ("target_latency_ms", "3.25")}[name]
+    assert widget.form.controls[shown_key].spin.text() == shown_text
 
     # parameters changed from the task side show up when Ikomia says so
-    param.set_values({"cuda": "True"} if name == "infer_mnasnet" else {"epochs": "11"})
+    param.set_values({"infer_mnasnet": {"cuda": "True"}, "train_mnasnet": {"epochs": "11"},
+                      "search_mini": {"seed": "11"}}[name])
     widget.on_parameters_changed()
     assert widget.values() == param.get_values()
 
@@ -185,6 +192,30 @@ def test_applied_train_parameters_drive_the_training_run(qt_app, tiny_dataset, m
     assert [stats.epoch for stats in task.outcome.result.history] == [1, 2]
 
 
+def test_applied_search_parameters_drive_the_search(qt_app, tiny_dataset, mlflow_file_store, tmp_path):
+    workflow = Workflow()
+    workflow.add_input(CPathIO(IODataType.FOLDER_PATH, str(tiny_dataset)))
+    task = workflow.add_task(name="search_mini", auto_connect=True)
+    widget = task_widget(qt_app, task)
+    # 0 means "every core" / "measure T here": the spin boxes say so
+    controls = widget.form.controls
+    assert controls["train_threads"].spin.text() == "all"
+    assert controls["target_latency_ms"].spin.text() == "measure"
+    output = tmp_path / "search"
+    set_controls(widget, {"budget_children": 2, "sampler": "random", "train_images": 16,
+                          "val_images": 8, "baseline_widths": "", "train_threads": 1,
+                          "target_latency_ms": 50.0, "constraint": "hard", "output_folder": str(output)})
+    widget.on_apply()
+    assert task.get_parameters()["target_latency_ms"] == "50" and task.get_parameters()["sampler"] == "random"
+
+    workflow.run()
+    children = [json.loads(line) for line in (output / "children.jsonl").read_text().splitlines()]
+    assert len(children) == 2 and {child["sampler"] for child in children} == {"random"}
+    for child in children:  # the hard constraint with T = 50 ms: no penalty under T, else reward 0 ...
+        factor = 1.0 if child["latency_ms"] <= 50 else (child["latency_ms"] / 50) ** -1
+        assert child["reward"] == pytest.approx(child["accuracy"] * factor)
+
+
 def test_an_invalid_architecture_cannot_be_applied(qt_app):
     param = plugin("train_mnasnet").get_param_factory().create()
     param.set_values({"arch": TINY_ARCH, "epochs": "3"})
@@ -204,6 +235,7 @@ def test_an_invalid_architecture_cannot_be_applied(qt_app):
 
     set_controls(widget, {"arch": "r1_k3_s11_e1_i3_o8_conv, r1_k3_s22_e3_i16_o16"})
     assert "input channels i16 must equal the previous block's output channels o8" in control.message.text()
+    assert widget.form.problem.isHidden()  # the last refusal spoke of text that is gone
     assert not widget.apply() and param.get_values() == before
 
     set_controls(widget, {"arch": ""})  # empty: back to the named model, which is fine
@@ -212,13 +244,25 @@ def test_an_invalid_architecture_cannot_be_applied(qt_app):
     assert widget.form.problem.isHidden()
 
 
-def test_a_combination_the_task_refuses_is_not_applied_and_says_why(qt_app):
-    param = plugin("train_mnasnet").get_param_factory().create()
+@pytest.mark.parametrize("name, edits, message", [
+    ("train_mnasnet", {"freeze_backbone": True, "pretrained": False}, "freeze_backbone needs pretrained=True"),
+    ("search_mini", {"baseline_widths": "half, one", "budget_children": 7},
+     "baseline_widths must be comma-separated numbers"),
+])
+def test_values_the_task_refuses_are_not_applied_and_the_panel_says_why(qt_app, name, edits, message):
+    param = plugin(name).get_param_factory().create()
     before = param.get_values()
-    widget = plugin("train_mnasnet").get_widget_factory().create(param)
-    set_controls(widget, {"freeze_backbone": True, "pretrained": False})
+    widget = plugin(name).get_widget_factory().create(param)
+    set_controls(widget, edits)
     assert not widget.apply() and param.get_values() == before
-    assert "freeze_backbone needs pretrained=True" in widget.form.problem.text()
+    assert message in widget.form.problem.text() and not widget.form.problem.isHidden()
+
+
+def test_spin_box_ranges_keep_values_the_search_would_refuse_out_of_reach(qt_app):
+    widget = plugin("search_mini").get_widget_factory().create(None)
+    set_controls(widget, {"w": 0.5, "budget_children": 0})  # a positive w would reward slower models
+    assert widget.values()["w"] == "0" and widget.values()["budget_children"] == "1"
+    assert widget.apply()
 
 
 def test_the_file_button_opens_a_dialog_whose_choice_fills_the_field(qt_app, small_model_file):
@@ -244,3 +288,13 @@ def test_the_file_button_opens_a_dialog_whose_choice_fills_the_field(qt_app, sma
     control.button.click()
     assert seen == {"dialog": "QFileDialog"}
     assert widget.values()["model_weight_file"] == str(small_model_file)
+
+
+def test_a_form_that_does_not_match_its_parameters_is_refused_by_name(qt_app):
+    from infer_mnasnet.infer_mnasnet_widget import FORM
+    from mnas_ikomia.widgets import FormWidgetFactory, Section
+
+    param = plugin("infer_mnasnet").get_param_factory().create()
+    without_threads = [Section(s.title, tuple(f for f in s.fields if f.key != "threads")) for s in FORM]
+    with pytest.raises(ValueError, match=r"not in the form \['threads'\]"):
+        FormWidgetFactory("infer_mnasnet", without_threads, type(param)).create(param)
