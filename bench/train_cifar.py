@@ -15,6 +15,12 @@ Two parts, one run, same model and same in-memory data:
     python bench/train_cifar.py --limit-per-class 100 --epochs 1  # a quick check
 
 Prints the machine's conditions (threads, cores, load average) with every figure.
+
+Measured on the 2-core development machine while 3 other engineers worked on it (load average ~6,
+this process at ~40 % of a core), one thread, 1,280 images per measurement, median of 3: bare loop
+35.5 images/s, bare loop channels-last 52.7, engine 55.8 (1.57x the bare loop, 1.06x the channels-last
+one), engine NCHW 34.2 (0.96x). Accuracy, 500 images per class, 3 epochs: test top-1 34.1 % in 8.1 min.
+Figures for a quiet machine and the full 50,000 images: re-run without --limit-per-class.
 """
 
 from __future__ import annotations
