@@ -107,7 +107,8 @@ def test_widget_comes_from_the_plugin_and_shows_the_given_parameters(qt_app, nam
     assert widget.values() == param.get_values()
     for key, value in given.items():  # and on screen, not only in the strings read back
         assert same_value(widget.form.controls[key].text(), value), key
-    shown_key, shown_text = {"infer_mnasnet": ("input_size", "96"), "train_mnasnet": ("learning_rate", "0.000100"),
+    shown_key, shown_text = {"infer_mnasnet": ("input_size", "96"),
+                             "train_mnasnet": ("learning_rate", "0.000100"),
                              "search_mini": ("target_latency_ms", "3.25")}[name]
     assert widget.form.controls[shown_key].spin.text() == shown_text
 
@@ -156,8 +157,8 @@ def test_applied_infer_parameters_drive_the_next_run(qt_app, small_model_file, t
     np.testing.assert_allclose([float(results[name]) for name in reference.class_names], expected,
                                atol=1e-4)
     # at 48 px the confidences are not the 32 px ones under new names
-    assert not np.allclose(sorted(float(c) for c in results.values()), sorted(float(c) for c in before.values()),
-                           atol=1e-4)
+    assert not np.allclose(sorted(float(c) for c in results.values()),
+                           sorted(float(c) for c in before.values()), atol=1e-4)
 
 
 @pytest.fixture
@@ -183,7 +184,8 @@ def test_applied_train_parameters_drive_the_training_run(qt_app, tiny_dataset, m
                           "val_fraction": 0.25, "output_folder": str(output), "seed": 5})
     widget.on_apply()
     applied = task.get_parameters()
-    assert applied["arch"] == TINY_ARCH and applied["epochs"] == "2" and applied["output_folder"] == str(output)
+    assert applied["arch"] == TINY_ARCH and applied["epochs"] == "2"
+    assert applied["output_folder"] == str(output)
 
     workflow.run()
     model, meta = load_model_file(output / "model.pth")
@@ -245,7 +247,8 @@ def test_an_invalid_architecture_cannot_be_applied(qt_app):
 
 
 @pytest.mark.parametrize("name, edits, message", [
-    ("train_mnasnet", {"freeze_backbone": True, "pretrained": False}, "freeze_backbone needs pretrained=True"),
+    ("train_mnasnet", {"freeze_backbone": True, "pretrained": False},
+     "freeze_backbone needs pretrained=True"),
     ("search_mini", {"baseline_widths": "half, one", "budget_children": 7},
      "baseline_widths must be comma-separated numbers"),
 ])
