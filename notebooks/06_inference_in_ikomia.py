@@ -26,7 +26,8 @@
 # 3. lists what to ship, and checks that a fresh workflow given *only* the model file reproduces the
 #    answers.
 #
-# **Lesson time:** about a minute in fast mode, a few minutes in full mode, on a 2-core laptop.
+# **Lesson time:** fast mode 20 s as measured by the test suite on a shared, busy 2-core machine
+# (see README.md); full mode is sized for at most about 10 minutes on a 2-core laptop.
 
 # %% tags=["parameters"]
 import os

@@ -1,0 +1,272 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lesson 4 — The mini search, end to end
+#
+# Now the real loop of MnasNet, in miniature: the controller of lesson 3 samples a child from the
+# search space, the project's training engine gives it a short **proxy training** on a CIFAR-10
+# subset, its latency is **measured** on this machine (lesson 2), and the multi-objective reward
+#
+#     reward = ACC(m) x (LAT(m) / T) ^ w
+#
+# goes back to the controller through PPO. The paper sampled about 8,000 children, each trained for
+# 5 epochs on ImageNet, on 64 TPUs for 4.5 days; we sample a handful, each trained for seconds on two
+# CPU cores. The mechanics are the same, and so are the questions: how the reward trades accuracy for
+# speed, what the search finds compared with simply scaling MnasNet-B1, and whether the controller does
+# better than random sampling at the same budget.
+#
+# **Lesson time:** fast mode 78 s as measured by the test suite on a shared, busy 2-core machine
+# (see README.md); full mode is sized for at most about 10 minutes on a 2-core laptop.
+
+# %% tags=["parameters"]
+import os
+
+FAST = os.environ.get("MNAS_FAST", "0") == "1"  # the test suite runs every lesson in fast mode
+
+BUDGET = 6 if FAST else 8             # children per sampler (the controller, then random search)
+TRAIN_IMAGES = 200 if FAST else 1000  # proxy-training images from CIFAR-10's train/ (stratified)
+VAL_IMAGES = 100 if FAST else 500     # held-out images from train/ that score each child
+FRESH = FAST                          # fast: start over each run; full: resume an interrupted search
+
+# %% [markdown]
+# ## 1. The reward: soft or hard constraint
+#
+# T is the target latency; here it is the measured latency of the search's skeleton (MnasNet-B1 at
+# width 0.5 for 32 px images), so "as fast as B1 x0.5" is the goal. The exponent w decides the trade:
+#
+# * **soft** (the paper's choice): w = -0.07 on both sides of T. Doubling the latency costs a factor
+#   2^-0.07 = 0.953, i.e. about 5 % relative accuracy; models slower *and* faster than T compete.
+# * **hard**: w = 0 under T (only accuracy counts) and w = -1 over it (reward falls in proportion to
+#   the overshoot): a budget, not a trade.
+#
+# `mnas.search.reward.objective` builds both. For a fixed accuracy, here is the reward as a function
+# of latency:
+
+# %%
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from mnas.search.reward import objective
+
+torch.set_num_threads(1)
+OUTPUTS = Path("outputs") / "lesson04"  # git-ignored: the searches' folders and the figures
+OUTPUTS.mkdir(parents=True, exist_ok=True)
+
+
+def show(fig, name: str) -> None:
+    """Save the figure as a PNG beside the lesson's other outputs, then display it."""
+    fig.savefig(OUTPUTS / f"{name}.png", dpi=100, bbox_inches="tight")
+    plt.show()
+
+
+ratios = np.linspace(0.25, 3, 200)
+fig, axis = plt.subplots(figsize=(6, 3.5))
+for constraint, color in (("soft", "tab:blue"), ("hard", "tab:red")):
+    rule = objective(constraint, target_ms=1.0)
+    axis.plot(ratios, [rule(0.7, r) for r in ratios], color=color, label=f"{constraint} (ACC = 0.7)")
+axis.axvline(1.0, color="grey", linestyle=":")
+axis.set(xlabel="latency / T", ylabel="reward", title="the same model at different latencies")
+axis.legend()
+show(fig, "reward_shapes")
+soft = objective("soft", 1.0)
+print(f"soft: twice T costs {1 - soft(1.0, 2.0):.1%}, half of T earns {soft(1.0, 0.5) - 1:+.1%} (relative)")
+
+# %% [markdown]
+# ## 2. Running the search
+#
+# `mnas.search.Search` runs the whole loop in an output folder: first the **baselines** (the skeleton,
+# MnasNet-B1, at several widths, with the same proxy training), then `BUDGET` children sampled by the
+# PPO controller, then — with `compare_random` — as many children sampled uniformly at random. Every
+# finished child is one line of `children.jsonl` (or `random.jsonl`), written before the controller
+# learns from it, so a killed search resumes exactly where it stopped.
+#
+# In fast mode the proxy training sees only a few hundred images, and accuracies stay close to chance
+# (10 %): the reward then mostly reflects latency and noise. Full mode gives each child 1,000 images;
+# it is still a very rough accuracy estimate, as the paper's 5-epoch proxy also was.
+
+# %%
+import shutil
+import time
+
+from mnas.data import cifar10_root
+from mnas.search import Search, SearchConfig
+
+run_dir = OUTPUTS / ("fast" if FAST else "full") / "soft"
+if FRESH:
+    shutil.rmtree(run_dir, ignore_errors=True)
+# Only settings that search_mini (section 6) also exposes; the rest keep the library's defaults
+config = SearchConfig(budget_children=BUDGET, constraint="soft", train_images=TRAIN_IMAGES,
+                      val_images=VAL_IMAGES, proxy_epochs=1, threads=1, seed=0, compare_random=True,
+                      baseline_widths=(0.35, 0.5, 0.75) if FAST else (0.35, 0.5, 0.75, 1.0))
+print(f"proxy batch {config.batch_size}, lr {config.lr}, latency repeats {config.latency_repeats}, "
+      f"PPO update every {config.ppo_batch} children")
+
+
+def progress(phase, record, index, total):
+    print(f"  {phase:<9} {index + 1:>2}/{total}: top-1 {record['accuracy']:5.1%}, "
+          f"{record['latency_ms']:6.2f} ms, reward {record['reward']:.3f}, {record['seconds']:4.1f} s")
+
+
+start = time.perf_counter()
+result = Search(cifar10_root(), run_dir, config).run(on_child=progress)
+summary = result.summary
+print(f"search finished in {time.perf_counter() - start:.0f} s; target T = {summary['target_latency_ms']:.2f} ms")
+print(f"mean proxy top-1 of the controller's children: {np.mean([r['accuracy'] for r in result.children]):.1%}")
+print("best child:", summary["best"]["arch"])
+
+# %% [markdown]
+# ## 3. Accuracy against latency: the Pareto front
+#
+# Each point is one proxy-trained network. A network is on the **Pareto front** when no other network
+# is both more accurate and faster. The baselines show what scaling B1 alone achieves: a searched
+# child above and left of the baselines' line would be a better trade than any width of B1.
+
+# %%
+from mnas.search.report import pareto_front
+
+everything = result.children + result.random_children
+front = pareto_front(everything)
+fig, axis = plt.subplots(figsize=(7, 4.5))
+for records, label, style in ((result.children, "controller (PPO)", dict(color="tab:orange")),
+                              (result.random_children, "random search", dict(color="tab:grey", marker="x"))):
+    axis.scatter([r["latency_ms"] for r in records], [r["accuracy"] for r in records], label=label, **style)
+baselines = sorted(result.baselines, key=lambda r: r["latency_ms"])
+axis.plot([r["latency_ms"] for r in baselines], [r["accuracy"] for r in baselines], "s-", color="tab:blue",
+          label="MnasNet-B1 baselines")
+for r in baselines:
+    axis.annotate(f"x{r['width']:g}", (r["latency_ms"], r["accuracy"]), textcoords="offset points", xytext=(4, 4))
+axis.step([r["latency_ms"] for r in front], [r["accuracy"] for r in front], where="post", color="black",
+          linestyle="--", label="Pareto front of the children")
+axis.axvline(summary["target_latency_ms"], color="grey", linestyle=":", label="T")
+axis.axhline(0.1, color="red", linestyle=":", linewidth=0.8, label="chance")
+axis.set(xlabel="measured latency (ms, batch 1, 1 thread)", ylabel="proxy top-1",
+         title="proxy accuracy vs measured latency")
+axis.legend(fontsize=7)
+show(fig, "pareto")
+print(f"{len(front)} of {len(everything)} children on the Pareto front")
+for r in front:
+    print(f"  {r['sampler']:<6} top-1 {r['accuracy']:5.1%}  {r['latency_ms']:6.2f} ms  {r['macs'] / 1e6:5.1f}M MACs")
+
+# %% [markdown]
+# ## 4. Soft versus hard, on the same children
+#
+# The reward is a function of (accuracy, latency) only, so we can re-score the children we just
+# measured with the hard constraint and see whether it would have preferred a different network.
+
+# %%
+target_ms = summary["target_latency_ms"]
+rules = {"soft": objective("soft", target_ms), "hard": objective("hard", target_ms)}
+for name, rule in rules.items():
+    best = max(everything, key=lambda r: rule(r["accuracy"], r["latency_ms"]))
+    print(f"{name}: best child top-1 {best['accuracy']:5.1%}, {best['latency_ms']:.2f} ms "
+          f"({best['latency_ms'] / target_ms:.2f} T), reward {rule(best['accuracy'], best['latency_ms']):.3f}")
+over = [r for r in everything if r["latency_ms"] > target_ms]
+print(f"{len(over)} of {len(everything)} children are slower than T; the hard reward scales them by T / LAT")
+
+# %% [markdown]
+# ## 5. Reward and entropy over the search; the controller against random search
+#
+# The entropy is that of the controller's softmaxes when it sampled each child (random search's is the
+# constant entropy of uniform choices). With a budget this small the controller has made only a few
+# PPO updates, so expect its entropy to have barely moved: the paper's controller learned over
+# thousands of children. The right-hand panel compares the best reward found so far by each sampler,
+# child by child, at the same budget.
+
+# %%
+fig, (left, middle, right) = plt.subplots(1, 3, figsize=(13, 3.6))
+for records, label, color in ((result.children, "controller (PPO)", "tab:orange"),
+                              (result.random_children, "random search", "tab:grey")):
+    steps = [r["step"] + 1 for r in records]
+    rewards = [r["reward"] for r in records]
+    left.plot(steps, rewards, "o-", color=color, label=label)
+    middle.plot(steps, [r["entropy"] for r in records], "o-", color=color, label=label)
+    right.plot(steps, np.maximum.accumulate(rewards), "o-", color=color, label=label)
+left.set(title="reward of each child", xlabel="child")
+middle.set(title="mean entropy per decision (nats)", xlabel="child")
+right.set(title="best reward so far", xlabel="child")
+left.legend(fontsize=8)
+fig.tight_layout()
+show(fig, "curves")
+if result.random_children:
+    print(f"mean reward: controller {summary['rl_mean_reward']:.3f}, random {summary['random_search']['mean_reward']:.3f}; "
+          f"best: controller {summary['best']['reward']:.3f}, random {summary['random_search']['best']['reward']:.3f}")
+print("latency predictor on these children:", {k: round(v, 2) for k, v in summary["predictor"].items()})
+accuracy = np.mean([r["accuracy"] for r in everything])
+print(f"standard error of one proxy accuracy near {accuracy:.0%} on {VAL_IMAGES} images: "
+      f"{np.sqrt(accuracy * (1 - accuracy) / VAL_IMAGES):.1%}")
+
+# %% [markdown]
+# With a handful of children per sampler, one lucky draw can decide "who wins": compare the gap in
+# rewards above with the standard error of a single proxy accuracy printed below it. It would take
+# many repeated searches (different seeds) and far more children to say whether the controller beats
+# random sampling here. The lesson to take is the mechanics and the honesty of the comparison: same
+# space, same proxy training, same latency measurement, same budget.
+#
+# The search folder holds everything for later: `summary.json` (best child, front, predictor quality),
+# `pareto.png` and `curves.png` drawn by the library, and the logs. Lesson 5 trains the best child.
+
+# %%
+for path in sorted(run_dir.iterdir()):
+    print(f"  {path.name:<20} {path.stat().st_size:>8,} bytes")
+
+# %% [markdown]
+# ## 6. The same search as an Ikomia task, resumed
+#
+# In Ikomia STUDIO or a workflow the search is the `search_mini` task: a dataset folder in, the best
+# child and the Pareto plot out, each child's figures logged to MLflow (into a file store here, as in
+# lesson 5). Pointed at our folder with the same settings, it **resumes** the search: every child is
+# already in the logs, so it trains nothing, replays the controller's updates from the log and
+# publishes the result.
+
+# %%
+os.environ.setdefault("IKOMIA_AUTO_COMPLETION", "0")  # do not rewrite ikomia's files in site-packages
+from ikomia.core import IODataType
+from ikomia.dataprocess import CPathIO
+from ikomia.dataprocess.workflow import Workflow
+
+from mnas_ikomia.tracking import use_file_store
+
+use_file_store(OUTPUTS / "mlruns")
+workflow = Workflow()
+workflow.add_input(CPathIO(IODataType.FOLDER_PATH, str(cifar10_root())))
+search_task = workflow.add_task(name="search_mini", auto_connect=True)
+search_task.set_parameters({
+    "budget_children": str(BUDGET), "train_images": str(TRAIN_IMAGES), "val_images": str(VAL_IMAGES),
+    "threads": "1", "compare_random": "True", "baseline_widths": ",".join(f"{w:g}" for w in config.baseline_widths),
+    "output_folder": str(run_dir.resolve())})
+start = time.perf_counter()
+workflow.run()
+print(f"search_mini: {time.perf_counter() - start:.1f} s, {len(search_task.result.children)} children "
+      f"(none new); same best child: {search_task.result.summary['best']['arch'] == summary['best']['arch']}")
+fig, axis = plt.subplots(figsize=(7, 4.5))
+axis.imshow(search_task.get_output(1).get_image())
+axis.axis("off")
+axis.set_title("search_mini's image output (the library's pareto.png)")
+show(fig, "search_mini_output")
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. Run the search again with `constraint="hard"` in a new folder and compare the latencies of the
+#    children the controller samples with the soft search's. Does the hard constraint keep them
+#    under T?
+# 2. Set `w=-0.3` (a much stronger latency penalty, soft). Which end of the Pareto front does the best
+#    child move to?
+# 3. Run the random search with three different `seed`s at this budget and note the best reward each
+#    time. How large is the spread, compared with the gap between the controller and random above?
