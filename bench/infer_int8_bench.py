@@ -6,11 +6,13 @@
    over the classes), through the same pre-processing as inference (`mnas.preprocess`).
 3. Top-1 on CIFAR-10 test/ of: eager torch, ONNX Runtime float, ONNX Runtime int8 in both formats
    (QDQ and QOperator), and how often int8's top-1 equals float's.
-4. Latency, batch 1, median of calls in rotated blocks (bench/infer_timing.py): float vs int8 (both
-   formats) for the trained model and, at 224 px, for the ImageNet-size variants (random weights:
-   speed does not depend on them; calibrated on CIFAR images resized to 224).
+4. ONNX Runtime latency, batch 1, median of calls in rotated blocks (bench/infer_timing.py): float
+   vs int8 (both formats) for the trained model and, at 224 px, for the ImageNet-size variants
+   (random weights: speed does not depend on them; calibrated on CIFAR images resized to 224).
+   Eager torch's latency is in bench/infer_bench.py.
 
-    python bench/infer_int8_bench.py                 # a few minutes on 2 cores
+    python bench/infer_int8_bench.py                 # trains first: minutes on a quiet 2-core machine
+    python bench/infer_int8_bench.py --model-file runs/cifar/model.pt   # a train_mnasnet model
     python bench/infer_int8_bench.py --tiny          # a quick check that everything runs
 """
 
@@ -144,8 +146,9 @@ def main(argv=None) -> int:
             accuracy = (predicted == labels).mean()
             print(f"{key:<16} {accuracy:>7.2%} {(accuracy - float_top1) * 100:>+7.2f}pp "
                   f"{(predicted == reference).mean():>20.2%}")
-        rows = {f"{args.model_file or args.model} @ {input_size}px (trained)":
-                latency_table(backends, test_batch[:1], args.warmup, args.repeats)}
+        onnx_backends = {key: backend for key, backend in backends.items() if key != "torch"}
+        rows = {f"{Path(args.model_file).name if args.model_file else args.model} @ {input_size}px (trained)":
+                latency_table(onnx_backends, test_batch[:1], args.warmup, args.repeats)}
 
         calibration_224 = None
         for name in args.latency_models:
@@ -154,13 +157,13 @@ def main(argv=None) -> int:
                                                     Preprocessor(224))
             torch.manual_seed(0)
             variant = create_model(name, num_classes=1000, input_size=224).eval()
-            contenders = {"torch": runtime.TorchBackend(variant),
-                          **int8_backends(variant, 224, calibration_224, cache_dir, threads)}
+            contenders = int8_backends(variant, 224, calibration_224, cache_dir, threads)
             rows[f"{name} @ 224px"] = latency_table(contenders, calibration_224[:1], args.warmup,
                                                     args.repeats)
 
-    print(f"\nLatency per image, batch 1, median of {args.repeats} calls in 3 rotated blocks (ms)")
-    keys = ["torch", "float", *[f"int8 {f}" for f in FORMATS]]
+    print(f"\nONNX Runtime latency per image, batch 1, median of {args.repeats} calls in 3 rotated blocks "
+          "(ms)")
+    keys = ["float", *[f"int8 {f}" for f in FORMATS]]
     print(f"{'model':<40}" + "".join(f"{k:>16}" for k in keys) + "  int8 speed-up (qdq, qoperator)")
     for label, medians in rows.items():
         speedups = ", ".join(f"{medians['float'] / medians[f'int8 {f}']:.2f}x" for f in FORMATS)

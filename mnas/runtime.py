@@ -159,7 +159,13 @@ def onnx_model_path(model: nn.Module, input_size: int, cache_dir: str | os.PathL
 
 def quantize_int8(float_path: Path, calibration: np.ndarray, output_path: Path,
                   quant_format: str = "qdq") -> None:
-    """Static int8 quantisation, per-channel weights, MinMax ranges from `calibration` (N, C, H, W)."""
+    """Static int8 quantisation, per-channel weights, MinMax ranges from `calibration` (N, C, H, W).
+
+    uint8 activations x int8 weights with `reduce_range` (7-bit weights): on x86 CPUs without VNNI
+    (AVX2, AVX-512F) the u8 x s8 multiply-add saturates with full-range weights. Measured here (AVX2)
+    on a mnasnet0_5 trained on CIFAR-10: top-1 change on test/ -2.77 points without it, +0.01 with
+    it; u8 x u8 weights kept top-1 too but ran no faster than float.
+    """
     from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
                                           quant_pre_process, quantize_static)
 
@@ -177,7 +183,7 @@ def quantize_int8(float_path: Path, calibration: np.ndarray, output_path: Path,
         # shape inference + graph clean-up first, as ONNX Runtime recommends before quantize_static
         quant_pre_process(str(float_path), prepared, skip_symbolic_shape=True)
         quantize_static(prepared, str(tmp), Batches(), quant_format=formats[quant_format],
-                        per_channel=True, activation_type=QuantType.QUInt8,
+                        per_channel=True, reduce_range=True, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8)
 
 
@@ -237,7 +243,8 @@ def int8_model_path(model: nn.Module, input_size: int, calibration: np.ndarray,
     path = float_path.parent / f"{key[:40]}.int8.onnx"
     expected = {"float_model": float_path.name, "calibration_sha256": calibration_hash,
                 "calibration_images": len(calibration), "quant_format": quant_format,
-                "quantizer": f"onnxruntime {onnxruntime.__version__} static per-channel U8S8 MinMax"}
+                "quantizer": f"onnxruntime {onnxruntime.__version__} static, per-channel U8S8 reduce-range, "
+                             "MinMax"}
     return cached_build(path, expected, lambda p: quantize_int8(float_path, calibration, p, quant_format))
 
 
