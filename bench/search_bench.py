@@ -128,8 +128,10 @@ def main(argv=None) -> int:
     print(json.dumps(figures["latency_repeatability"]), flush=True)
     figures["predictor"] = predictor(space, predictor_children, config.latency_repeats, config.threads)
     print(json.dumps(figures["predictor"]), flush=True)
-    figures["throughput"] = throughput(data, out, config)
-    print(json.dumps(figures["throughput"]), flush=True)
+    for threads in (1, 0):  # the default (one training thread) beside all cores
+        key = f"throughput_train_threads_{threads or 'all'}"
+        figures[key] = throughput(data, out / key, dataclasses.replace(config, train_threads=threads))
+        print(key, json.dumps(figures[key]), flush=True)
     figures["rl_vs_random"] = rl_vs_random(data, out, config, seeds)
     figures["conditions"]["loadavg_at_end"] = os.getloadavg()
     print(json.dumps(figures["rl_vs_random"]["summary"]), flush=True)

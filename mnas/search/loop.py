@@ -75,7 +75,9 @@ class SearchConfig:
     sampler: str = "rl"
     latency_engine: str = "torch"
     threads: int = 1                     # latency threads (the paper: one phone core)
-    train_threads: int = 0               # proxy-training threads; 0: torch's default (all cores)
+    # Proxy-training threads (0: all cores). One by default: on this 2-core machine shared with other
+    # jobs (load ~5), the B1 skeleton's proxy run took 19 s with one thread and 160 s with two.
+    train_threads: int = 1
     latency_repeats: int = 15
     width: float = 0.5                   # skeleton base width (filters 0.75-1.25 x this)
     baseline_widths: tuple[float, ...] = (0.35, 0.5, 0.75, 1.0)
