@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .openmp import ensure_static_teams
+
 ENGINES = ("torch", "onnxruntime")
 
 
@@ -41,6 +43,7 @@ class Latency:
 
 @contextmanager
 def torch_threads(threads: int) -> Iterator[None]:
+    ensure_static_teams()
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:

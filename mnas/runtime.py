@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .openmp import ensure_static_teams
 from .fileio import atomic_path, atomic_write_text
 from .latency import onnxruntime_session
 
@@ -263,6 +264,7 @@ class TorchBackend:
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
         """Softmax probabilities (N, classes) of a preprocessed float32 NCHW batch."""
+        ensure_static_teams()
         with torch.inference_mode():
             logits = self.model(torch.from_numpy(batch).to(self.device))
         return torch.softmax(logits.float(), dim=1).cpu().numpy()

@@ -52,6 +52,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .openmp import ensure_static_teams
 from .data import ImageDataset
 from .fileio import atomic_torch_save
 
@@ -391,6 +392,7 @@ def evaluate(model: nn.Module, dataset: ImageDataset, *, input_size: int | None 
 
     `input_size` defaults to the dataset's image size.
     """
+    ensure_static_teams()
     if len(dataset) == 0:
         raise ValueError("cannot evaluate on an empty dataset")
     prep = BatchPreprocessor(input_size or dataset.image_size[0], mean, std, channels_last)
@@ -493,6 +495,7 @@ def train(model: nn.Module, train_set: ImageDataset, val_set: ImageDataset, conf
           should_stop: Callable[[], bool] | None = None, on_step: Callable[[int], None] | None = None,
           checkpoint_dir: str | os.PathLike | None = None, resume: bool = False) -> TrainResult:
     """Train `model` in place; see the module docstring for the contract."""
+    ensure_static_teams()
     if train_set.class_names != val_set.class_names:
         raise ValueError(f"train and validation class lists differ: {train_set.class_names} vs "
                          f"{val_set.class_names}")
