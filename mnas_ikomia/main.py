@@ -1,8 +1,11 @@
-"""The README's main job (``bash scripts/run``): the variants measured on this machine, then sample photos
-classified through a real Ikomia workflow (``infer_mnasnet``) when weights are available.
+"""The README's main job (``bash scripts/run``), offline on its defaults:
 
-Each step is a function the full pipeline can call: `print_variant_summary`, `find_imagenet_weights`,
-`classify_photos`.
+1. the whole pipeline through the three Ikomia tasks (`mnas_ikomia.pipeline`): a small MnasNet search on
+   CIFAR-10 (``search_mini``), ``train_mnasnet`` on the best child and on the B1 baseline, ``infer_mnasnet``
+   on test images, ending with a table found model vs baseline and the search's plots;
+2. every named variant's params, MACs and latency measured on this machine;
+3. sample photos classified through ``infer_mnasnet`` when ImageNet weights are in the torch hub cache
+   (otherwise: where they were looked for).
 """
 
 from __future__ import annotations
@@ -70,9 +73,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top-k", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=20, help="latency repeats per variant")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for the latency figures")
-    parser.add_argument("--no-summary", action="store_true")
+    parser.add_argument("--no-summary", action="store_true", help="skip the variant summary")
+    parser.add_argument("--data", default=None,
+                        help="dataset folder (<root>/train/<class>/*, test/ or val/) for the pipeline; "
+                             "default: CIFAR-10 from ../shared/datasets")
+    parser.add_argument("--download", action="store_true",
+                        help="download CIFAR-10 through torchvision when it is not found locally")
+    parser.add_argument("--output", default="runs/pipeline", help="where the pipeline writes everything")
+    parser.add_argument("--no-pipeline", action="store_true", help="skip search -> train -> infer")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
 
+    install_plugins()  # idempotent: the registry must find this repository's tasks, never try Ikomia HUB
+    if not args.no_pipeline:
+        from mnas_ikomia.pipeline import run_pipeline
+
+        run_pipeline(args.data, args.output, download=args.download)
+        print()
     if not args.no_summary:
         print_variant_summary(threads=args.threads, repeats=args.repeats)
         print()

@@ -294,14 +294,14 @@ def test_main_job_says_where_weights_were_looked_for_then_classifies_when_they_a
         torch_home, capsys):
     from mnas_ikomia.main import main as main_job
 
-    assert main_job(["--no-summary"]) == 0
+    assert main_job(["--no-summary", "--no-pipeline"]) == 0
     out = capsys.readouterr().out
     assert "Sample photos not classified" in out
     for name in ("mnasnet1_0", "mnasnet1_3", "mnasnet0_75", "mnasnet0_5"):
         assert str(imagenet_checkpoint_path(name)) in out
 
     save_state_dict(torchvision_mnasnet("mnasnet0_5", seed=2), imagenet_checkpoint_path("mnasnet0_5"))
-    assert main_job(["--no-summary", "--top-k", "2"]) == 0
+    assert main_job(["--no-summary", "--no-pipeline", "--top-k", "2"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert "weights " + str(imagenet_checkpoint_path("mnasnet0_5")) in lines[0]
     photo_lines = [line.split() for line in lines[1:]]
