@@ -11,13 +11,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from pathlib import Path
 
 from mnas.__main__ import main as mnas_main
-from mnas_ikomia.plugins import install_plugins
+from mnas_ikomia.plugins import install_plugins, quiet_workflow_runs
 from mnas.weights import IMAGENET_WEIGHTS, imagenet_checkpoint_path, missing_imagenet_message
 
 SAMPLE_PHOTOS = ("chelsea", "astronaut", "coffee", "rocket")  # skimage.data: cat, person, cup, rocket
@@ -48,7 +47,7 @@ def classify_photos(photos: dict, params: dict, top_k: int = 3) -> dict[str, lis
     install_plugins()  # idempotent: the registry must find this repository's plugin, not Ikomia HUB's
     from ikomia.dataprocess.workflow import Workflow
 
-    logging.getLogger("ikomia.dataprocess.workflow").setLevel(logging.WARNING)  # no line per run
+    quiet_workflow_runs()
     workflow = Workflow()
     task = workflow.add_task(name="infer_mnasnet", auto_connect=True, public_hub=False)
     task.set_parameters(params)

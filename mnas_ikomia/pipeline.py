@@ -118,6 +118,7 @@ def run_pipeline(data: str | os.PathLike | None = None, output: str | os.PathLik
                  log=print) -> dict:
     """Search -> train the best child and the B1 baseline -> classify test images; returns the table."""
     from mnas.data import cifar10_root
+    from mnas_ikomia.plugins import quiet_workflow_runs
     from mnas_ikomia.tracking import use_file_store
 
     started = time.perf_counter()
@@ -126,6 +127,7 @@ def run_pipeline(data: str | os.PathLike | None = None, output: str | os.PathLik
     data_root = Path(data) if data else cifar10_root(download=download)
     output = Path(output).resolve()
     use_file_store(output / "mlruns")
+    quiet_workflow_runs()
 
     log(f"[pipeline] 1/3 search_mini on {data_root} ({settings.budget_children} children)")
     search_dir = output / "search"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 from pathlib import Path
 
@@ -36,6 +37,11 @@ def install_plugins(home: str | os.PathLike | None = None) -> list[Path]:
         link.symlink_to(source, target_is_directory=True)
         installed.append(link)
     return installed
+
+
+def quiet_workflow_runs() -> None:
+    """Ikomia logs one INFO line per workflow run; a loop over images would print one per image."""
+    logging.getLogger("ikomia.dataprocess.workflow").setLevel(logging.WARNING)
 
 
 def main(argv: list[str] | None = None) -> int:
