@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from ikomia import core, dataprocess
+from mnas_ikomia.task_info import describe_task
 
 from mnas.infer import Classifier
 from mnas.models import VARIANTS
@@ -227,29 +228,15 @@ class InferMnasnet(dataprocess.CClassificationTask):
 class InferMnasnetFactory(dataprocess.CTaskFactory):
     def __init__(self):
         dataprocess.CTaskFactory.__init__(self)
-        info = self.info
-        info.name = PLUGIN_NAME
-        info.short_description = "MnasNet image classification: ImageNet weights or your own trained model"
-        info.description = (
-            "Classifies whole images, or each box of an upstream detection task, with any MnasNet: "
-            "torchvision's ImageNet-trained MnasNet-B1 (x0.5, x0.75, x1.0, x1.3), MnasNet-A1, MnasNet-small "
-            "or an architecture found by search_mini, using weights trained with train_mnasnet (a model "
-            "file alone is enough: it carries the architecture, class names and input size).")
-        info.authors = ("Mingxing Tan, Bo Chen, Ruoming Pang, Vijay Vasudevan, Mark Sandler, Andrew Howard, "
-                        "Quoc V. Le")
-        info.article = "MnasNet: Platform-Aware Neural Architecture Search for Mobile"
-        info.journal = "Conference on Computer Vision and Pattern Recognition (CVPR)"
-        info.year = 2019
-        info.license = "BSD-3-Clause"
-        info.documentation_link = "https://arxiv.org/abs/1807.11626"
-        info.article_url = "https://arxiv.org/abs/1807.11626"
-        info.path = "Plugins/Python/Classification"
-        info.icon_path = "icons/mnasnet.png"
-        info.version = "1.0.0"
-        info.min_ikomia_version = "0.16.0"
-        info.keywords = "mnasnet,nas,architecture search,mobile,classification,imagenet,cnn,pytorch"
-        info.algo_type = core.AlgoType.INFER
-        info.algo_tasks = "CLASSIFICATION"
+        describe_task(
+            self.info, name=PLUGIN_NAME, algo_type=core.AlgoType.INFER,
+            short_description="MnasNet image classification: ImageNet weights or your own trained model",
+            description=(
+                "Classifies whole images, or each box of an upstream detection task, with any MnasNet: "
+                "torchvision's ImageNet-trained MnasNet-B1 (x0.5, x0.75, x1.0, x1.3), MnasNet-A1, MnasNet-small "
+                "or an architecture found by search_mini, using weights trained with train_mnasnet (a model "
+                "file alone is enough: it carries the architecture, class names and input size)."),
+            keywords="mnasnet,nas,architecture search,mobile,classification,imagenet,cnn,pytorch")
 
     def create(self, param=None):
         return InferMnasnet(self.info.name, param)

@@ -17,6 +17,7 @@ from pathlib import Path
 from ikomia import core, dataprocess
 from ikomia.core.task import TaskParam
 from ikomia.dnn import dnntrain
+from mnas_ikomia.task_info import describe_task
 
 from mnas.search.loop import Search, SearchConfig
 
@@ -205,33 +206,19 @@ def _read_png(path: Path):
 class SearchMiniFactory(dataprocess.CTaskFactory):
     def __init__(self):
         dataprocess.CTaskFactory.__init__(self)
-        info = self.info
-        info.name = PLUGIN_NAME
-        info.short_description = "MnasNet platform-aware architecture search, in miniature (CIFAR scale, CPU)"
-        info.description = (
-            "Reproduces the MnasNet search loop on a laptop: an LSTM controller trained with PPO samples "
-            "per-block choices (conv / depthwise separable / MBConv e3 or e6, kernel 3 or 5, "
-            "squeeze-and-excitation, skip op, filters, layers) of a 32 px MnasNet-B1 skeleton; each child "
-            "gets a short proxy training on a split of the dataset's train/ folder, its latency is "
-            "measured on this machine (batch 1, one thread by default) and the reward "
-            "ACC x (LAT/T)^w trains the controller. Outputs the best architecture string (for "
-            "train_mnasnet's arch parameter) and the Pareto plot against the B1 skeleton at several "
-            "widths; logs every child to MLflow; resumes from its output folder.")
-        info.authors = ("Mingxing Tan, Bo Chen, Ruoming Pang, Vijay Vasudevan, Mark Sandler, Andrew Howard, "
-                        "Quoc V. Le")
-        info.article = "MnasNet: Platform-Aware Neural Architecture Search for Mobile"
-        info.journal = "Conference on Computer Vision and Pattern Recognition (CVPR)"
-        info.year = 2019
-        info.license = "BSD-3-Clause"
-        info.documentation_link = "https://arxiv.org/abs/1807.11626"
-        info.article_url = "https://arxiv.org/abs/1807.11626"
-        info.path = "Plugins/Python/Classification"
-        info.icon_path = "icons/mnasnet.png"
-        info.version = "1.0.0"
-        info.min_ikomia_version = "0.16.0"
-        info.keywords = "mnasnet,nas,neural architecture search,reinforcement learning,ppo,latency,mobile"
-        info.algo_type = core.AlgoType.TRAIN
-        info.algo_tasks = "CLASSIFICATION"
+        describe_task(
+            self.info, name=PLUGIN_NAME, algo_type=core.AlgoType.TRAIN,
+            short_description="MnasNet platform-aware architecture search, in miniature (CIFAR scale, CPU)",
+            description=(
+                "Reproduces the MnasNet search loop on a laptop: an LSTM controller trained with PPO samples "
+                "per-block choices (conv / depthwise separable / MBConv e3 or e6, kernel 3 or 5, "
+                "squeeze-and-excitation, skip op, filters, layers) of a 32 px MnasNet-B1 skeleton; each child "
+                "gets a short proxy training on a split of the dataset's train/ folder, its latency is "
+                "measured on this machine (batch 1, one thread by default) and the reward "
+                "ACC x (LAT/T)^w trains the controller. Outputs the best architecture string (for "
+                "train_mnasnet's arch parameter) and the Pareto plot against the B1 skeleton at several "
+                "widths; logs every child to MLflow; resumes from its output folder."),
+            keywords="mnasnet,nas,neural architecture search,reinforcement learning,ppo,latency,mobile")
 
     def create(self, param=None):
         return SearchMini(self.info.name, param)

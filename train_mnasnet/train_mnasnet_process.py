@@ -15,6 +15,7 @@ from pathlib import Path
 from ikomia import core, dataprocess
 from ikomia.core.task import TaskParam
 from ikomia.dnn import dnntrain
+from mnas_ikomia.task_info import describe_task
 
 from mnas.arch import parse_arch
 from mnas.models import VARIANTS
@@ -211,30 +212,16 @@ class TrainMnasnet(dnntrain.TrainProcess):
 class TrainMnasnetFactory(dataprocess.CTaskFactory):
     def __init__(self):
         dataprocess.CTaskFactory.__init__(self)
-        info = self.info
-        info.name = PLUGIN_NAME
-        info.short_description = "Train or fine-tune any MnasNet (named variant or searched architecture)"
-        info.description = (
-            "Trains a MnasNet classifier on a folder dataset (train/<class>/*, val/<class>/*): a named "
-            "variant (MnasNet-B1 x0.5 to x1.3, A1, small) from scratch or from torchvision's ImageNet "
-            "weights, or any architecture string found by search_mini. SGD or RMSProp, cosine or step "
-            "schedule with warm-up, label smoothing, augmentation fitted to the input size, a checkpoint "
-            "every epoch and exact resume. Writes a model file that infer_mnasnet loads as it is.")
-        info.authors = ("Mingxing Tan, Bo Chen, Ruoming Pang, Vijay Vasudevan, Mark Sandler, Andrew Howard, "
-                        "Quoc V. Le")
-        info.article = "MnasNet: Platform-Aware Neural Architecture Search for Mobile"
-        info.journal = "Conference on Computer Vision and Pattern Recognition (CVPR)"
-        info.year = 2019
-        info.license = "BSD-3-Clause"
-        info.documentation_link = "https://arxiv.org/abs/1807.11626"
-        info.article_url = "https://arxiv.org/abs/1807.11626"
-        info.path = "Plugins/Python/Classification"
-        info.icon_path = "icons/mnasnet.png"
-        info.version = "1.0.0"
-        info.min_ikomia_version = "0.16.0"
-        info.keywords = "mnasnet,nas,mobile,classification,training,fine-tuning,pytorch,mlflow"
-        info.algo_type = core.AlgoType.TRAIN
-        info.algo_tasks = "CLASSIFICATION"
+        describe_task(
+            self.info, name=PLUGIN_NAME, algo_type=core.AlgoType.TRAIN,
+            short_description="Train or fine-tune any MnasNet (named variant or searched architecture)",
+            description=(
+                "Trains a MnasNet classifier on a folder dataset (train/<class>/*, val/<class>/*): a named "
+                "variant (MnasNet-B1 x0.5 to x1.3, A1, small) from scratch or from torchvision's ImageNet "
+                "weights, or any architecture string found by search_mini. SGD or RMSProp, cosine or step "
+                "schedule with warm-up, label smoothing, augmentation fitted to the input size, a checkpoint "
+                "every epoch and exact resume. Writes a model file that infer_mnasnet loads as it is."),
+            keywords="mnasnet,nas,mobile,classification,training,fine-tuning,pytorch,mlflow")
 
     def create(self, param=None):
         return TrainMnasnet(self.info.name, param)
