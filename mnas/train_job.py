@@ -30,6 +30,7 @@ import torch
 from .data import ImageDataset, find_dataset_splits, load_folder_dataset
 from .fileio import atomic_path, atomic_write_text
 from .models import VARIANTS
+from .runtime import export_onnx
 from .train import (CHECKPOINT_NAME, EpochStats, TrainConfig, TrainResult, build_model, seed_everything,
                     steps_per_epoch, train)
 
@@ -145,19 +146,9 @@ def write_outputs(output: Path, model, job: TrainJob, result: TrainResult,
     files["history"] = output / HISTORY_FILE_NAME
     files["curves"] = plot_curves(result.history, output / CURVES_FILE_NAME, title=job.model[:60])
     if job.export_onnx:
-        files["onnx"] = export_onnx(model, config.input_size, output / ONNX_FILE_NAME)
+        export_onnx(model, config.input_size, output / ONNX_FILE_NAME, model.in_channels)
+        files["onnx"] = output / ONNX_FILE_NAME
     return files
-
-
-def export_onnx(model, input_size: int, path: Path) -> Path:
-    """ONNX with a dynamic batch axis, written atomically; TorchScript exporter (dynamo=False)."""
-    example = torch.zeros(1, model.in_channels, input_size, input_size)
-    model.eval()
-    with atomic_path(path) as tmp:
-        torch.onnx.export(model, (example,), str(tmp), dynamo=False, input_names=["input"],
-                          output_names=["logits"], opset_version=17,
-                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
-    return path
 
 
 def plot_curves(history: list[EpochStats], path: Path, title: str = "") -> Path:
