@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 from typing import Callable
 
-import torch
 
 from .data import ImageDataset, find_dataset_splits, load_folder_dataset
 from .fileio import atomic_path, atomic_write_text

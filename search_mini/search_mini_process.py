@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from ikomia import core, dataprocess
-from ikomia.core.task import TaskParam
 from ikomia.dnn import dnntrain
+from mnas_ikomia.params import CheckedParams, param_factory
 from mnas_ikomia.task_info import describe_task
 
 from mnas.search.loop import Search, SearchConfig
@@ -79,36 +79,15 @@ def config_from_values(values: dict[str, str]) -> SearchConfig:
                         baseline_widths=widths)
 
 
-class SearchMiniParam(TaskParam):
-    """Parameters of search_mini, kept as strings in `cfg` (TrainProcess logs `cfg` to MLflow)."""
+class SearchMiniParam(CheckedParams):
+    """Parameters of search_mini, as strings (see `mnas_ikomia.params`)."""
 
-    def __init__(self):
-        TaskParam.__init__(self)
-        self.cfg = dict(DEFAULTS)
-        self.update = False
-
-    def set_values(self, params):
-        """Check the whole set before keeping any of it: a bad value leaves the old parameters intact."""
-        unknown = sorted(set(params) - set(DEFAULTS))
-        if unknown:
-            raise ValueError(f"unknown search_mini parameter(s) {unknown}: expected some of "
-                             f"{', '.join(DEFAULTS)}")
-        values = {key: str(params.get(key, current)) for key, current in self.cfg.items()}
-        config_from_values(values)
-        self.update = self.update or values != self.cfg
-        self.cfg = values
-
-    def get_values(self):
-        return dict(self.cfg)
+    task_name = PLUGIN_NAME
+    defaults = DEFAULTS
+    check = staticmethod(config_from_values)
 
 
-class SearchMiniParamFactory(dataprocess.CTaskParamFactory):
-    def __init__(self):
-        dataprocess.CTaskParamFactory.__init__(self)
-        self.name = PLUGIN_NAME
-
-    def create(self):
-        return SearchMiniParam()
+SearchMiniParamFactory = param_factory(SearchMiniParam)
 
 
 def default_output_folder() -> Path:

@@ -13,8 +13,8 @@ import re
 from pathlib import Path
 
 from ikomia import core, dataprocess
-from ikomia.core.task import TaskParam
 from ikomia.dnn import dnntrain
+from mnas_ikomia.params import CheckedParams, param_factory
 from mnas_ikomia.task_info import describe_task
 
 from mnas.arch import parse_arch
@@ -101,36 +101,15 @@ def job_from_values(values: dict[str, str], data_folder: str = "") -> TrainJob:
                     val_fraction=None if val_fraction in (AUTO, "") else _number(values, "val_fraction"))
 
 
-class TrainMnasnetParam(TaskParam):
-    """Parameters of train_mnasnet, kept as strings in `cfg` (TrainProcess logs `cfg` to MLflow)."""
+class TrainMnasnetParam(CheckedParams):
+    """Parameters of train_mnasnet, as strings (see `mnas_ikomia.params`)."""
 
-    def __init__(self):
-        TaskParam.__init__(self)
-        self.cfg = dict(DEFAULTS)
-        self.update = False
-
-    def set_values(self, params):
-        """Check the whole set before keeping any of it: a bad value leaves the old parameters intact."""
-        unknown = sorted(set(params) - set(DEFAULTS))
-        if unknown:
-            raise ValueError(f"unknown train_mnasnet parameter(s) {unknown}: expected some of "
-                             f"{', '.join(DEFAULTS)}")
-        values = {key: str(params.get(key, current)) for key, current in self.cfg.items()}
-        job_from_values(values)
-        self.update = self.update or values != self.cfg
-        self.cfg = values
-
-    def get_values(self):
-        return dict(self.cfg)
+    task_name = PLUGIN_NAME
+    defaults = DEFAULTS
+    check = staticmethod(job_from_values)
 
 
-class TrainMnasnetParamFactory(dataprocess.CTaskParamFactory):
-    def __init__(self):
-        dataprocess.CTaskParamFactory.__init__(self)
-        self.name = PLUGIN_NAME
-
-    def create(self):
-        return TrainMnasnetParam()
+TrainMnasnetParamFactory = param_factory(TrainMnasnetParam)
 
 
 def metric_key(text: str) -> str:

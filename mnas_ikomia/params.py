@@ -1,0 +1,51 @@
+"""Task parameters kept as strings and checked as a whole set (train_mnasnet, search_mini)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ikomia import dataprocess
+from ikomia.core.task import TaskParam
+
+
+class CheckedParams(TaskParam):
+    """Strings in `cfg` (TrainProcess logs `cfg` to MLflow). `set_values` checks the whole new set with
+    `check` before keeping any of it, so a bad value leaves the old parameters intact; any change sets
+    `update` so the task rebuilds what depends on them."""
+
+    task_name: str = ""
+    defaults: dict[str, str] = {}
+    check: Callable[[dict[str, str]], object]
+
+    def __init__(self):
+        TaskParam.__init__(self)
+        self.cfg = dict(self.defaults)
+        self.update = False
+
+    def set_values(self, params):
+        unknown = sorted(set(params) - set(self.defaults))
+        if unknown:
+            raise ValueError(f"unknown {self.task_name} parameter(s) {unknown}: expected some of "
+                             f"{', '.join(self.defaults)}")
+        values = {key: str(params.get(key, current)) for key, current in self.cfg.items()}
+        type(self).check(values)
+        self.update = self.update or values != self.cfg
+        self.cfg = values
+
+    def get_values(self):
+        return dict(self.cfg)
+
+
+def param_factory(param_class: type[CheckedParams]) -> type[dataprocess.CTaskParamFactory]:
+    """The Ikomia parameter factory of `param_class` (its name is the task's: the registry matches it)."""
+
+    class Factory(dataprocess.CTaskParamFactory):
+        def __init__(self):
+            dataprocess.CTaskParamFactory.__init__(self)
+            self.name = param_class.task_name
+
+        def create(self):
+            return param_class()
+
+    Factory.__name__ = Factory.__qualname__ = f"{param_class.__name__}Factory"
+    return Factory
