@@ -198,6 +198,7 @@ def test_applied_search_parameters_drive_the_search(qt_app, tiny_dataset, mlflow
     workflow = Workflow()
     workflow.add_input(CPathIO(IODataType.FOLDER_PATH, str(tiny_dataset)))
     task = workflow.add_task(name="search_mini", auto_connect=True)
+    task.set_parameters({"train_threads": "0"})
     widget = task_widget(qt_app, task)
     # 0 means "every core" / "measure T here": the spin boxes say so
     controls = widget.form.controls
