@@ -28,7 +28,7 @@
 # **lookup table** that predicts a network's latency without running it — and see how well it ranks
 # networks.
 #
-# **Lesson time:** fast mode 97 s as measured by the test suite on a shared, busy 2-core machine
+# **Lesson time:** fast mode 56 s as measured by the test suite on a shared 2-core machine
 # (see README.md); full mode is sized for at most about 10 minutes on a 2-core laptop.
 
 # %% tags=["parameters"]
@@ -117,9 +117,12 @@ for _ in range(CHILDREN):
                      "latency": measure_latency(model, 32, repeats=REPEATS)})
 macs = np.array([c["macs"] / 1e6 for c in children])
 measured = np.array([c["latency"].median_ms for c in children])
+noise = np.median([c["latency"].cv for c in children])
 print(f"{len(children)} networks: {macs.min():.1f}-{macs.max():.1f}M MACs, "
-      f"{measured.min():.2f}-{measured.max():.2f} ms; median coefficient of variation "
-      f"{np.median([c['latency'].cv for c in children]):.0%}")
+      f"{measured.min():.2f}-{measured.max():.2f} ms; median coefficient of variation {noise:.0%}")
+if noise > 0.10:
+    print("WARNING: the calls of one network vary by more than 10 %: other programs are using the CPU. "
+          "The rankings below are then partly noise; close them and re-run for cleaner figures.")
 
 # %% [markdown]
 # ## 4. Latency against MACs
@@ -168,10 +171,12 @@ if pair:
         print(f"  {macs[k]:5.1f}M MACs, {convs[k]:3d} conv layers -> {measured[k]:6.2f} ms")
 
 # %% [markdown]
-# Read the two titles. On a small input like this, every layer costs a fixed launch overhead in eager
-# PyTorch on top of its arithmetic, so the *number* of layers can matter as much as their MACs — the
-# circled pair shows how far apart two networks of near-equal MACs can land. The exact figures depend
-# on this machine and on what else it is running; that dependence is the point.
+# Read the two titles. In eager PyTorch every layer also costs a fixed launch overhead on top of its
+# arithmetic (section 6 shows how much of it an engine that plans the graph ahead removes), so on a
+# small input the *number* of layers is a second driver of latency besides MACs. The circled pair
+# shows how far apart two networks of near-equal MACs landed here. Mind the noise: if the coefficient
+# of variation printed above is large, other programs shared the CPU and part of any gap is theirs.
+# That latency depends on the machine and on what else runs on it is itself the lesson's point.
 #
 # ## 5. A latency predictor: the per-layer lookup table
 #
@@ -240,7 +245,8 @@ left.scatter(measured, ort, color="tab:green")
 left.set(xlabel="eager PyTorch (ms)", ylabel="ONNX Runtime (ms)",
          title=f"same networks, two engines: Spearman {rho_engines:.2f}")
 right.scatter(macs, ort, color="tab:green")
-right.set(xlabel="MACs (M)", ylabel="ONNX Runtime (ms)", title=f"ONNX Runtime vs MACs: Spearman {rho_ort_macs:.2f}")
+right.set(xlabel="MACs (M)", ylabel="ONNX Runtime (ms)",
+          title=f"ONNX Runtime vs MACs: Spearman {rho_ort_macs:.2f}")
 fig.tight_layout()
 show(fig, "two_engines")
 print(f"median speed-up of ONNX Runtime over eager PyTorch: {np.median(measured / ort):.1f}x; "

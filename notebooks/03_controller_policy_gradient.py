@@ -29,7 +29,7 @@
 # used — **REINFORCE** (the first NAS paper, Zoph & Le 2017) and **PPO** (NASNet, then MnasNet) — at
 # the same budget of sampled children, and watch the probabilities move.
 #
-# **Lesson time:** fast mode 60 s as measured by the test suite on a shared, busy 2-core machine
+# **Lesson time:** fast mode 31 s as measured by the test suite on a shared 2-core machine
 # (see README.md); full mode is sized for at most about 10 minutes on a 2-core laptop.
 
 # %% tags=["parameters"]
@@ -88,10 +88,12 @@ from mnas.search.controller import Controller
 
 controller = Controller(space.num_choices, hidden=64, seed=0)
 generator = torch.Generator().manual_seed(0)
+uniform_log_prob = -sum(np.log(space.num_choices))
 for _ in range(3):
     actions, log_probs, entropies = controller.sample(generator)
-    print(f"log-probability {float(log_probs.sum()):7.2f}   "
-          f"(uniform: {-sum(np.log(space.num_choices)):.2f})   first block: {space.arch(actions).split(', ')[1]}")
+    first_block = space.arch(actions).split(", ")[1]
+    print(f"log-probability {float(log_probs.sum()):7.2f}   (uniform: {uniform_log_prob:.2f})   "
+          f"first block: {first_block}")
 
 # %% [markdown]
 # ## 3. A reward whose best architecture is known
@@ -124,9 +126,9 @@ def synthetic_reward(actions, rng: np.random.Generator) -> float:
 # One gradient step per batch, then the batch is thrown away. The library implements PPO only, so we
 # write REINFORCE here with the controller's own `log_prob`: it takes a dozen lines.
 #
-# **PPO** (Schulman et al., 2017; NASNet's and MnasNet's choice) reuses each batch for several gradient steps. To
-# keep those steps from moving the policy too far from the one that sampled the batch, it clips the
-# probability ratio r = p_new(child) / p_old(child) to [1 - 0.2, 1 + 0.2]:
+# **PPO** (Schulman et al., 2017; NASNet's and MnasNet's choice) reuses each batch for several
+# gradient steps. To keep those steps from moving the policy too far from the one that sampled the
+# batch, it clips the probability ratio r = p_new(child) / p_old(child) to [1 - 0.2, 1 + 0.2]:
 #
 #     loss = - mean( min(r * A, clip(r) * A) )  - entropy bonus
 #
@@ -150,18 +152,23 @@ class Reinforce:
 
     def record(self, actions, old_log_prob, reward):
         self.pending.append((actions, reward))
-        if len(self.pending) == self.config.batch:
-            actions, rewards = torch.tensor([a for a, _ in self.pending]), torch.tensor([r for _, r in self.pending])
-            self.pending = []
-            self.baseline = float(rewards.mean()) if self.baseline is None else self.baseline
-            advantages = rewards - self.baseline
-            for r in rewards.tolist():
-                self.baseline = self.config.baseline_decay * self.baseline + (1 - self.config.baseline_decay) * r
-            log_probs, entropies = self.controller.log_prob(actions)
-            loss = -(advantages * log_probs).mean() - self.config.entropy_weight * entropies.mean() / len(target)
-            self.optimizer.zero_grad()
-            loss.backward()
-            self.optimizer.step()
+        if len(self.pending) < self.config.batch:
+            return
+        actions = torch.tensor([a for a, _ in self.pending])
+        rewards = torch.tensor([r for _, r in self.pending])
+        self.pending = []
+        if self.baseline is None:
+            self.baseline = float(rewards.mean())
+        advantages = rewards - self.baseline
+        decay = self.config.baseline_decay
+        for r in rewards.tolist():
+            self.baseline = decay * self.baseline + (1 - decay) * r
+        log_probs, entropies = self.controller.log_prob(actions)  # summed over the 42 decisions
+        entropy_bonus = self.config.entropy_weight * entropies.mean() / len(self.controller.num_choices)
+        loss = -(advantages * log_probs).mean() - entropy_bonus
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
 
 
 # %% [markdown]
@@ -185,7 +192,8 @@ def run(rule: str, seed: int) -> tuple[dict, Controller]:
     rewards = []
     for child in range(1, BUDGET + 1):
         if learner is None:
-            actions, log_prob, entropy = space.random_actions(generator), 0.0, np.log(space.num_choices).mean()
+            actions, log_prob = space.random_actions(generator), 0.0
+            entropy = np.log(space.num_choices).mean()  # uniform choices
         else:
             actions, log_probs, entropies = controller.sample(generator)
             log_prob, entropy = float(log_probs.sum()), float(entropies.mean())
@@ -211,10 +219,11 @@ for rule in ("random", "reinforce", "ppo"):
     runs[rule], controllers[rule] = [h for h, _ in results], [c for _, c in results]
     rewards = np.array([h["reward"] for h in runs[rule]])
     half = rewards.shape[1] // 2
+    greedy = np.mean([h["greedy_matches"][-1] for h in runs[rule]])
     print(f"{rule:<10} {time.perf_counter() - start:5.1f} s; mean reward over the first half of the budget "
           f"{rewards[:, :half].mean():.3f}, the second half {rewards[:, half:].mean():.3f}"
-          + (f"; greedy decisions equal to the target at the end: "
-             f"{np.mean([h['greedy_matches'][-1] for h in runs[rule]]):.1f} / {len(target)}" if rule != "random" else ""))
+          + (f"; greedy decisions equal to the target at the end: {greedy:.1f} / {len(target)}"
+             if rule != "random" else ""))
 
 # %%
 colors = {"random": "grey", "reinforce": "tab:blue", "ppo": "tab:orange"}
@@ -225,8 +234,10 @@ def smooth(values, window=5):
 
 
 fig, axes = plt.subplots(2, 2, figsize=(11, 7))
-panels = [("reward", "mean reward per batch (smoothed)", True), ("greedy_matches", "greedy decisions = target (of 42)", False),
-          ("log10_p_target", "log10 P(target architecture)", False), ("entropy", "mean entropy per decision (nats)", False)]
+panels = [("reward", "mean reward per batch (smoothed)", True),
+          ("greedy_matches", "greedy decisions = target (of 42)", False),
+          ("log10_p_target", "log10 P(target architecture)", False),
+          ("entropy", "mean entropy per decision (nats)", False)]
 for axis, (key, title, smoothed) in zip(axes.flat, panels):
     for rule, histories in runs.items():
         if np.isnan(histories[0][key]).all():
@@ -277,7 +288,8 @@ for axis, i in zip(axes, steps):
     positions = np.arange(space.num_choices[i])
     axis.bar(positions - 0.2, before[i], width=0.4, color="lightgrey", label="before")
     axis.bar(positions + 0.2, after[i], width=0.4, color="tab:orange", label="after PPO")
-    axis.bar(target[i] + 0.2, after[i][target[i]], width=0.4, color="tab:orange", edgecolor="black", linewidth=2)
+    axis.bar(target[i] + 0.2, after[i][target[i]], width=0.4, color="tab:orange", edgecolor="black",
+             linewidth=2)
     axis.set_xticks(positions, [str(c) for c in space.steps[i].choices], fontsize=7)
     axis.set_title(space.steps[i].name)
 axes[0].set_ylabel("sampling frequency")

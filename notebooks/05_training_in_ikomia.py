@@ -25,7 +25,7 @@
 # the search uses as its proxy trainer. The string travels unchanged from the search log to the task's
 # `arch` parameter and into the saved weights.
 #
-# **Lesson time:** fast mode 44 s as measured by the test suite on a shared, busy 2-core machine
+# **Lesson time:** fast mode 28 s as measured by the test suite on a shared 2-core machine
 # (see README.md); full mode is sized for at most about 10 minutes on a 2-core laptop.
 
 # %% tags=["parameters"]
@@ -93,8 +93,9 @@ show(fig, "samples")
 # ## 2. Which architecture?
 #
 # If you ran lesson 4, its search wrote `outputs/lesson04/<full or fast>/soft/summary.json` with the
-# child of highest reward: we train that one (the full-mode search's when there is one). Otherwise we train the search space's skeleton, MnasNet-B1 at width 0.5
-# adapted to 32 px images (the same string `search_mini` starts from). Either way it is just a string.
+# child of highest reward: we train that one (the full-mode search's when there is one). Otherwise
+# we train the search space's skeleton, MnasNet-B1 at width 0.5 adapted to 32 px images (the same
+# string `search_mini` starts from). Either way it is just a string.
 
 # %%
 import json

@@ -26,7 +26,7 @@
 # 3. lists what to ship, and checks that a fresh workflow given *only* the model file reproduces the
 #    answers.
 #
-# **Lesson time:** fast mode 20 s as measured by the test suite on a shared, busy 2-core machine
+# **Lesson time:** fast mode 10 s as measured by the test suite on a shared 2-core machine
 # (see README.md); full mode is sized for at most about 10 minutes on a 2-core laptop.
 
 # %% tags=["parameters"]
@@ -73,8 +73,9 @@ if not model_file.is_file():
     from mnas.train import TrainConfig
     from mnas.train_job import TrainJob, run_training_job
 
-    job = TrainJob(data=str(CIFAR10), model=SearchSpace().skeleton_arch(), output_folder=str(OUTPUTS / "stand-in"),
-                   config=TrainConfig(epochs=2, batch_size=32, input_size=32), limit_per_class=60)
+    job = TrainJob(data=str(CIFAR10), model=SearchSpace().skeleton_arch(),
+                   output_folder=str(OUTPUTS / "stand-in"), limit_per_class=60,
+                   config=TrainConfig(epochs=2, batch_size=32, input_size=32))
     model_file = run_training_job(job).files["model"]
 print("model file:", model_file, f"({model_file.stat().st_size / 1e6:.1f} MB)")
 
@@ -107,7 +108,8 @@ def classify(image: np.ndarray) -> tuple[str, float]:
 
 test_images, test_labels = [], []
 for class_dir in sorted(p for p in (CIFAR10 / "test").iterdir() if p.is_dir()):
-    for path in sorted(class_dir.iterdir())[-TEST_PER_CLASS:]:  # the last ones: lesson 5 validated on the first
+    # the last images of each class: lesson 5 validated on the first ones
+    for path in sorted(class_dir.iterdir())[-TEST_PER_CLASS:]:
         test_images.append(plt.imread(path))
         test_labels.append(class_dir.name)
 predictions = [classify(image) for image in test_images]
