@@ -22,9 +22,9 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, 
                              QVBoxLayout, QWidget)
 
 from mnas.arch import ArchStringError, format_arch, parse_arch
+from mnas_ikomia.params import TRUE_WORDS
 
 ERROR_STYLE = "color: #c62828;"  # Material red 800: readable on STUDIO's dark and on light themes
-TRUE_TEXTS = ("true", "1", "yes", "on")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,7 +189,7 @@ class _FlagControl(_Control):
         return self.check
 
     def set_text(self, text):
-        self.check.setChecked(text.strip().lower() in TRUE_TEXTS)
+        self.check.setChecked(text.strip().lower() in TRUE_WORDS)
 
     def text(self):
         return str(self.check.isChecked())
@@ -214,15 +214,14 @@ class _TextControl(_Control):
         return self.edit.textChanged
 
 
-class _PathControl(_Control):
+class _PathControl(_TextControl):
     """A line edit (paths may be typed or pasted) and a "..." button opening a file or folder dialog."""
 
     def _build(self):
         box = QWidget()
         layout = QHBoxLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.edit = QLineEdit()
-        self.edit.setPlaceholderText(f"empty: {self.field.empty}" if self.field.empty else "")
+        super()._build()  # the line edit, as for plain text
         self.edit.setMinimumWidth(220)
         self.button = QToolButton()
         self.button.setText("...")
@@ -240,15 +239,6 @@ class _PathControl(_Control):
             path, _ = QFileDialog.getOpenFileName(self.widget, caption, start, self.field.file_filter)
         if path:  # cancelled: keep what was there
             self.edit.setText(path)
-
-    def set_text(self, text):
-        self.edit.setText(text)
-
-    def text(self):
-        return self.edit.text().strip()
-
-    def changed_signal(self):
-        return self.edit.textChanged
 
 
 class _ArchControl(_Control):
