@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from ikomia import core, dataprocess
+from mnas_ikomia.params import parse_bool
 from mnas_ikomia.task_info import describe_task
 
 from mnas.infer import Classifier
@@ -30,15 +31,6 @@ def _cuda_available() -> bool:
     import torch
 
     return torch.cuda.is_available()
-
-
-def parse_bool(value: str, name: str) -> bool:
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "on"):
-        return True
-    if text in ("false", "0", "no", "off"):
-        return False
-    raise ValueError(f"{name} must be True or False, got {value!r}")
 
 
 def parse_input_size(value: str) -> int | None:

@@ -1,4 +1,5 @@
-"""Task parameters kept as strings and checked as a whole set (train_mnasnet, search_mini)."""
+"""Task parameters kept as strings: their parsers (all three tasks) and a class that checks them as a whole
+set (train_mnasnet, search_mini)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,28 @@ from typing import Callable
 
 from ikomia import dataprocess
 from ikomia.core.task import TaskParam
+
+
+TRUE_WORDS, FALSE_WORDS = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+
+
+def parse_bool(value: str, name: str) -> bool:
+    """A boolean parameter from its string; a `ValueError` naming the parameter otherwise."""
+    text = str(value).strip().lower()
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
+def parse_number(values: dict[str, str], name: str, kind: type = float):
+    """`values[name]` as an int or a float; a `ValueError` naming the parameter otherwise."""
+    try:
+        return kind(values[name].strip())
+    except ValueError:
+        expected = "an integer" if kind is int else "a number"
+        raise ValueError(f"{name} must be {expected}, got {values[name]!r}") from None
 
 
 class CheckedParams(TaskParam):

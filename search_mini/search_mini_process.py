@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ikomia import core, dataprocess
 from ikomia.dnn import dnntrain
-from mnas_ikomia.params import CheckedParams, param_factory
+from mnas_ikomia.params import CheckedParams, param_factory, parse_bool, parse_number
 from mnas_ikomia.task_info import describe_task
 
 from mnas.search.loop import Search, SearchConfig
@@ -49,24 +49,9 @@ _KINDS = {"budget_children": int, "budget_minutes": float, "target_latency_ms": 
           "train_threads": int}
 
 
-def _parse_bool(text: str, name: str) -> bool:
-    value = text.strip().lower()
-    if value in ("true", "1", "yes", "on"):
-        return True
-    if value in ("false", "0", "no", "off"):
-        return False
-    raise ValueError(f"{name} must be True or False, got {text!r}")
-
-
 def config_from_values(values: dict[str, str]) -> SearchConfig:
     """The `SearchConfig` the string parameters describe; a `ValueError` naming the first bad one."""
-    fields = {}
-    for name, kind in _KINDS.items():
-        try:
-            fields[name] = kind(values[name].strip())
-        except ValueError:
-            expected = "an integer" if kind is int else "a number"
-            raise ValueError(f"{name} must be {expected}, got {values[name]!r}") from None
+    fields = {name: parse_number(values, name, kind) for name, kind in _KINDS.items()}
     try:
         widths = tuple(float(w) for w in values["baseline_widths"].split(",") if w.strip())
     except ValueError:
@@ -75,7 +60,7 @@ def config_from_values(values: dict[str, str]) -> SearchConfig:
     return SearchConfig(**fields, constraint=values["constraint"].strip().lower(),
                         sampler=values["sampler"].strip().lower(),
                         latency_engine=values["latency_engine"].strip().lower(),
-                        compare_random=_parse_bool(values["compare_random"], "compare_random"),
+                        compare_random=parse_bool(values["compare_random"], "compare_random"),
                         baseline_widths=widths)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ikomia import core, dataprocess
 from ikomia.dnn import dnntrain
-from mnas_ikomia.params import CheckedParams, param_factory
+from mnas_ikomia.params import CheckedParams, param_factory, parse_bool, parse_number
 from mnas_ikomia.task_info import describe_task
 
 from mnas.arch import parse_arch
@@ -51,23 +51,6 @@ DEFAULTS = {
 }
 
 
-def parse_bool(value: str, name: str) -> bool:
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "on"):
-        return True
-    if text in ("false", "0", "no", "off"):
-        return False
-    raise ValueError(f"{name} must be True or False, got {value!r}")
-
-
-def _number(values: dict, name: str, kind=float):
-    try:
-        return kind(values[name].strip())
-    except ValueError:
-        expected = "an integer" if kind is int else "a number"
-        raise ValueError(f"{name} must be {expected}, got {values[name]!r}") from None
-
-
 def job_from_values(values: dict[str, str], data_folder: str = "") -> TrainJob:
     """The training job the string parameters describe; a `ValueError` naming the first bad one."""
     arch = values["arch"].strip()
@@ -83,13 +66,13 @@ def job_from_values(values: dict[str, str], data_folder: str = "") -> TrainJob:
                          "not an architecture string in arch")
     val_fraction = values["val_fraction"].strip().lower()
     config = TrainConfig(
-        epochs=_number(values, "epochs", int), batch_size=_number(values, "batch_size", int),
-        lr=_number(values, "learning_rate"), optimizer=values["optimizer"].strip().lower(),
-        weight_decay=_number(values, "weight_decay"), schedule=values["schedule"].strip().lower(),
-        warmup_epochs=_number(values, "warmup_epochs"),
-        label_smoothing=_number(values, "label_smoothing"),
-        input_size=_number(values, "input_size", int), num_workers=_number(values, "num_workers", int),
-        seed=_number(values, "seed", int),
+        epochs=parse_number(values, "epochs", int), batch_size=parse_number(values, "batch_size", int),
+        lr=parse_number(values, "learning_rate"), optimizer=values["optimizer"].strip().lower(),
+        weight_decay=parse_number(values, "weight_decay"), schedule=values["schedule"].strip().lower(),
+        warmup_epochs=parse_number(values, "warmup_epochs"),
+        label_smoothing=parse_number(values, "label_smoothing"),
+        input_size=parse_number(values, "input_size", int),
+        num_workers=parse_number(values, "num_workers", int), seed=parse_number(values, "seed", int),
         freeze_backbone=parse_bool(values["freeze_backbone"], "freeze_backbone"))
     if config.freeze_backbone and not pretrained:
         raise ValueError("freeze_backbone needs pretrained=True: freezing a random backbone would train "
@@ -98,7 +81,7 @@ def job_from_values(values: dict[str, str], data_folder: str = "") -> TrainJob:
                     config=config, pretrained=pretrained,
                     export_onnx=parse_bool(values["export_onnx"], "export_onnx"),
                     resume=parse_bool(values["resume"], "resume"),
-                    val_fraction=None if val_fraction in (AUTO, "") else _number(values, "val_fraction"))
+                    val_fraction=None if val_fraction in (AUTO, "") else parse_number(values, "val_fraction"))
 
 
 class TrainMnasnetParam(CheckedParams):
