@@ -42,6 +42,15 @@ def cifar10_root() -> Path:
 
 
 @pytest.fixture
+def one_thread():
+    """One torch thread: bitwise-reproducible CPU kernels, and the 2-core machine is shared anyway."""
+    from mnas.latency import torch_threads
+
+    with torch_threads(1):
+        yield
+
+
+@pytest.fixture
 def mlflow_file_store(tmp_path):
     """Route Ikomia training tasks' MLflow logging to a file:// store in a temp folder, no servers."""
     from mnas_ikomia.tracking import use_file_store

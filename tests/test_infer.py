@@ -16,7 +16,6 @@ from ikomia.dataprocess.workflow import Workflow
 from skimage import data
 
 from mnas import create_model
-from mnas.infer import Classifier
 from mnas.preprocess import preprocess
 from mnas.weights import imagenet_categories, imagenet_checkpoint_path, load_state_dict_into, save_model_file
 from mnas.weights import write_class_file

@@ -61,12 +61,6 @@ def test_space_size_and_skeleton():
     assert blocks[-1].out_ch == 1280 and blocks[0].op == "conv"
 
 
-@pytest.fixture
-def one_thread():
-    with torch_threads(1):
-        yield
-
-
 def test_every_sampled_child_parses_and_builds(one_thread):
     space = SearchSpace()
     generator = torch.Generator().manual_seed(0)

@@ -2,19 +2,12 @@
 
 import json
 
-import torch
-
 from mnas.arch import parse_arch
 from mnas_ikomia.pipeline import PipelineSettings, run_pipeline
 
 
-def test_pipeline_searches_trains_and_classifies(tmp_path, cifar10_root):
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        result = run_pipeline(cifar10_root, tmp_path, PipelineSettings.fast(), log=lambda *_: None)
-    finally:
-        torch.set_num_threads(previous)
+def test_pipeline_searches_trains_and_classifies(tmp_path, cifar10_root, one_thread):
+    result = run_pipeline(cifar10_root, tmp_path, PipelineSettings.fast(), log=lambda *_: None)
     found, baseline = result["rows"]
     summary = json.loads((tmp_path / "search" / "summary.json").read_text())
     assert found["arch"] == summary["best"]["arch"]

@@ -4,32 +4,19 @@ panel is tested with the other panels in test_widgets.py)."""
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
-import torch
 from ikomia.core import IODataType
 from ikomia.dataprocess import CPathIO
 from ikomia.dataprocess.workflow import Workflow
 
+from helpers import no_server_left
 from mnas.arch import parse_arch
 
 PLUGIN = "search_mini"
+pytestmark = pytest.mark.usefixtures("one_thread")
 TINY = {"budget_children": "3", "train_images": "60", "val_images": "30", "baseline_widths": "0.5",
         "train_threads": "1", "target_latency_ms": "0"}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-def no_server_left():
-    listing = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    return not any("mlflow server" in line or "tensorboard" in line for line in listing.splitlines())
 
 
 def test_search_mini_runs_in_a_workflow_and_logs_every_child(tmp_path, cifar10_root, mlflow_file_store):

@@ -8,36 +8,23 @@ import pytest
 import torch
 from torch import nn
 
+from helpers import TINY_ARCH, link_cifar_subset
 from mnas.data import ImageDataset, load_folder_dataset
 from mnas.models import create_model
 from mnas.train import (CHECKPOINT_NAME, BatchPreprocessor, TrainConfig, build_model, evaluate,
                         learning_rate, load_checkpoint, seed_everything, train)
 
-# A small but complete network of the grammar (stem conv, MBConv with SE, 1x1 head): fast on 2 cores
-TINY_ARCH = ("r1_k3_s11_e1_i3_o16_conv, r1_k3_s22_e3_i16_o24_se0.25, r2_k3_s22_e3_i24_o32, "
-             "r1_k1_s11_e1_i32_o64_conv")
 CLASSES = ["airplane", "cat", "ship"]
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
 def cifar3(cifar10_root, tmp_path_factory):
     """3 CIFAR-10 classes: 60 training and 20 validation images each, 32 px."""
-    root = tmp_path_factory.mktemp("cifar3")
-    for split, count in (("train", 60), ("test", 20)):
-        for name in CLASSES:
-            (root / split / name).mkdir(parents=True)
-            for source in sorted((cifar10_root / split / name).iterdir())[:count]:
-                (root / split / name / source.name).symlink_to(source)
+    root = link_cifar_subset(cifar10_root, tmp_path_factory.mktemp("cifar3"), CLASSES,
+                             {"train": 60, "test": 20})
     train_set, val_set, _ = load_folder_dataset(root, cache_dir=tmp_path_factory.mktemp("cache"))
     return train_set, val_set
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)  # bitwise-reproducible CPU kernels; the machine is shared anyway
-    yield
-    torch.set_num_threads(previous)
 
 
 def _tiny_model(seed=0, classes=3):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 import time
 
@@ -14,6 +13,7 @@ from ikomia.core import IODataType
 from ikomia.dataprocess import CPathIO
 from ikomia.dataprocess.workflow import Workflow
 
+from helpers import TINY_ARCH, link_cifar_subset, no_server_left
 from mnas.__main__ import main as mnas_main
 from mnas.data import load_folder_dataset
 from mnas.models import variant_arch
@@ -21,29 +21,15 @@ from mnas.weights import load_model_file, read_class_file
 
 PLUGIN = "train_mnasnet"
 CLASSES = ["automobile", "frog", "ship"]
-TINY_ARCH = ("r1_k3_s11_e1_i3_o16_conv, r1_k3_s22_e3_i16_o24_se0.25, r2_k3_s22_e3_i24_o32, "
-             "r1_k1_s11_e1_i32_o64_conv")
 FAST = {"arch": TINY_ARCH, "input_size": "32", "batch_size": "32", "epochs": "1"}
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
 def cifar3(cifar10_root, tmp_path_factory):
     """A real CIFAR-10 subset in the Ikomia layout: 3 classes, 60 train + 20 test images each."""
-    root = tmp_path_factory.mktemp("cifar3")
-    for split, count in (("train", 60), ("test", 20)):
-        for name in CLASSES:
-            (root / split / name).mkdir(parents=True)
-            for source in sorted((cifar10_root / split / name).iterdir())[:count]:
-                (root / split / name / source.name).symlink_to(source)
-    return root
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+    return link_cifar_subset(cifar10_root, tmp_path_factory.mktemp("cifar3"), CLASSES,
+                             {"train": 60, "test": 20})
 
 
 def train_workflow(folder, params):
@@ -60,11 +46,6 @@ def mlflow_runs(store):
     client = MlflowClient(store.resolve().as_uri())
     experiments = [e.experiment_id for e in client.search_experiments()]
     return client, client.search_runs(experiments, order_by=["attributes.start_time ASC"])
-
-
-def no_server_left():
-    listing = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    return not any("mlflow server" in line or "tensorboard" in line for line in listing.splitlines())
 
 
 def infer_top1(model_file, images, labels, class_names):

@@ -4,7 +4,6 @@ models with random weights (ImageNet weights cannot be downloaded on this machin
 
 import collections
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest

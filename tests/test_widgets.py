@@ -12,12 +12,12 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from ikomia.core import IODataType
 from ikomia.dataprocess import CPathIO
 from ikomia.dataprocess.workflow import Workflow
 from skimage import data
 
+from helpers import link_cifar_subset
 from mnas import create_model
 from mnas.arch import format_arch, parse_arch
 from mnas.infer import Classifier
@@ -27,6 +27,7 @@ from weights_helpers import randomize_
 TINY_ARCH = ("r1_k3_s11_e1_i3_o8_conv, r1_k3_s22_e3_i8_o16_se0.25, r1_k3_s22_e3_i16_o24, "
              "r1_k1_s11_e1_i24_o32_conv")
 BAD_KERNEL_ARCH = "r1_k3_s11_e1_i3_o8_conv, r1_k4_s22_e3_i8_o16"
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="session")
@@ -34,14 +35,6 @@ def qt_app():
     from PyQt6.QtWidgets import QApplication
 
     return QApplication.instance() or QApplication([])
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def plugin(name: str):
@@ -164,12 +157,7 @@ def test_applied_infer_parameters_drive_the_next_run(qt_app, small_model_file, t
 @pytest.fixture
 def tiny_dataset(cifar10_root, tmp_path):
     """Real CIFAR-10 images: 2 classes, 16 training images each."""
-    root = tmp_path / "tiny"
-    for name in ("cat", "ship"):
-        (root / "train" / name).mkdir(parents=True)
-        for source in sorted((cifar10_root / "train" / name).iterdir())[:16]:
-            (root / "train" / name / source.name).symlink_to(source)
-    return root
+    return link_cifar_subset(cifar10_root, tmp_path / "tiny", ("cat", "ship"), {"train": 16})
 
 
 def test_applied_train_parameters_drive_the_training_run(qt_app, tiny_dataset, mlflow_file_store,
