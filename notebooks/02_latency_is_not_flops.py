@@ -51,25 +51,17 @@ VARIANT_REPEATS = 5 if FAST else 20  # the same for the named variants at 224 px
 # samples were: if other programs run on the same cores, it grows.
 
 # %%
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
 from mnas.latency import measure_latency
+from mnas.lessons import figure_shower, lesson_outputs
 from mnas.models import VARIANTS, count_macs, count_params, create_model
 
 torch.manual_seed(0)
-OUTPUTS = Path("outputs") / "lesson02"  # git-ignored: the figures of this lesson
-OUTPUTS.mkdir(parents=True, exist_ok=True)
-
-
-def show(fig, name: str) -> None:
-    """Save the figure as a PNG beside the lesson's other outputs, then display it."""
-    fig.savefig(OUTPUTS / f"{name}.png", dpi=100, bbox_inches="tight")
-    plt.show()
-
+OUTPUTS = lesson_outputs(2)  # outputs/lesson02, git-ignored: the figures of this lesson
+show = figure_shower(OUTPUTS)  # show(fig, name): saved there as name.png, then displayed
 
 latency = measure_latency(create_model("mnasnet1_0"), 224, threads=1, repeats=VARIANT_REPEATS)
 print(f"mnasnet1_0 at 224 px: median {latency.median_ms:.1f} ms over {len(latency.samples_ms)} calls, "

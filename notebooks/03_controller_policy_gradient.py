@@ -49,24 +49,16 @@ NOISE = 0.02                     # std of the reward noise (a proxy training run
 # an architecture string of the project's grammar (lesson 1).
 
 # %%
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from mnas.lessons import figure_shower, lesson_outputs
 from mnas.search.space import SearchSpace
 
 torch.set_num_threads(1)
-OUTPUTS = Path("outputs") / "lesson03"  # git-ignored: the figures of this lesson
-OUTPUTS.mkdir(parents=True, exist_ok=True)
-
-
-def show(fig, name: str) -> None:
-    """Save the figure as a PNG beside the lesson's other outputs, then display it."""
-    fig.savefig(OUTPUTS / f"{name}.png", dpi=100, bbox_inches="tight")
-    plt.show()
-
+OUTPUTS = lesson_outputs(3)  # outputs/lesson03, git-ignored: the figures of this lesson
+show = figure_shower(OUTPUTS)  # show(fig, name): saved there as name.png, then displayed
 
 space = SearchSpace()
 print(space.describe())

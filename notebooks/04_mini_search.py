@@ -56,24 +56,16 @@ FRESH = FAST                          # fast: start over each run; full: resume 
 # of latency:
 
 # %%
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from mnas.lessons import figure_shower, lesson_outputs
 from mnas.search.reward import objective
 
 torch.set_num_threads(1)
-OUTPUTS = Path("outputs") / "lesson04"  # git-ignored: the searches' folders and the figures
-OUTPUTS.mkdir(parents=True, exist_ok=True)
-
-
-def show(fig, name: str) -> None:
-    """Save the figure as a PNG beside the lesson's other outputs, then display it."""
-    fig.savefig(OUTPUTS / f"{name}.png", dpi=100, bbox_inches="tight")
-    plt.show()
-
+OUTPUTS = lesson_outputs(4)  # outputs/lesson04, git-ignored: the searches' folders and the figures
+show = figure_shower(OUTPUTS)  # show(fig, name): saved there as name.png, then displayed
 
 ratios = np.linspace(0.25, 3, 200)
 fig, axis = plt.subplots(figsize=(6, 3.5))

@@ -47,21 +47,16 @@ EPOCHS = 2 if FAST else 8
 # validation.
 
 # %%
-import matplotlib.pyplot as plt
-import numpy as np
 from pathlib import Path
 
+import matplotlib.pyplot as plt
+
 from mnas.data import cifar10_root
+from mnas.lessons import figure_shower, lesson_outputs
 
 CIFAR10 = cifar10_root()  # ../shared/datasets/cifar10-jpg beside the repository (or $MNAS_CIFAR10)
-OUTPUTS = Path("outputs") / "lesson05"  # git-ignored: models, MLflow store, figures
-OUTPUTS.mkdir(parents=True, exist_ok=True)
-
-
-def show(fig, name: str) -> None:
-    """Save the figure as a PNG beside the lesson's other outputs, then display it."""
-    fig.savefig(OUTPUTS / f"{name}.png", dpi=100, bbox_inches="tight")
-    plt.show()
+OUTPUTS = lesson_outputs(5)  # outputs/lesson05, git-ignored: models, MLflow store, figures
+show = figure_shower(OUTPUTS)  # show(fig, name): saved there as name.png, then displayed
 
 DATA = OUTPUTS / f"cifar10-{TRAIN_PER_CLASS}-{VAL_PER_CLASS}"
 

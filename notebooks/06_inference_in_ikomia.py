@@ -54,18 +54,12 @@ import numpy as np
 import torch
 
 from mnas.data import cifar10_root
+from mnas.lessons import figure_shower, lesson_outputs
 
 torch.set_num_threads(1)  # one core: the latency setting of the paper, and kind to a shared laptop
 CIFAR10 = cifar10_root()
-OUTPUTS = Path("outputs") / "lesson06"  # git-ignored: stand-in model, deployment folder, figures
-OUTPUTS.mkdir(parents=True, exist_ok=True)
-
-
-def show(fig, name: str) -> None:
-    """Save the figure as a PNG beside the lesson's other outputs, then display it."""
-    fig.savefig(OUTPUTS / f"{name}.png", dpi=100, bbox_inches="tight")
-    plt.show()
-
+OUTPUTS = lesson_outputs(6)  # outputs/lesson06, git-ignored: stand-in model, deployment folder, figures
+show = figure_shower(OUTPUTS)  # show(fig, name): saved there as name.png, then displayed
 
 model_file = Path("outputs") / "lesson05" / "model" / "model.pth"
 if not model_file.is_file():
