@@ -4,13 +4,15 @@
 2. Latency repeatability: the coefficient of variation of the per-call samples of one measurement,
    and of the medians of repeated measurements of the same model (goal: <= 5 %).
 3. Predictor: the per-layer lookup table's mean absolute error and Spearman rank correlation against
-   measured latency over random children (goal: rank correlation >= 0.9).
+   measured latency over random children (goal: rank correlation >= 0.9), and the ceiling the machine
+   sets on it: the same children measured again in a second pass, ranked against the first.
 4. RL against random search at equal budget and trainer, over several seeds: mean and best reward,
    mean reward of the second half of each run.
 
 Run it on a quiet machine (figures are wall-clock):
-    python bench/search_bench.py                       # the full benchmark (about 20-30 min)
+    python bench/search_bench.py                       # the full benchmark (about 25 min on a quiet machine)
     python bench/search_bench.py --tiny                # a check that every part runs (about 2 min)
+    python bench/search_bench.py --parts repeatability predictor   # the latency figures alone (~2 min)
 """
 
 from __future__ import annotations
@@ -28,10 +30,13 @@ from pathlib import Path
 import torch
 
 from mnas.data import cifar10_root
-from mnas.latency import LatencyTable, measure_latency, predictor_report
+from mnas.latency import LatencyTable, measure_latency, predictor_report, spearman
 from mnas.models import create_model
 from mnas.search.loop import Search, SearchConfig
 from mnas.search.space import SearchSpace
+
+
+PARTS = ("repeatability", "predictor", "throughput", "rl_vs_random")
 
 
 def throughput(data, out: Path, config: SearchConfig) -> dict:
@@ -65,16 +70,20 @@ def repeatability(space: SearchSpace, models: int, measurements: int, repeats: i
 
 
 def predictor(space: SearchSpace, children: int, repeats: int, threads: int) -> dict:
+    """The table's predictions against measured latency, and the ceiling the machine sets on that: the
+    rank correlation of the same children measured again in a second pass."""
     generator = torch.Generator().manual_seed(321)
+    archs = [space.arch(space.random_actions(generator)) for _ in range(children)]
     table = LatencyTable(threads=threads, repeats=repeats)
-    predicted, measured = [], []
-    for _ in range(children):
-        arch = space.arch(space.random_actions(generator))
-        predicted.append(table.predict(arch, 32, 10))
-        measured.append(measure_latency(create_model(arch, 10, 32), 32, threads=threads,
-                                        repeats=repeats).median_ms)
+    predicted = [table.predict(arch, 32, 10) for arch in archs]
+    passes = [[measure_latency(create_model(arch, 10, 32), 32, threads=threads, repeats=repeats).median_ms
+               for arch in archs] for _ in range(2)]
+    measured = passes[0]
     return {**predictor_report(predicted, measured), "table_entries": len(table.entries),
-            "mean_ratio_measured_to_predicted": statistics.fmean(m / p for m, p in zip(measured, predicted))}
+            "mean_ratio_measured_to_predicted": statistics.fmean(m / p for m, p in zip(measured, predicted)),
+            "spearman_second_pass_vs_predicted": spearman(predicted, passes[1]),
+            "spearman_measured_twice": spearman(passes[0], passes[1]),
+            "max_change_between_passes": max(abs(b - a) / a for a, b in zip(*passes))}
 
 
 def rl_vs_random(data, out: Path, config: SearchConfig, seeds: int) -> dict:
@@ -107,6 +116,8 @@ def main(argv=None) -> int:
     parser.add_argument("--tiny", action="store_true", help="tiny sizes: check that every part runs")
     parser.add_argument("--budget", type=int, default=None, help="children per search")
     parser.add_argument("--seeds", type=int, default=None, help="seeds of RL vs random")
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
+                        help="what to measure (default: everything)")
     args = parser.parse_args(argv)
 
     data = args.data or cifar10_root()
@@ -123,18 +134,21 @@ def main(argv=None) -> int:
     space = SearchSpace(width=config.width)
     figures = {"conditions": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                               "loadavg_at_start": os.getloadavg(), "tiny": args.tiny}}
-    figures["latency_repeatability"] = repeatability(space, models, measurements, config.latency_repeats,
-                                                     config.threads)
-    print(json.dumps(figures["latency_repeatability"]), flush=True)
-    figures["predictor"] = predictor(space, predictor_children, config.latency_repeats, config.threads)
-    print(json.dumps(figures["predictor"]), flush=True)
-    for threads in (1, 0):  # the default (one training thread) beside all cores
+    if "repeatability" in args.parts:
+        figures["latency_repeatability"] = repeatability(space, models, measurements,
+                                                         config.latency_repeats, config.threads)
+        print(json.dumps(figures["latency_repeatability"]), flush=True)
+    if "predictor" in args.parts:
+        figures["predictor"] = predictor(space, predictor_children, config.latency_repeats, config.threads)
+        print(json.dumps(figures["predictor"]), flush=True)
+    for threads in (1, 0) if "throughput" in args.parts else ():  # the default (one thread), all cores
         key = f"throughput_train_threads_{threads or 'all'}"
         figures[key] = throughput(data, out / key, dataclasses.replace(config, train_threads=threads))
         print(key, json.dumps(figures[key]), flush=True)
-    figures["rl_vs_random"] = rl_vs_random(data, out, config, seeds)
+    if "rl_vs_random" in args.parts:
+        figures["rl_vs_random"] = rl_vs_random(data, out, config, seeds)
+        print(json.dumps(figures["rl_vs_random"]["summary"]), flush=True)
     figures["conditions"]["loadavg_at_end"] = os.getloadavg()
-    print(json.dumps(figures["rl_vs_random"]["summary"]), flush=True)
     (out / "search_bench.json").write_text(json.dumps(figures, indent=2))
     print(f"all figures: {out / 'search_bench.json'}")
     return 0
