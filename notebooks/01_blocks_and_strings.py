@@ -27,7 +27,7 @@
 # 0.25. In this lesson we take that grammar apart, build the three published MnasNets from it, and see
 # where their parameters and their multiply-accumulates (MACs) go.
 #
-# **Lesson time:** about 2 minutes of computing on a 2-core laptop.
+# **Lesson time:** 5 s of computing on a quiet 2-core machine, fast or full mode (see README.md).
 
 # %% tags=["parameters"]
 import os

@@ -28,8 +28,8 @@
 # **lookup table** that predicts a network's latency without running it — and see how well it ranks
 # networks.
 #
-# **Lesson time:** fast mode 56 s as measured by the test suite on a shared 2-core machine
-# (see README.md); full mode is sized for at most about 10 minutes on a 2-core laptop.
+# **Lesson time:** measured by the test suite on a quiet 2-core machine: fast mode 9 s,
+# full mode 50 s (56 s in fast mode when other jobs shared the machine; see README.md).
 
 # %% tags=["parameters"]
 import os

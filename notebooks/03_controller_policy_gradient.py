@@ -29,8 +29,8 @@
 # used — **REINFORCE** (the first NAS paper, Zoph & Le 2017) and **PPO** (NASNet, then MnasNet) — at
 # the same budget of sampled children, and watch the probabilities move.
 #
-# **Lesson time:** fast mode 31 s as measured by the test suite on a shared 2-core machine
-# (see README.md); full mode is sized for at most about 10 minutes on a 2-core laptop.
+# **Lesson time:** measured by the test suite on a quiet 2-core machine: fast mode 16 s,
+# full mode 197 s (31 s in fast mode when other jobs shared the machine; see README.md).
 
 # %% tags=["parameters"]
 import os

@@ -28,8 +28,8 @@
 # speed, what the search finds compared with simply scaling MnasNet-B1, and whether the controller does
 # better than random sampling at the same budget.
 #
-# **Lesson time:** fast mode 48 s as measured by the test suite on a shared 2-core machine
-# (see README.md); full mode is sized for at most about 10 minutes on a 2-core laptop.
+# **Lesson time:** measured by the test suite on a quiet 2-core machine: fast mode 27 s,
+# full mode 121 s (48 s in fast mode when other jobs shared the machine; see README.md).
 
 # %% tags=["parameters"]
 import os

@@ -25,8 +25,8 @@
 # the search uses as its proxy trainer. The string travels unchanged from the search log to the task's
 # `arch` parameter and into the saved weights.
 #
-# **Lesson time:** fast mode 28 s as measured by the test suite on a shared 2-core machine
-# (see README.md); full mode is sized for at most about 10 minutes on a 2-core laptop.
+# **Lesson time:** measured by the test suite on a quiet 2-core machine: fast mode 16 s,
+# full mode 213 s (28 s in fast mode when other jobs shared the machine; see README.md).
 
 # %% tags=["parameters"]
 import os

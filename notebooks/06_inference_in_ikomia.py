@@ -26,8 +26,8 @@
 # 3. lists what to ship, and checks that a fresh workflow given *only* the model file reproduces the
 #    answers.
 #
-# **Lesson time:** fast mode 10 s as measured by the test suite on a shared 2-core machine
-# (see README.md); full mode is sized for at most about 10 minutes on a 2-core laptop.
+# **Lesson time:** measured by the test suite on a quiet 2-core machine: fast mode 7 s,
+# full mode 17 s (10 s in fast mode when other jobs shared the machine; see README.md).
 
 # %% tags=["parameters"]
 import os
