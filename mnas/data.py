@@ -353,6 +353,29 @@ def load_folder_dataset(root: str | os.PathLike, *, image_size: int | None = Non
     return train, val, splits
 
 
+def link_subset(source_root: str | os.PathLike, target_root: str | os.PathLike,
+                per_split: dict[str, tuple[str, int, int]], classes: Sequence[str] | None = None) -> Path:
+    """A dataset folder of symbolic links, nothing copied: for each ``split: (from_split, offset, count)``,
+    ``target_root/<split>/<class>/`` links `count` files of ``source_root/<from_split>/<class>`` (sorted by
+    name) from `offset` on, for every class folder or just `classes`. Re-running keeps existing links."""
+    source_root, target_root = Path(source_root), Path(target_root)
+    for split, (from_split, offset, count) in per_split.items():
+        names = classes or _class_dirs(source_root / from_split)
+        for name in names:
+            class_dir = source_root / from_split / name
+            files = sorted(p for p in class_dir.iterdir() if p.is_file())[offset:offset + count]
+            if not files:
+                raise DatasetError(f"{class_dir} has fewer than {offset + 1} files: cannot take {count} "
+                                   f"for the {split}/ split")
+            target = target_root / split / name
+            target.mkdir(parents=True, exist_ok=True)
+            for path in files:
+                link = target / path.name
+                if not link.exists():
+                    link.symlink_to(path.resolve())
+    return target_root
+
+
 # ---------------------------------------------------------------------------------------------- CIFAR
 
 def cifar10_root(download: bool = False, download_dir: str | os.PathLike | None = None) -> Path:

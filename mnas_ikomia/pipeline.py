@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mnas.data import link_subset
 from mnas.fileio import atomic_write_text
 
 FAST_ENV = "MNAS_FAST"  # "1": smoke-test sizes (set by the test suite)
@@ -46,22 +47,6 @@ class PipelineSettings:
         """A smoke-test size (tests, MNAS_FAST=1): every stage runs, on a few images."""
         return cls(budget_children=3, search_train_images=60, search_val_images=30, baseline_widths=(0.5,),
                    train_per_class=12, val_per_class=3, epochs=1, test_per_class=3)
-
-
-def _link_subset(source_root: Path, target_root: Path, per_split: dict[str, tuple[str, int, int]]) -> None:
-    """Symlink `count` files per class from `source_root/<from split>` starting at `offset`."""
-    for split, (from_split, offset, count) in per_split.items():
-        for class_dir in sorted(p for p in (source_root / from_split).iterdir() if p.is_dir()):
-            target = target_root / split / class_dir.name
-            target.mkdir(parents=True, exist_ok=True)
-            files = sorted(p for p in class_dir.iterdir() if p.is_file())[offset:offset + count]
-            if not files:
-                raise ValueError(f"{class_dir} has fewer than {offset + 1} files: cannot take {count} "
-                                 f"for the pipeline's {split}/ split")
-            for path in files:
-                link = target / path.name
-                if not link.exists():
-                    link.symlink_to(path.resolve())
 
 
 def _folder_workflow(task_name: str, folder: Path, params: dict[str, str]):
@@ -146,8 +131,8 @@ def run_pipeline(data: str | os.PathLike | None = None, output: str | os.PathLik
     log(f"[pipeline] best child: {best_arch}")
 
     data_dir = output / "data"
-    _link_subset(data_root, data_dir, {"train": ("train", 0, settings.train_per_class),
-                                       "val": ("train", settings.train_per_class, settings.val_per_class)})
+    link_subset(data_root, data_dir, {"train": ("train", 0, settings.train_per_class),
+                                      "val": ("train", settings.train_per_class, settings.val_per_class)})
     test_root = next((data_root / n for n in ("test", "val") if (data_root / n).is_dir()), None)
     if test_root is None:
         raise ValueError(f"{data_root} has no test/ (or val/) folder for infer_mnasnet to classify")

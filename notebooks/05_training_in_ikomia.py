@@ -51,7 +51,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from mnas.data import cifar10_root
+from mnas.data import cifar10_root, link_subset
 from mnas.lessons import figure_shower, lesson_outputs
 
 CIFAR10 = cifar10_root()  # ../shared/datasets/cifar10-jpg beside the repository (or $MNAS_CIFAR10)
@@ -61,17 +61,9 @@ show = figure_shower(OUTPUTS)  # show(fig, name): saved there as name.png, then 
 DATA = OUTPUTS / f"cifar10-{TRAIN_PER_CLASS}-{VAL_PER_CLASS}"
 
 
-def link_subset(source: Path, target: Path, per_class: int) -> None:
-    for class_dir in sorted(p for p in source.iterdir() if p.is_dir()):
-        (target / class_dir.name).mkdir(parents=True, exist_ok=True)
-        for image in sorted(class_dir.iterdir())[:per_class]:
-            link = target / class_dir.name / image.name
-            if not link.exists():
-                link.symlink_to(image.resolve())
-
-
-link_subset(CIFAR10 / "train", DATA / "train", TRAIN_PER_CLASS)
-link_subset(CIFAR10 / "test", DATA / "val", VAL_PER_CLASS)
+# DATA/train/<class>: the first TRAIN_PER_CLASS of CIFAR-10 train/; DATA/val/<class>: the first
+# VAL_PER_CLASS of test/ (split: (from split, offset, count))
+link_subset(CIFAR10, DATA, {"train": ("train", 0, TRAIN_PER_CLASS), "val": ("test", 0, VAL_PER_CLASS)})
 classes = sorted(p.name for p in (DATA / "train").iterdir())
 print(f"{DATA}: {len(classes)} classes, {TRAIN_PER_CLASS} train + {VAL_PER_CLASS} val images each")
 

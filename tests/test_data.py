@@ -8,7 +8,8 @@ import torch
 from PIL import Image
 
 from mnas import data as mnas_data
-from mnas.data import DatasetError, find_dataset_splits, load_folder_dataset, load_split, stratified_split
+from mnas.data import (DatasetError, find_dataset_splits, link_subset, load_folder_dataset, load_split,
+                       stratified_split)
 
 CLASSES = ["cat", "dog", "frog"]
 
@@ -154,3 +155,17 @@ def test_stratified_split_counts_and_limits(cifar10_root, tmp_path):
         stratified_split(data, counts=[6, 1])
     with pytest.raises(ValueError, match="val_fraction"):
         stratified_split(data, 1.5)
+
+
+def test_link_subset_takes_counts_from_offsets_and_reruns_cleanly(cifar10_root, tmp_path):
+    per_split = {"train": ("train", 0, 5), "val": ("train", 5, 3)}
+    root = link_subset(cifar10_root, tmp_path / "subset", per_split, ("cat", "ship"))
+    source = sorted((cifar10_root / "train" / "cat").iterdir())
+    assert sorted(p.name for p in (root / "train" / "cat").iterdir()) == [p.name for p in source[:5]]
+    assert sorted(p.name for p in (root / "val" / "cat").iterdir()) == [p.name for p in source[5:8]]
+    assert sorted(p.name for p in (root / "train").iterdir()) == ["cat", "ship"]
+    assert all(p.is_symlink() for p in (root / "val" / "ship").iterdir())
+    link_subset(cifar10_root, root, per_split, ("cat", "ship"))  # again: the same links, no error
+    assert len(list((root / "train" / "ship").iterdir())) == 5
+    with pytest.raises(DatasetError, match="fewer than 5001 files"):
+        link_subset(cifar10_root, tmp_path / "too_far", {"train": ("train", 5000, 1)}, ("cat",))

@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import TINY_ARCH, link_cifar_subset
-from mnas.data import ImageDataset, load_folder_dataset
+from helpers import TINY_ARCH
+from mnas.data import ImageDataset, link_subset, load_folder_dataset
 from mnas.models import create_model
 from mnas.train import (CHECKPOINT_NAME, BatchPreprocessor, TrainConfig, build_model, evaluate,
                         learning_rate, load_checkpoint, seed_everything, train)
@@ -21,8 +21,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 @pytest.fixture(scope="module")
 def cifar3(cifar10_root, tmp_path_factory):
     """3 CIFAR-10 classes: 60 training and 20 validation images each, 32 px."""
-    root = link_cifar_subset(cifar10_root, tmp_path_factory.mktemp("cifar3"), CLASSES,
-                             {"train": 60, "test": 20})
+    root = link_subset(cifar10_root, tmp_path_factory.mktemp("cifar3"),
+                       {"train": ("train", 0, 60), "test": ("test", 0, 20)}, CLASSES)
     train_set, val_set, _ = load_folder_dataset(root, cache_dir=tmp_path_factory.mktemp("cache"))
     return train_set, val_set
 

@@ -13,9 +13,9 @@ from ikomia.core import IODataType
 from ikomia.dataprocess import CPathIO
 from ikomia.dataprocess.workflow import Workflow
 
-from helpers import TINY_ARCH, link_cifar_subset, no_server_left
+from helpers import TINY_ARCH, no_server_left
 from mnas.__main__ import main as mnas_main
-from mnas.data import load_folder_dataset
+from mnas.data import link_subset, load_folder_dataset
 from mnas.models import variant_arch
 from mnas.weights import load_model_file, read_class_file
 
@@ -28,8 +28,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 @pytest.fixture(scope="module")
 def cifar3(cifar10_root, tmp_path_factory):
     """A real CIFAR-10 subset in the Ikomia layout: 3 classes, 60 train + 20 test images each."""
-    return link_cifar_subset(cifar10_root, tmp_path_factory.mktemp("cifar3"), CLASSES,
-                             {"train": 60, "test": 20})
+    return link_subset(cifar10_root, tmp_path_factory.mktemp("cifar3"),
+                       {"train": ("train", 0, 60), "test": ("test", 0, 20)}, CLASSES)
 
 
 def train_workflow(folder, params):

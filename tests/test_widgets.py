@@ -17,9 +17,9 @@ from ikomia.dataprocess import CPathIO
 from ikomia.dataprocess.workflow import Workflow
 from skimage import data
 
-from helpers import link_cifar_subset
 from mnas import create_model
 from mnas.arch import format_arch, parse_arch
+from mnas.data import link_subset
 from mnas.infer import Classifier
 from mnas.weights import load_model_file, save_model_file, write_class_file
 from weights_helpers import randomize_
@@ -157,7 +157,7 @@ def test_applied_infer_parameters_drive_the_next_run(qt_app, small_model_file, t
 @pytest.fixture
 def tiny_dataset(cifar10_root, tmp_path):
     """Real CIFAR-10 images: 2 classes, 16 training images each."""
-    return link_cifar_subset(cifar10_root, tmp_path / "tiny", ("cat", "ship"), {"train": 16})
+    return link_subset(cifar10_root, tmp_path / "tiny", {"train": ("train", 0, 16)}, ("cat", "ship"))
 
 
 def test_applied_train_parameters_drive_the_training_run(qt_app, tiny_dataset, mlflow_file_store,
