@@ -1,7 +1,10 @@
 """Command line: ``python -m mnas <command> ...``; each command lives in its own module.
 
 A command module defines ``add_arguments(parser)`` and ``run(args) -> int``; it is imported only when
-its command is used, so one command's dependencies never slow down another.
+its command is used, so one command's dependencies never slow down another. Every command reports a bad
+input the same way: ``error: <what is wrong and what was expected>`` on stderr, exit status 2 (what
+argparse does for a malformed option); the errors are `ValueError` s (`FileNotFoundError` for a missing
+file) raised with that message.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ COMMANDS = {
     "infer": ("mnas.infer", "classify image files with a variant or a trained weights file"),
     "train": ("mnas.train_cli", "train or fine-tune an architecture on a folder dataset"),
     "search": ("mnas.search.cli", "run the miniature MnasNet platform-aware search"),
+    "lessons": ("mnas.lessons_cli", "copy the lesson notebooks into a working folder for a class"),
 }
 
 
@@ -39,7 +43,12 @@ def main(argv: list[str] | None = None) -> int:
     module = importlib.import_module(module_name)
     parser = argparse.ArgumentParser(prog=f"python -m mnas {name}", description=help_text)
     module.add_arguments(parser)
-    return int(module.run(parser.parse_args(argv[1:])) or 0)
+    args = parser.parse_args(argv[1:])
+    try:
+        return int(module.run(args) or 0)
+    except (ValueError, FileNotFoundError) as error:  # a bad input: the message says what to fix
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -38,7 +38,9 @@ OPS = ("mbconv", "conv")
 SKIPS = ("identity", "none", "pool")
 _SKIP_TOKENS = {"noskip": "none", "poolskip": "pool"}
 _SKIP_NAMES = {value: key for key, value in _SKIP_TOKENS.items()}
-_NUMBER = r"\d+(?:\.\d+)?"
+# ASCII digits only: \d (and int()) would also read Arabic-Indic or full-width digits as numbers
+_DIGITS = r"[0-9]+"
+_NUMBER = r"[0-9]+(?:\.[0-9]+)?"
 
 
 class ArchStringError(ValueError):
@@ -106,12 +108,12 @@ def _fmt(value: float) -> str:
 _TOKENS = (
     # (prefix, field, value pattern, what is expected); longer prefixes first so "se" is not read as "s"
     ("se", "se_ratio", _NUMBER, "seX with 0 < X <= 1, e.g. se0.25"),
-    ("r", "repeats", r"\d+", "rN, e.g. r3"),
-    ("k", "kernel", r"\d+", "kN with N odd, e.g. k5"),
-    ("s", "stride", r"(\d)\1", "sNN with two equal digits, e.g. s11 or s22"),
+    ("r", "repeats", _DIGITS, "rN, e.g. r3"),
+    ("k", "kernel", _DIGITS, "kN with N odd, e.g. k5"),
+    ("s", "stride", r"([0-9])\1", "sNN with two equal digits, e.g. s11 or s22"),
     ("e", "expansion", _NUMBER, "eX, e.g. e6"),
-    ("i", "in_ch", r"\d+", "iN, e.g. i24"),
-    ("o", "out_ch", r"\d+", "oN, e.g. o40"),
+    ("i", "in_ch", _DIGITS, "iN, e.g. i24"),
+    ("o", "out_ch", _DIGITS, "oN, e.g. o40"),
 )
 _INTEGER_FIELDS = {"repeats", "kernel", "in_ch", "out_ch"}
 _REQUIRED = ("repeats", "kernel", "stride", "expansion", "in_ch", "out_ch")
@@ -127,7 +129,8 @@ def _parse_token(token: str, where: str) -> tuple[str, object]:
             continue
         value = token[len(prefix):]
         if not re.fullmatch(value_pattern, value):
-            raise ArchStringError(f"{where}: token {token!r}: expected {expected}")
+            note = "" if value.isascii() else " (ASCII digits 0-9 only)"
+            raise ArchStringError(f"{where}: token {token!r}: expected {expected}{note}")
         if field == "stride":
             return field, int(value[0])
         return field, int(value) if field in _INTEGER_FIELDS else float(value)
@@ -169,10 +172,11 @@ def format_block(spec: BlockSpec) -> str:
     return "_".join(tokens)
 
 
-def parse_arch(text: str | Sequence[str]) -> list[BlockSpec]:
+def parse_arch(text: str | Sequence[str], image_channels: int | None = None) -> list[BlockSpec]:
     """Parse a network string (blocks separated by commas) or a list of block strings.
 
-    Checks that each block's input channels equal the previous block's output channels.
+    Checks that each block's input channels equal the previous block's output channels and, with
+    `image_channels`, that the first block takes that many (3 for RGB images).
     """
     if isinstance(text, str):
         parts = [p for p in re.split(r"[,\n;]", text) if p.strip()]
@@ -182,6 +186,9 @@ def parse_arch(text: str | Sequence[str]) -> list[BlockSpec]:
         raise ArchStringError("architecture string is empty: expected comma-separated block strings "
                               "such as 'r1_k3_s22_e1_i3_o32_conv, r2_k3_s22_e6_i32_o24'")
     blocks = [parse_block(p, where=f"block {n}") for n, p in enumerate(parts)]
+    if image_channels is not None and blocks[0].in_ch != image_channels:
+        raise ArchStringError(f"block 0 {format_block(blocks[0])!r}: input channels i{blocks[0].in_ch} "
+                              f"must be the images' {image_channels} channels: expected i{image_channels}")
     check_channel_chain(blocks)
     return blocks
 

@@ -10,6 +10,8 @@ from typing import Iterator
 
 import torch
 
+TEMP_SUFFIX = ".tmp"  # atomic_path's temporary files: .<name>.<random>.tmp
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -22,7 +24,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; it replaces `path` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are meant to be shared like any file
     try:
@@ -41,3 +43,17 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 def atomic_torch_save(obj, path: str | os.PathLike) -> None:
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
+
+
+def remove_stale_temp_files(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files `atomic_path` leaves when its process is killed mid-write
+    (``.<name>.<random>.tmp``) in `folder` and its direct subfolders. Call it only while holding the
+    folder's lock (`mnas.locks`): then no live writer can own them."""
+    folder = Path(folder)
+    candidates = [*folder.glob(f".*{TEMP_SUFFIX}"), *folder.glob(f"*/.*{TEMP_SUFFIX}")]
+    removed = []
+    for path in candidates:
+        if path.is_file() and not path.is_symlink():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed

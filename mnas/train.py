@@ -62,8 +62,10 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 OPTIMIZERS = ("sgd", "rmsprop")
 SCHEDULES = ("cosine", "step")
+MAX_INPUT_SIZE = 1024      # larger is surely a typo: 1024 px already needs ~20x the memory of 224 px
 SMALL_INPUT_MAX = 64        # at or below: CIFAR-style pad-and-crop augmentation; above: random-resized crop
 CROP_PADDING = 4
+IMAGE_CHANNELS = 3         # the data path decodes every image to RGB
 CHECKPOINT_NAME = "last.pt"
 CHECKPOINT_FORMAT = "mnas-checkpoint/1"
 # The paper's RMSProp (TensorFlow): decay 0.9, momentum 0.9, epsilon 1e-3 added *inside* the square
@@ -74,6 +76,15 @@ RMSPROP_EPS = math.sqrt(1e-3)
 
 class StopTraining(Exception):
     """Raised inside the step loop when `should_stop` answers True."""
+
+
+class TrainingDiverged(ValueError):
+    """The loss became NaN or infinite; the message names the epoch, the step and the learning rate."""
+
+
+# Settings a resumed run may change (more epochs, other loader threads); any other change would make
+# the resumed run a different one than its checkpoint and history describe.
+RESUMABLE_CHANGES = ("epochs", "num_workers", "eval_batch_size")
 
 
 @dataclasses.dataclass
@@ -109,6 +120,11 @@ class TrainConfig:
 
     def __post_init__(self):
         self.mean, self.std = tuple(map(float, self.mean)), tuple(map(float, self.std))
+        numbers = [f.name for f in dataclasses.fields(self) if f.type in ("float", "int")]
+        for name in numbers:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value!r}")
         checks = [
             ("epochs", self.epochs >= 1, "an integer >= 1"),
             ("batch_size", self.batch_size >= 2, "an integer >= 2 (batch norm needs 2 images)"),
@@ -121,12 +137,13 @@ class TrainConfig:
             ("lr_step_epochs", self.lr_step_epochs > 0, "a number > 0"),
             ("lr_step_gamma", 0 < self.lr_step_gamma <= 1, "a number in (0, 1]"),
             ("label_smoothing", 0 <= self.label_smoothing < 1, "a number in [0, 1)"),
-            ("input_size", self.input_size >= 8, "an integer >= 8"),
+            ("input_size", 8 <= self.input_size <= MAX_INPUT_SIZE, f"an integer in [8, {MAX_INPUT_SIZE}]"),
             ("num_workers", self.num_workers >= 0, "an integer >= 0"),
             ("eval_batch_size", self.eval_batch_size >= 1, "an integer >= 1"),
             ("precise_bn_images", self.precise_bn_images >= 0, "an integer >= 0"),
-            ("mean", len(self.mean) == 3, "three numbers"),
-            ("std", len(self.std) == 3 and min(self.std) > 0, "three numbers > 0"),
+            ("mean", len(self.mean) == 3 and all(map(math.isfinite, self.mean)), "three finite numbers"),
+            ("std", len(self.std) == 3 and all(0 < v < math.inf for v in self.std),
+             "three finite numbers > 0"),
         ]
         for name, ok, expected in checks:
             if not ok:
@@ -188,13 +205,16 @@ def build_model(name_or_arch: str, num_classes: int, input_size: int, *, pretrai
     classifier is replaced by a fresh one for `num_classes`. Strides adapted to small inputs change
     no tensor shape, so the weights fit at 32 px too.
     """
+    from .arch import parse_arch
     from .models import VARIANTS, create_model
 
     if freeze_backbone and not pretrained:
         raise ValueError("freeze_backbone needs pretrained weights: freezing a random backbone would "
                          "train a classifier on random features; set pretrained or unfreeze")
     if not pretrained:
-        return create_model(name_or_arch, num_classes=num_classes, input_size=input_size, dropout=dropout)
+        model = create_model(name_or_arch, num_classes=num_classes, input_size=input_size, dropout=dropout)
+        parse_arch(model.arch, image_channels=IMAGE_CHANNELS)  # the data path decodes RGB: i3 first
+        return model
     from . import weights
 
     if name_or_arch not in VARIANTS:
@@ -478,11 +498,33 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     return payload
 
 
-def _restore(checkpoint: dict, model, optimizer, generator, class_names, path) -> list[EpochStats]:
+def check_resume_config(checkpoint: dict, config: TrainConfig, path) -> None:
+    """A resumed run must keep every setting of its checkpoint but those in `RESUMABLE_CHANGES`."""
+    old = checkpoint.get("config", {})
+    new = dataclasses.asdict(config)
+    different = [name for name, value in new.items() if name not in RESUMABLE_CHANGES
+                 and _comparable(old.get(name)) != _comparable(value)]
+    if different:
+        changes = ", ".join(f"{name} {_comparable(old.get(name))!r} -> {_comparable(new[name])!r}"
+                            for name in different)
+        raise ValueError(f"resume: checkpoint {path} was trained with other settings ({changes}): resume "
+                         "with the checkpoint's settings (only epochs may grow), or train into another "
+                         "output folder")
+    if config.epochs < checkpoint.get("epoch", 0):
+        raise ValueError(f"resume: checkpoint {path} has {checkpoint['epoch']} epochs done, more than "
+                         f"epochs {config.epochs}: expected epochs >= {checkpoint['epoch']}")
+
+
+def _comparable(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _restore(checkpoint: dict, model, optimizer, generator, class_names, config, path) -> list[EpochStats]:
     if checkpoint["arch"] != getattr(model, "arch", "") or checkpoint["class_names"] != list(class_names):
         raise ValueError(f"resume: checkpoint {path} is for another model or class list "
                          f"(arch {checkpoint['arch']!r}, classes {checkpoint['class_names']}); "
                          "delete it or train without resume")
+    check_resume_config(checkpoint, config, path)
     model.load_state_dict(checkpoint["model"])
     optimizer.load_state_dict(checkpoint["optimizer"])
     generator.set_state(checkpoint["generator"])
@@ -518,7 +560,7 @@ def train(model: nn.Module, train_set: ImageDataset, val_set: ImageDataset, conf
     history: list[EpochStats] = []
     if resume and checkpoint_path.is_file():
         history = _restore(load_checkpoint(checkpoint_path), model, optimizer, generator,
-                           train_set.class_names, checkpoint_path)
+                           train_set.class_names, config, checkpoint_path)
         logger.info("resumed from %s after epoch %d", checkpoint_path, len(history))
     last_good_state = copy.deepcopy(model.state_dict())
     final = evaluate(model, val_set, input_size=config.input_size, batch_size=config.eval_batch_size,
@@ -541,6 +583,10 @@ def train(model: nn.Module, train_set: ImageDataset, val_set: ImageDataset, conf
         final = evaluate(model, val_set, input_size=config.input_size,
                          batch_size=config.eval_batch_size, mean=config.mean, std=config.std,
                          channels_last=config.channels_last)
+        if not math.isfinite(final.loss):
+            raise TrainingDiverged(
+                f"training diverged: the validation loss is {final.loss} after epoch {epoch + 1} (peak "
+                f"lr {config.lr:g}): lower the learning rate, e.g. to {config.lr / 10:g}")
         stats = EpochStats(epoch + 1, train_loss, final.loss, final.top1, final.top5, lr,
                            time.perf_counter() - started, len(train_set) / train_seconds)
         history.append(stats)
@@ -553,6 +599,14 @@ def train(model: nn.Module, train_set: ImageDataset, val_set: ImageDataset, conf
     if config.channels_last:  # hand the model back in the default layout (latency, export, reuse)
         model.to(memory_format=torch.contiguous_format)
     return TrainResult(history, final, list(train_set.class_names), stopped)
+
+
+def _diverged(loss: torch.Tensor, step: int, steps: int, lr: float, config: TrainConfig):
+    epoch, step_in_epoch = divmod(step, steps)
+    raise TrainingDiverged(
+        f"training diverged: the loss is {loss.item()} at epoch {epoch + 1}, step {step_in_epoch + 1} of "
+        f"{steps} (learning rate {lr:.3g}, peak lr {config.lr:g}): lower the learning rate, e.g. to "
+        f"{config.lr / 10:g}; the last finished epoch's checkpoint is kept")
 
 
 def _train_epoch(model, dataset, config, prep, optimizer, criterion, generator, first_step, steps,
@@ -572,6 +626,8 @@ def _train_epoch(model, dataset, config, prep, optimizer, criterion, generator, 
             for group in optimizer.param_groups:
                 group["lr"] = lr
             loss = criterion(model(x), y)
+            if not torch.isfinite(loss):
+                _diverged(loss, step, steps, lr, config)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -31,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="train the classifier only (needs --pretrained)")
     parser.add_argument("--output", default="", help="output folder (default: a new one under ~/mnas-runs)")
     parser.add_argument("--resume", action="store_true", help="continue from <output>/checkpoints/last.pt")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the training run already in --output (its files are deleted)")
     parser.add_argument("--export-onnx", action="store_true", help="also write model.onnx")
     parser.add_argument("--epochs", type=int, default=DEFAULTS.epochs)
     parser.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
@@ -65,7 +67,7 @@ def job_from_args(args: argparse.Namespace):
                          num_workers=args.num_workers, freeze_backbone=args.freeze_backbone)
     return TrainJob(data=args.data, model=args.arch or args.model, output_folder=args.output,
                     config=config, pretrained=args.pretrained, export_onnx=args.export_onnx,
-                    resume=args.resume, val_fraction=args.val_fraction,
+                    resume=args.resume, overwrite=args.overwrite, val_fraction=args.val_fraction,
                     limit_per_class=args.limit_per_class)
 
 
@@ -78,11 +80,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="[train] %(message)s")
     if args.threads:
         torch.set_num_threads(args.threads)
-    try:
-        job = job_from_args(args)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    job = job_from_args(args)  # a bad setting: ValueError, reported by mnas.__main__
     bar = tqdm(unit="step", dynamic_ncols=True, disable=None)
 
     def on_ready(steps_per_epoch: int) -> None:
@@ -100,9 +98,6 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         outcome = run_training_job(job, on_epoch_end=on_epoch_end, on_step=on_step, on_ready=on_ready)
-    except (ValueError, FileNotFoundError) as error:  # bad input: the message says what to fix
-        print(f"error: {error}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("\ninterrupted: the last finished epoch's checkpoint is kept (continue with --resume)",
               file=sys.stderr)

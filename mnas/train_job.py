@@ -4,10 +4,13 @@
 
 1. Checks everything before any training: the dataset folder's layout and class sets
    (`mnas.data.find_dataset_splits`), the architecture (built, so a bad arch string fails here), the
-   pretrained / freeze combination, then decodes the images (unreadable files skipped and counted; an
-   error when a class has none left). Nothing is written before these checks pass.
+   pretrained / freeze combination, the output folder (a writable folder; one that already holds a run
+   needs ``resume`` or ``overwrite``; a resumed run keeps its checkpoint's settings). Nothing is written
+   before these checks pass. Then it takes the output folder's lock (`mnas.locks`: a second run on the
+   folder is refused, leftover temporary files of a killed run are removed) and decodes the images
+   (unreadable files skipped and counted; an error when a class has none left).
 2. Trains with `mnas.train.train`, a checkpoint per epoch in ``<output_folder>/checkpoints/last.pt``
-   (``resume`` continues from it).
+   (``resume`` continues from it; ``overwrite`` first deletes the previous run's files).
 3. Writes, each file atomically (complete or absent, never half-written): ``model.pth`` (an
    `mnas.weights` model file: architecture string, class names, input size, mean/std, training
    metadata: all ``infer_mnasnet`` needs), ``classes.txt``, ``history.json``, ``curves.png`` and with
@@ -21,17 +24,17 @@ import dataclasses
 import json
 import logging
 import os
-import time
 from pathlib import Path
 from typing import Callable
 
 
 from .data import ImageDataset, find_dataset_splits, load_folder_dataset
 from .fileio import atomic_path, atomic_write_text
+from .locks import check_output_folder, expand_folder, output_folder_lock, unique_run_folder
 from .models import VARIANTS
 from .runtime import export_onnx
-from .train import (CHECKPOINT_NAME, EpochStats, TrainConfig, TrainResult, build_model, seed_everything,
-                    steps_per_epoch, train)
+from .train import (CHECKPOINT_NAME, EpochStats, TrainConfig, TrainResult, build_model,
+                    check_resume_config, load_checkpoint, seed_everything, steps_per_epoch, train)
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +56,8 @@ class TrainJob:
     config: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     pretrained: bool = False
     export_onnx: bool = False
-    resume: bool = False
+    resume: bool = False               # continue the run in output_folder
+    overwrite: bool = False            # replace the run in output_folder (its files are deleted)
     val_fraction: float | None = None  # carve validation from train/ (always when there is no val/)
     limit_per_class: int | None = None  # quick subsets: first N training images per class
     cache_dir: str | None = None
@@ -73,29 +77,64 @@ def default_output_root() -> Path:
     return Path(os.environ.get("MNAS_OUTPUT_DIR") or Path.home() / "mnas-runs")
 
 
-def _output_folder(job: TrainJob) -> Path:
-    if job.output_folder:
-        return Path(job.output_folder)
+# Every file a training run writes into its output folder (overwrite deletes exactly these).
+RUN_FILES = (MODEL_FILE_NAME, CLASS_FILE_NAME, ONNX_FILE_NAME, HISTORY_FILE_NAME, CURVES_FILE_NAME,
+             f"{CHECKPOINT_DIR_NAME}/{CHECKPOINT_NAME}")
+
+
+def _output_folder(job: TrainJob) -> Path | None:
+    """The job's output folder, ``~`` expanded; None: a new unique folder, made once the checks pass."""
+    if job.output_folder.strip():
+        return expand_folder(job.output_folder)
     if job.resume:
         raise ValueError("resume needs output_folder: the folder of the run to continue (its "
                          f"{CHECKPOINT_DIR_NAME}/last.pt)")
-    label = job.model if job.model in VARIANTS else "arch"
-    return default_output_root() / f"{label}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return None
 
 
-def prepare(job: TrainJob):
-    """Every check and the decoding, nothing written; returns (model, train_set, val_set)."""
+def check_previous_run(output: Path, job: TrainJob) -> None:
+    """A folder holding a run is continued (resume) or replaced (overwrite), never silently reused."""
+    if job.resume and job.overwrite:
+        raise ValueError("resume and overwrite exclude each other: resume continues the run in "
+                         "output_folder, overwrite replaces it")
+    checkpoint = output / CHECKPOINT_DIR_NAME / CHECKPOINT_NAME
+    if job.resume:
+        if not checkpoint.is_file():
+            raise FileNotFoundError(f"resume: no checkpoint {CHECKPOINT_DIR_NAME}/{CHECKPOINT_NAME} in "
+                                    f"output_folder {str(output)!r}")
+        check_resume_config(load_checkpoint(checkpoint), job.config, checkpoint)
+        return
+    found = [name for name in RUN_FILES if (output / name).is_file()]
+    if found and not job.overwrite:
+        raise ValueError(f"output folder {str(output)!r} already holds a training run "
+                         f"({', '.join(found)}): continue it with resume (--resume), replace it with "
+                         "overwrite (--overwrite), or choose another output folder")
+
+
+def _delete_previous_run(output: Path) -> None:
+    for name in RUN_FILES:
+        (output / name).unlink(missing_ok=True)
+
+
+def check_job(job: TrainJob, output: Path | None):
+    """Every check that needs no decoding, nothing written; returns the model to train.
+
+    `output` None stands for a new folder (nothing to check there).
+    """
     splits = find_dataset_splits(job.data)
-    if job.resume and not (Path(job.output_folder) / CHECKPOINT_DIR_NAME / CHECKPOINT_NAME).is_file():
-        raise FileNotFoundError(f"resume: no checkpoint {CHECKPOINT_DIR_NAME}/{CHECKPOINT_NAME} in "
-                                f"output_folder {job.output_folder!r}")
+    if output is not None:
+        check_output_folder(output)
+        check_previous_run(output, job)
     config = job.config
-    model = build_model(job.model, len(splits.class_names), config.input_size,
-                        pretrained=job.pretrained, freeze_backbone=config.freeze_backbone)
+    return build_model(job.model, len(splits.class_names), config.input_size,
+                       pretrained=job.pretrained, freeze_backbone=config.freeze_backbone)
+
+
+def _load_data(job: TrainJob) -> tuple[ImageDataset, ImageDataset]:
     train_set, val_set, _ = load_folder_dataset(
-        job.data, image_size=config.input_size, val_fraction=job.val_fraction,
-        limit_per_class=job.limit_per_class, seed=config.seed, cache_dir=job.cache_dir)
-    return model, train_set, val_set
+        job.data, image_size=job.config.input_size, val_fraction=job.val_fraction,
+        limit_per_class=job.limit_per_class, seed=job.config.seed, cache_dir=job.cache_dir)
+    return train_set, val_set
 
 
 def run_training_job(job: TrainJob, *, on_epoch_end: Callable[[EpochStats], None] | None = None,
@@ -108,7 +147,19 @@ def run_training_job(job: TrainJob, *, on_epoch_end: Callable[[EpochStats], None
     """
     output = _output_folder(job)
     seed_everything(job.config.seed)  # weight initialisation
-    model, train_set, val_set = prepare(job)
+    model = check_job(job, output)
+    if output is None:
+        output = unique_run_folder(default_output_root(), job.model if job.model in VARIANTS else "arch")
+    with output_folder_lock(output, "training") as output:
+        check_previous_run(output, job)  # again under the lock: another run may have finished meanwhile
+        if job.overwrite:
+            _delete_previous_run(output)
+        return _train_into(output, job, model, on_epoch_end, should_stop, on_step, on_ready)
+
+
+def _train_into(output: Path, job: TrainJob, model, on_epoch_end, should_stop, on_step,
+                on_ready) -> JobResult:
+    train_set, val_set = _load_data(job)
     logger.info("training %s on %d images (%d classes), validating on %d; %d unreadable file(s) "
                 "skipped", model.arch, len(train_set), train_set.num_classes, len(val_set),
                 len(train_set.skipped) + len(val_set.skipped))

@@ -1,8 +1,9 @@
-"""Task parameters kept as strings: their parsers (all three tasks) and a class that checks them as a whole
-set (train_mnasnet, search_mini)."""
+"""Task parameters kept as strings: their parsers (all three tasks), a class that checks them as a whole
+set (train_mnasnet, search_mini) and a task mixin that refuses unknown keys."""
 
 from __future__ import annotations
 
+import difflib
 from typing import Callable
 
 from ikomia import dataprocess
@@ -31,6 +32,34 @@ def parse_number(values: dict[str, str], name: str, kind: type = float):
         raise ValueError(f"{name} must be {expected}, got {values[name]!r}") from None
 
 
+def check_known_keys(params, known, task_name: str) -> None:
+    """A `ValueError` naming each unknown key of `params` and the nearest known one (a typo is never
+    silently dropped)."""
+    unknown = sorted(set(params) - set(known))
+    if not unknown:
+        return
+    hints = []
+    for key in unknown:
+        nearest = difflib.get_close_matches(key, list(known), n=1, cutoff=0.5)
+        hints.append(f"{key!r}" + (f" (did you mean {nearest[0]!r}?)" if nearest else ""))
+    raise ValueError(f"unknown {task_name} parameter(s) {', '.join(hints)}: expected some of "
+                     f"{', '.join(known)}")
+
+
+class CheckedKeysTask:
+    """Mixin for a task class (first base): `set_parameters` refuses unknown keys.
+
+    Ikomia's C++ ``CWorkflowTask.set_parameters`` keeps only the keys its parameter object already has
+    and drops the rest silently before `CheckedParams.set_values` sees them, so ``{"epoch": "3"}`` would
+    leave epochs at its default; this check runs first, where the user's own keys are still there.
+    """
+
+    def set_parameters(self, params):
+        param = self.get_param_object()
+        check_known_keys(params, param.get_values(), getattr(param, "task_name", "") or self.name)
+        super().set_parameters(params)
+
+
 class CheckedParams(TaskParam):
     """Strings in `cfg` (TrainProcess logs `cfg` to MLflow). `set_values` checks the whole new set with
     `check` before keeping any of it, so a bad value leaves the old parameters intact; any change sets
@@ -46,10 +75,7 @@ class CheckedParams(TaskParam):
         self.update = False
 
     def set_values(self, params):
-        unknown = sorted(set(params) - set(self.defaults))
-        if unknown:
-            raise ValueError(f"unknown {self.task_name} parameter(s) {unknown}: expected some of "
-                             f"{', '.join(self.defaults)}")
+        check_known_keys(params, self.defaults, self.task_name)
         values = {key: str(params.get(key, current)) for key, current in self.cfg.items()}
         type(self).check(values)
         self.update = self.update or values != self.cfg

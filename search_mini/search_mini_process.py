@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import copy
 import logging
-import time
 from pathlib import Path
 
 from ikomia import core, dataprocess
 from ikomia.dnn import dnntrain
-from mnas_ikomia.params import CheckedParams, param_factory, parse_bool, parse_number
+from mnas_ikomia.params import CheckedKeysTask, CheckedParams, param_factory, parse_bool, parse_number
 from mnas_ikomia.task_info import describe_task
 
+from mnas.locks import expand_folder, unique_run_folder
 from mnas.search.loop import Search, SearchConfig
 
 logger = logging.getLogger(__name__)
@@ -76,15 +76,18 @@ SearchMiniParamFactory = param_factory(SearchMiniParam)
 
 
 def default_output_folder() -> Path:
-    return Path.home() / "mnas-runs" / time.strftime("search-%Y%m%d-%H%M%S")
+    """A new folder under $MNAS_OUTPUT_DIR or ~/mnas-runs, unique per run (`mnas.locks`)."""
+    from mnas.train_job import default_output_root
+
+    return unique_run_folder(default_output_root(), "search")
 
 
 def _figures(record: dict) -> dict[str, float]:
-    keys = ("accuracy", "latency_ms", "reward", "macs", "params", "seconds", "entropy")
+    keys = ("accuracy", "latency_ratio", "latency_ms", "reward", "macs", "params", "seconds", "entropy")
     return {key: float(record[key]) for key in keys if record.get(key) is not None}
 
 
-class SearchMini(dnntrain.TrainProcess):
+class SearchMini(CheckedKeysTask, dnntrain.TrainProcess):
     """Runs (or resumes) a search on the dataset folder of input 0."""
 
     def __init__(self, name, param):
@@ -120,7 +123,8 @@ class SearchMini(dnntrain.TrainProcess):
                                  "train/<class>/<images>")
             values = self.get_param_object().get_values()
             config = config_from_values(values)
-            output = Path(values["output_folder"].strip() or default_output_folder())
+            folder = values["output_folder"].strip()
+            output = expand_folder(folder) if folder else default_output_folder()
             search = Search(folder, output, config)
             self.result = search.run(on_child=self._on_child, should_stop=lambda: self._stop_requested)
             self._publish(self.result)
@@ -143,13 +147,14 @@ class SearchMini(dnntrain.TrainProcess):
         table.clear_data()
         best = summary["best"]
         if best:
-            labels = ["arch", "accuracy", "latency_ms", "reward", "params", "macs", "target_latency_ms"]
-            values = [best["arch"], f"{best['accuracy']:.4f}", f"{best['latency_ms']:.3f}",
-                      f"{best['reward']:.4f}", str(best["params"]), str(best["macs"]),
-                      f"{summary['target_latency_ms']:.3f}"]
+            labels = ["arch", "accuracy", "latency_ratio", "latency_ms", "reward", "params", "macs",
+                      "target_ratio", "target_latency_ms"]
+            values = [best["arch"], f"{best['accuracy']:.4f}", f"{best['latency_ratio']:.4f}",
+                      f"{best['latency_ms']:.3f}", f"{best['reward']:.4f}", str(best["params"]),
+                      str(best["macs"]), f"{summary['target_ratio']:.4f}", f"{summary['target_latency_ms']:.3f}"]
             table.add_value_list(values, "best child", labels)
             self.log_metrics({"best/" + key: float(best[key]) for key in
-                              ("accuracy", "latency_ms", "reward", "params", "macs")})
+                              ("accuracy", "latency_ratio", "latency_ms", "reward", "params", "macs")})
         self.get_output(1).set_image(_read_png(result.output_dir / "pareto.png"))
         for name in ("summary.json", "pareto.png", "curves.png", "children.jsonl", "baselines.jsonl"):
             if (result.output_dir / name).is_file():

@@ -14,12 +14,13 @@ from pathlib import Path
 
 from ikomia import core, dataprocess
 from ikomia.dnn import dnntrain
-from mnas_ikomia.params import CheckedParams, param_factory, parse_bool, parse_number
+from mnas_ikomia.params import CheckedKeysTask, CheckedParams, param_factory, parse_bool, parse_number
 from mnas_ikomia.task_info import describe_task
 
 from mnas.arch import parse_arch
+from mnas.locks import expand_folder
 from mnas.models import VARIANTS
-from mnas.train import CHECKPOINT_NAME, TrainConfig, load_checkpoint
+from mnas.train import CHECKPOINT_NAME, IMAGE_CHANNELS, TrainConfig, load_checkpoint
 from mnas.train_job import CHECKPOINT_DIR_NAME, TrainJob, run_training_job
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,8 @@ DEFAULTS = {
     "val_fraction": AUTO,             # auto: <root>/val (or test) when present, else 0.1 of train/
     "output_folder": "",              # empty: a new folder under ~/mnas-runs
     "export_onnx": "False",
-    "resume": "False",
+    "resume": "False",                # continue the run in output_folder
+    "overwrite": "False",             # replace the run in output_folder (its files are deleted)
 }
 
 
@@ -56,7 +58,7 @@ def job_from_values(values: dict[str, str], data_folder: str = "") -> TrainJob:
     arch = values["arch"].strip()
     model_name = values["model_name"].strip()
     if arch:
-        parse_arch(arch)  # ArchStringError (a ValueError) names the block and token
+        parse_arch(arch, image_channels=IMAGE_CHANNELS)  # ArchStringError names the block and token
     elif model_name not in VARIANTS:
         raise ValueError(f"model_name {model_name!r} is not a MnasNet variant: expected one of "
                          f"{', '.join(VARIANTS)} (or give an architecture string in arch)")
@@ -81,6 +83,7 @@ def job_from_values(values: dict[str, str], data_folder: str = "") -> TrainJob:
                     config=config, pretrained=pretrained,
                     export_onnx=parse_bool(values["export_onnx"], "export_onnx"),
                     resume=parse_bool(values["resume"], "resume"),
+                    overwrite=parse_bool(values["overwrite"], "overwrite"),
                     val_fraction=None if val_fraction in (AUTO, "") else parse_number(values, "val_fraction"))
 
 
@@ -100,7 +103,7 @@ def metric_key(text: str) -> str:
     return re.sub(r"[^\w\-./ ]", "_", text)
 
 
-class TrainMnasnet(dnntrain.TrainProcess):
+class TrainMnasnet(CheckedKeysTask, dnntrain.TrainProcess):
     """Trains on the dataset folder of input 0; writes model.pth + classes.txt for infer_mnasnet."""
 
     def __init__(self, name, param):
@@ -146,8 +149,10 @@ class TrainMnasnet(dnntrain.TrainProcess):
 
     def _report_resumed_epochs(self, job) -> None:
         """Progress for the epochs a resumed run already has, so the bar still ends at 100 %."""
-        checkpoint = Path(job.output_folder) / CHECKPOINT_DIR_NAME / CHECKPOINT_NAME
-        if job.resume and checkpoint.is_file():
+        if not job.resume:
+            return
+        checkpoint = expand_folder(job.output_folder) / CHECKPOINT_DIR_NAME / CHECKPOINT_NAME
+        if checkpoint.is_file():
             for _ in range(min(load_checkpoint(checkpoint)["epoch"], job.config.epochs)):
                 self.emit_step_progress()
 
