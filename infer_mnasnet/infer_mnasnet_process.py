@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from ikomia import core, dataprocess
-from mnas_ikomia.params import parse_bool
+from mnas_ikomia.params import CheckedKeysTask, parse_bool
 from mnas_ikomia.task_info import describe_task
 
 from mnas.infer import Classifier
@@ -146,7 +146,7 @@ def object_crop(image: np.ndarray, item) -> np.ndarray | None:
     return image[top:bottom, left:right]
 
 
-class InferMnasnet(dataprocess.CClassificationTask):
+class InferMnasnet(CheckedKeysTask, dataprocess.CClassificationTask):
     """Whole image -> every class with its confidence, sorted; detector boxes -> one class each."""
 
     def __init__(self, name, param):
