@@ -38,6 +38,7 @@ import torch
 
 from ..data import ImageDataset, find_dataset_splits, load_split, stratified_split
 from ..fileio import atomic_torch_save, atomic_write_text
+from ..locks import expand_folder, output_folder_lock
 from ..latency import ENGINES, LatencyTable, measure_latency, torch_threads
 from ..models import count_macs, count_params, create_model
 from ..train import TrainConfig, train
@@ -90,6 +91,13 @@ class SearchConfig:
 
     def __post_init__(self):
         self.baseline_widths = tuple(float(w) for w in self.baseline_widths)
+        for field in dataclasses.fields(self):  # inf / nan would reach the reward and the PPO logits
+            value = getattr(self, field.name)
+            if field.type in ("int", "float") and not (isinstance(value, (int, float))
+                                                       and math.isfinite(value)):
+                raise ValueError(f"search setting {field.name} must be a finite number, got {value!r}")
+        if not all(map(math.isfinite, self.baseline_widths)):
+            raise ValueError(f"search setting baseline_widths must be finite numbers, got {self.baseline_widths}")
         checks = [
             ("budget_children", self.budget_children >= 1, "an integer >= 1"),
             ("budget_minutes", self.budget_minutes >= 0, "a number >= 0 (0: no time budget)"),
@@ -212,7 +220,11 @@ def make_sampler(name: str, space: SearchSpace, config: SearchConfig):
 
 def replay(sampler, space: SearchSpace, records: Iterable[dict]) -> None:
     """Bring a fresh sampler to the state it had after the logged children (exact, see module doc)."""
-    for record in records:
+    for number, record in enumerate(records, start=1):
+        if not isinstance(record, dict) or not {"step", "decisions", "reward"} <= record.keys() \
+                or not math.isfinite(record["reward"]):
+            raise ValueError(f"resume: child record {number} of the log has no step, decisions or finite "
+                             f"reward ({str(record)[:80]}): the log is damaged; use a new output folder")
         actions, log_prob, _ = sampler.propose()
         logged = space.actions(record["decisions"])
         if actions != logged:
@@ -238,6 +250,12 @@ def load_proxy_data(root: str | os.PathLike, train_images: int, val_images: int,
     per_class_val = max(1, math.ceil(val_images / len(classes)))
     per_class_train = max(1, math.ceil(train_images / len(classes)))
     pool = load_split(splits.train_dir, classes=classes, limit_per_class=per_class_train + per_class_val)
+    short = [(name, n) for name, n in zip(classes, pool.class_counts()) if n < per_class_train + per_class_val]
+    if short:  # never shrink the proxy training silently
+        raise ValueError(f"train_images {train_images} + val_images {val_images} need {per_class_train} + "
+                         f"{per_class_val} images per class, but class {short[0][0]!r} of {splits.train_dir} "
+                         f"has {short[0][1]} readable: expected train_images + val_images <= "
+                         f"{min(n for _, n in short) * len(classes)}")
     counts = [min(per_class_val, n - 1) for n in pool.class_counts()]
     train_set, val_set = stratified_split(pool, counts=counts, seed=seed)
     return ProxyData(train_set, val_set)
@@ -302,10 +320,11 @@ class Search:
     def __init__(self, data_root: str | os.PathLike, output_dir: str | os.PathLike,
                  config: SearchConfig | None = None):
         self.data_root = Path(data_root)
-        self.output_dir = Path(output_dir)
+        self.output_dir = expand_folder(output_dir)
         self.config = config or SearchConfig()
         self.space = SearchSpace(width=self.config.width)
-        self._check_or_write_settings()
+        with output_folder_lock(self.output_dir, "search"):  # refused while another search runs there
+            self._check_or_write_settings()
 
     # settings ---------------------------------------------------------------------------------
     def _settings(self) -> dict:
@@ -336,7 +355,14 @@ class Search:
     # running ------------------------------------------------------------------------------------
     def run(self, on_child: ChildCallback | None = None,
             should_stop: Callable[[], bool] | None = None) -> SearchResult:
-        """Run (or resume) the search, the baselines and the random comparison; write the outputs."""
+        """Run (or resume) the search, the baselines and the random comparison; write the outputs.
+
+        The output folder's lock is held throughout (`mnas.locks`): a second search there is refused.
+        """
+        with output_folder_lock(self.output_dir, "search"):
+            return self._run_locked(on_child, should_stop)
+
+    def _run_locked(self, on_child: ChildCallback | None, should_stop) -> SearchResult:
         cfg = self.config
         table_path = self.output_dir / TABLE_FILE
         table = None
