@@ -18,7 +18,7 @@ from mnas_ikomia.task_info import describe_task
 
 from mnas.infer import Classifier
 from mnas.models import VARIANTS
-from mnas.preprocess import MIN_IMAGE_SIDE
+from mnas.preprocess import MAX_INPUT_SIZE, MIN_IMAGE_SIDE
 from mnas.runtime import BACKENDS
 
 logger = logging.getLogger(__name__)
@@ -42,8 +42,9 @@ def parse_input_size(value: str) -> int | None:
         size = int(text)
     except ValueError:
         size = -1
-    if size < MIN_IMAGE_SIDE:
-        raise ValueError(f"input_size must be '{AUTO}' or an integer >= {MIN_IMAGE_SIDE}, got {value!r}")
+    if not MIN_IMAGE_SIDE <= size <= MAX_INPUT_SIZE:
+        raise ValueError(f"input_size must be '{AUTO}' or an integer in [{MIN_IMAGE_SIDE}, {MAX_INPUT_SIZE}], "
+                         f"got {value!r}")
     return size
 
 

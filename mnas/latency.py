@@ -87,27 +87,120 @@ def onnxruntime_session(model_bytes_or_path, threads: int):
     return ort.InferenceSession(model_bytes_or_path, options, providers=["CPUExecutionProvider"])
 
 
-def measure_latency(model: nn.Module, input_size: int = 224, *, engine: str = "torch", threads: int = 1,
-                    warmup: int = 5, repeats: int = 20, in_channels: int = 3) -> Latency:
-    """Latency of one forward pass at batch 1 on this machine's CPU."""
+def _check_engine(engine: str, threads: int) -> None:
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     if threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
+
+
+@contextmanager
+def forward_call(model: nn.Module, input_size: int, engine: str, in_channels: int = 3,
+                 exported: bytes | None = None) -> Iterator[Callable[[], object]]:
+    """A no-argument callable running `model` once at batch 1 with `engine` (eval mode meanwhile).
+
+    Torch calls run in the caller's thread settings (see `torch_threads`); ONNX Runtime sessions are
+    made with one intra-op thread per `torch.get_num_threads()` at entry, so one setting serves both.
+    `exported`: the model's ONNX export when the caller already has it.
+    """
     image = torch.rand(1, in_channels, input_size, input_size)
-    if engine == "torch":
-        was_training = model.training
-        model.eval()
-        try:
-            with torch_threads(threads), torch.inference_mode():
-                samples = time_calls(lambda: model(image), warmup, repeats)
-        finally:
-            model.train(was_training)
-    else:
-        session = onnxruntime_session(onnx_bytes(model, input_size, in_channels), threads)
+    if engine == "onnxruntime":
+        exported = exported or onnx_bytes(model, input_size, in_channels)
+        session = onnxruntime_session(exported, torch.get_num_threads())
         feed = {"input": image.numpy().astype(np.float32)}
-        samples = time_calls(lambda: session.run(None, feed), warmup, repeats)
+        yield lambda: session.run(None, feed)
+        return
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            yield lambda: model(image)
+    finally:
+        model.train(was_training)
+
+
+def measure_latency(model: nn.Module, input_size: int = 224, *, engine: str = "torch", threads: int = 1,
+                    warmup: int = 5, repeats: int = 20, in_channels: int = 3) -> Latency:
+    """Latency of one forward pass at batch 1 on this machine's CPU (absolute: drifts with the load)."""
+    _check_engine(engine, threads)
+    with torch_threads(threads), forward_call(model, input_size, engine, in_channels) as call:
+        samples = time_calls(call, warmup, repeats)
     return Latency(tuple(samples), engine, threads)
+
+
+# --- paired relative latency ---------------------------------------------------------------------
+# On a shared machine absolute latency drifts by tens of percent within seconds, so two passes over
+# the same children rank them differently.  Timing each child against a resident reference network in
+# interleaved bursts, and keeping the ratio, cancels the drift: both see the same machine state.  The
+# minimum of a burst is the call least disturbed by other processes; the median over rounds drops the
+# rounds where one burst was disturbed throughout.
+
+@dataclasses.dataclass(frozen=True)
+class PairedLatency:
+    """Per round: the child's and the reference's fastest call of a burst (ms) and their ratio."""
+
+    ratios: tuple[float, ...]
+    child_ms: tuple[float, ...]
+    reference_ms: tuple[float, ...]
+    engine: str
+    threads: int
+
+    @property
+    def ratio(self) -> float:
+        """The child's latency as a multiple of the reference's: LAT / T when T is the reference's."""
+        return statistics.median(self.ratios)
+
+    @property
+    def median_ms(self) -> float:
+        """The child's absolute latency (median over rounds of the burst minima): drifts, report only."""
+        return statistics.median(self.child_ms)
+
+    @property
+    def reference_median_ms(self) -> float:
+        return statistics.median(self.reference_ms)
+
+    @property
+    def spread(self) -> float:
+        """Relative interquartile range of the per-round ratios: the repeatability of `ratio`."""
+        quartiles = statistics.quantiles(self.ratios, n=4) if len(self.ratios) > 1 else [self.ratio] * 3
+        return (quartiles[2] - quartiles[0]) / self.ratio
+
+
+class PairedMeter:
+    """Times models against a resident reference network: rounds of one burst each, order alternating.
+
+    `measure(model).ratio` is the model's latency relative to the reference's, measured in the same
+    seconds; `measure(reference)` returns about 1.0.  ONNX Runtime exports each measured model once.
+    """
+
+    def __init__(self, reference: nn.Module, input_size: int, *, engine: str = "torch", threads: int = 1,
+                 rounds: int = 10, burst: int = 10, warmup: int = 5, in_channels: int = 3):
+        _check_engine(engine, threads)
+        if rounds < 1 or burst < 1:
+            raise ValueError(f"rounds and burst must be >= 1, got {rounds} and {burst}")
+        self.reference, self.input_size, self.in_channels = reference, input_size, in_channels
+        self.engine, self.threads = engine, threads
+        self.rounds, self.burst, self.warmup = rounds, burst, warmup
+        self._reference_onnx = onnx_bytes(reference, input_size, in_channels) if engine == "onnxruntime" else None
+
+    def measure(self, model: nn.Module) -> PairedLatency:
+        with torch_threads(self.threads), \
+                forward_call(self.reference, self.input_size, self.engine, self.in_channels,
+                             self._reference_onnx) as reference, \
+                forward_call(model, self.input_size, self.engine, self.in_channels) as child:
+            for _ in range(self.warmup):
+                reference(), child()
+            ratios, child_ms, reference_ms = [], [], []
+            for round_index in range(self.rounds):
+                # alternate which network goes first, so neither always follows the other's cache state
+                first, second = (reference, child) if round_index % 2 == 0 else (child, reference)
+                a = min(time_calls(first, 0, self.burst))
+                b = min(time_calls(second, 0, self.burst))
+                ref, own = (a, b) if round_index % 2 == 0 else (b, a)
+                ratios.append(own / ref)
+                child_ms.append(own)
+                reference_ms.append(ref)
+        return PairedLatency(tuple(ratios), tuple(child_ms), tuple(reference_ms), self.engine, self.threads)
 
 
 # --- per-layer lookup-table predictor ------------------------------------------------------------

@@ -39,6 +39,7 @@ import numpy as np
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 MIN_IMAGE_SIDE = 8
+MAX_INPUT_SIZE = 1024  # a larger input_size is a typo: 1024 px already costs ~20x the compute of 224 px
 CHANNEL_ORDERS = ("rgb", "bgr")
 _DTYPE_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
@@ -90,8 +91,9 @@ class Preprocessor:
 
     def __init__(self, input_size: int, mean: Sequence[float] = IMAGENET_MEAN,
                  std: Sequence[float] = IMAGENET_STD):
-        if int(input_size) != input_size or input_size < MIN_IMAGE_SIDE:
-            raise ValueError(f"input_size must be an integer >= {MIN_IMAGE_SIDE}, got {input_size!r}")
+        if int(input_size) != input_size or not MIN_IMAGE_SIDE <= input_size <= MAX_INPUT_SIZE:
+            raise ValueError(f"input_size must be an integer in [{MIN_IMAGE_SIDE}, {MAX_INPUT_SIZE}], got "
+                             f"{input_size!r}")
         mean = np.asarray(mean, dtype=np.float64).reshape(-1)
         std = np.asarray(std, dtype=np.float64).reshape(-1)
         if mean.shape != (3,) or std.shape != (3,) or np.any(std <= 0):

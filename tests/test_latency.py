@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from mnas.arch import parse_arch
-from mnas.latency import LatencyTable, measure_latency, predictor_report, spearman
+from mnas.latency import LatencyTable, PairedMeter, measure_latency, predictor_report, spearman
 from mnas.models import create_model
 from mnas.search.space import SearchSpace
 
@@ -49,3 +49,29 @@ def test_lookup_table_predicts_children_from_per_layer_entries():
     report = predictor_report(predicted, measured)
     assert report["n"] == 6 and report["mape"] >= 0 and -1 <= report["spearman"] <= 1
     assert all(p > 0 for p in predicted)
+
+
+@pytest.mark.parametrize("engine", ["torch", "onnxruntime"])
+def test_paired_meter_gives_one_for_the_reference_and_orders_a_costlier_model(engine, one_thread):
+    space = SearchSpace(width=0.5)
+    reference = create_model(space.skeleton_arch(), 10, 32)
+    meter = PairedMeter(reference, 32, engine=engine, rounds=5, burst=3, warmup=2)
+    itself = meter.measure(reference)
+    assert len(itself.ratios) == len(itself.child_ms) == len(itself.reference_ms) == 5
+    assert itself.ratio == pytest.approx(1.0, abs=0.25)  # the same network: equal within noise
+    # B1 at twice the width costs ~3x the MACs of the reference, 0.35x fewer: both ordered correctly
+    wide = meter.measure(create_model(space.skeleton_arch(1.0), 10, 32))
+    narrow = meter.measure(create_model(space.skeleton_arch(0.35), 10, 32))
+    assert narrow.ratio < itself.ratio * 1.1 < wide.ratio
+    assert wide.ratio > 1.2
+    for latency in (itself, wide, narrow):
+        assert latency.median_ms > 0 and latency.reference_median_ms > 0 and latency.spread >= 0
+        assert latency.ratios == tuple(c / r for c, r in zip(latency.child_ms, latency.reference_ms))
+
+
+def test_paired_meter_refuses_bad_settings():
+    reference = create_model(SearchSpace().skeleton_arch(), 10, 32)
+    with pytest.raises(ValueError, match="engine"):
+        PairedMeter(reference, 32, engine="tflite")
+    with pytest.raises(ValueError, match="rounds and burst"):
+        PairedMeter(reference, 32, rounds=0)

@@ -137,7 +137,8 @@ def test_controller_sampling_is_seeded():
 # --- loop, log, resume --------------------------------------------------------------------------
 
 # One training thread: on a shared 2-core machine two threads per process oversubscribe the cores.
-TINY = dict(train_images=60, val_images=30, batch_size=16, baseline_widths=(0.5,), latency_repeats=3,
+TINY = dict(train_images=60, val_images=30, batch_size=16, baseline_widths=(0.5,), latency_rounds=3,
+            latency_burst=2,
             predictor=False, train_threads=1)
 
 
@@ -160,15 +161,23 @@ def test_search_writes_outputs_and_replay_restores_the_controller_exactly(tmp_pa
     records = [json.loads(line) for line in (tmp_path / "children.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == list(range(5))
     for r in records:
-        required = {"arch", "accuracy", "latency_ms", "macs", "params", "reward", "seconds", "decisions"}
+        required = {"arch", "accuracy", "latency_ratio", "latency_ms", "reference_ms", "macs", "params",
+                    "reward", "seconds", "decisions"}
         assert required <= set(r)
-        assert 0 <= r["accuracy"] <= 1 and r["latency_ms"] > 0
-        assert r["reward"] == pytest.approx(objective("soft", result.summary["target_latency_ms"])(
-            r["accuracy"], r["latency_ms"]))
+        assert 0 <= r["accuracy"] <= 1 and r["latency_ms"] > 0 and r["latency_ratio"] > 0
+        # T and every child's LAT/T come from one meter: the reward is ACC x (ratio / target ratio)^w
+        assert result.summary["target_ratio"] == 1.0
+        assert r["reward"] == pytest.approx(objective("soft", result.summary["target_ratio"])(
+            r["accuracy"], r["latency_ratio"]))
     for name in ("summary.json", "pareto.png", "curves.png", "baselines.jsonl", "controller.pt"):
         assert (tmp_path / name).stat().st_size > 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["best"]["reward"] == max(r["reward"] for r in records)
+    stored = json.loads((tmp_path / "search_config.json").read_text())
+    assert stored["target"]["ratio"] == 1.0 and stored["target"]["reference_ms"] > 0
+    assert 0.7 < stored["target"]["self_ratio"] < 1.4  # the reference timed against itself
+    machine = stored["machines"][0]
+    assert machine["cpu"] and machine["usable_cores"] >= 1 and machine["latency_engine"] == config.latency_engine
 
     saved = torch.load(tmp_path / "controller.pt", weights_only=True)
     space = SearchSpace(width=config.width)
@@ -193,7 +202,8 @@ EXACT = dict(constraint="hard", target_latency_ms=1e6, seed=4)
 def _search_command(output, cifar10_root, budget):
     return [sys.executable, "-m", "mnas", "search", "--data", str(cifar10_root), "--output", str(output),
             "--budget-children", str(budget), "--train-images", "60", "--val-images", "30",
-            "--batch-size", "16", "--baseline-widths", "0.5", "--no-predictor", "--latency-repeats", "3",
+            "--batch-size", "16", "--baseline-widths", "0.5", "--no-predictor", "--latency-rounds", "3",
+            "--latency-burst", "2",
             "--train-threads", "1",
             "--constraint", "hard", "--target-latency-ms", "1e6", "--seed", "4"]
 

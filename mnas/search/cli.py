@@ -35,8 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latency-engine", choices=("torch", "onnxruntime"),
                         default=_DEFAULTS.latency_engine)
     parser.add_argument("--threads", type=int, default=_DEFAULTS.threads, help="latency threads (1)")
-    parser.add_argument("--latency-repeats", type=int, default=_DEFAULTS.latency_repeats,
-                        help="timed runs per latency measurement (median reported)")
+    parser.add_argument("--latency-rounds", type=int, default=_DEFAULTS.latency_rounds,
+                        help="paired rounds per latency measurement: a burst of the reference, one of the child")
+    parser.add_argument("--latency-burst", type=int, default=_DEFAULTS.latency_burst,
+                        help="calls per burst (the fastest counts; the median ratio over rounds is reported)")
     parser.add_argument("--train-threads", type=int, default=_DEFAULTS.train_threads,
                         help="proxy-training threads (0: all cores)")
     parser.add_argument("--width", type=float, default=_DEFAULTS.width, help="skeleton base width")
@@ -65,20 +67,22 @@ def run(args: argparse.Namespace) -> int:
     with tqdm(total=total, unit="child", desc="search") as bar:
         def on_child(phase: str, record: dict, index: int, count: int) -> None:
             bar.update(1)
-            bar.write(f"{phase} {index}: acc {record['accuracy']:.3f} lat {record['latency_ms']:.2f}ms "
+            bar.write(f"{phase} {index}: acc {record['accuracy']:.3f} lat {record['latency_ratio']:.3f}xT "
                       f"reward {record['reward']:.4f}  {record['arch']}")
             bar.set_postfix_str(f"{phase} acc {record['accuracy']:.3f} "
-                                f"lat {record['latency_ms']:.2f}ms reward {record['reward']:.4f}")
+                                f"lat {record['latency_ratio']:.3f}xT reward {record['reward']:.4f}")
 
         result = search.run(on_child=on_child)
     summary = result.summary
     print(f"space: {summary['space']}")
-    print(f"T = {summary['target_latency_ms']:.3f} ms; {summary['children']} children "
+    print(f"T = {summary['target_ratio']:.3f} x the reference ({summary['target_latency_ms']:.3f} ms at the "
+          f"start); {summary['children']} children "
           f"({summary['children_per_minute'] or 0:.2f} per minute)")
     if summary["best"]:
         best = summary["best"]
         print(f"best child: reward {best['reward']:.4f}, accuracy {best['accuracy']:.3f}, "
-              f"latency {best['latency_ms']:.2f} ms, {best['params']:,} params, "
+              f"latency {best['latency_ratio']:.3f} x reference ({best['latency_ms']:.2f} ms), "
+              f"{best['params']:,} params, "
               f"{best['macs'] / 1e6:.1f}M MACs")
         print(f"  {best['arch']}")
     print(f"predictor: {json.dumps(summary['predictor'])}")

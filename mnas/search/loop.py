@@ -3,8 +3,11 @@
 Each child is built from its architecture string, trained for a few epochs by the project's training
 engine (`mnas.train.train`, unchanged) on a stratified subset of the dataset's ``train/`` folder,
 scored on a held-out split of that same folder (``test/`` is never read), then its latency is measured
-for real at batch 1 (after training, so nothing else of ours runs meanwhile).  The reward
-ACC x (LAT/T)^w goes to the sampler: the PPO-trained controller (``rl``) or uniform random search.
+for real at batch 1 (after training, so nothing else of ours runs meanwhile) as a *paired ratio* to a
+resident reference network, the B1 skeleton at the base width (`mnas.latency.PairedMeter`): LAT/T is
+measured directly, in the same seconds for child and reference, so the machine's drift cancels.  The
+reward ACC x (LAT/T)^w goes to the sampler: the PPO-trained controller (``rl``) or uniform random
+search.
 
 The log (``children.jsonl``) is the search's single source of truth: one JSON line per finished child,
 appended, flushed and fsync'ed as the child finishes.  Resuming replays the log into a fresh sampler
@@ -13,7 +16,7 @@ same PPO steps, bit for bit), then carries on; a child interrupted mid-training 
 
 Output folder::
 
-    search_config.json   settings and the target latency T (checked on resume)
+    search_config.json   settings, the target T and the machine (settings checked on resume)
     children.jsonl       the searched children       random.jsonl   random search at equal budget
     baselines.jsonl      the B1 skeleton at several widths, same proxy training
     latency_table.json   per-layer lookup table (predictor)
@@ -39,7 +42,8 @@ import torch
 from ..data import ImageDataset, find_dataset_splits, load_split, stratified_split
 from ..fileio import atomic_torch_save, atomic_write_text
 from ..locks import expand_folder, output_folder_lock
-from ..latency import ENGINES, LatencyTable, measure_latency, torch_threads
+from ..latency import ENGINES, LatencyTable, PairedLatency, PairedMeter, torch_threads
+from ..machine import machine_record
 from ..models import count_macs, count_params, create_model
 from ..train import TrainConfig, train
 from .controller import PPO, Controller, PPOConfig
@@ -64,7 +68,7 @@ class SearchConfig:
 
     budget_children: int = 24
     budget_minutes: float = 0.0          # 0: no time budget; else no new child starts after it
-    target_latency_ms: float = 0.0       # T; 0: measure the B1 skeleton at the base width
+    target_latency_ms: float = 0.0       # T in ms; 0: T is the reference's (B1 skeleton's) latency
     constraint: str = "soft"             # soft (alpha = beta = w) | hard (alpha = 0, beta = -1)
     w: float = SOFT_W
     proxy_epochs: int = 1
@@ -74,12 +78,13 @@ class SearchConfig:
     lr: float = 0.02                     # best of 0.02 / 0.05 / 0.1 for a 50-step proxy run (measured)
     seed: int = 0
     sampler: str = "rl"
-    latency_engine: str = "torch"
+    latency_engine: str = "onnxruntime"  # the runtime infer_mnasnet ships (chosen by bench/latency_bench.py)
     threads: int = 1                     # latency threads (the paper: one phone core)
     # Proxy-training threads (0: all cores). One by default: on this 2-core machine shared with other
     # jobs (load ~5), the B1 skeleton's proxy run took 19 s with one thread and 160 s with two.
     train_threads: int = 1
-    latency_repeats: int = 15
+    latency_rounds: int = 10             # paired rounds: one burst of the reference, one of the child
+    latency_burst: int = 10              # calls per burst; the fastest of a burst counts
     width: float = 0.5                   # skeleton base width (filters 0.75-1.25 x this)
     baseline_widths: tuple[float, ...] = (0.35, 0.5, 0.75, 1.0)
     compare_random: bool = False         # also run random search with the same budget
@@ -113,7 +118,8 @@ class SearchConfig:
             ("latency_engine", self.latency_engine in ENGINES, f"one of {', '.join(ENGINES)}"),
             ("threads", self.threads >= 1, "an integer >= 1"),
             ("train_threads", self.train_threads >= 0, "an integer >= 0 (0: all cores)"),
-            ("latency_repeats", self.latency_repeats >= 3, "an integer >= 3"),
+            ("latency_rounds", self.latency_rounds >= 3, "an integer >= 3"),
+            ("latency_burst", self.latency_burst >= 1, "an integer >= 1"),
             ("width", self.width > 0, "a number > 0"),
             ("baseline_widths", all(w > 0 for w in self.baseline_widths), "numbers > 0"),
             ("controller_hidden", self.controller_hidden >= 1, "an integer >= 1"),
@@ -262,16 +268,30 @@ def load_proxy_data(root: str | os.PathLike, train_images: int, val_images: int,
 
 
 class Evaluator:
-    """Proxy-train, measure and score one architecture string."""
+    """Proxy-train, measure and score one architecture string.
 
-    def __init__(self, data: ProxyData, config: SearchConfig, table: LatencyTable | None):
+    Latency is the paired ratio to the reference network (the B1 skeleton at the base width), so the
+    reward's LAT/T is `ratio / target_ratio`, where `target_ratio` is 1 when T is the reference's own
+    latency, or a user-given T in ms divided by the reference's ms measured by the same meter.
+    """
+
+    def __init__(self, data: ProxyData, config: SearchConfig, reference_arch: str,
+                 table: LatencyTable | None):
         self.data, self.config, self.table = data, config, table
+        self.reference_arch = reference_arch
+        self.meter = PairedMeter(create_model(reference_arch, data.train.num_classes, INPUT_SIZE), INPUT_SIZE,
+                                 engine=config.latency_engine, threads=config.threads,
+                                 rounds=config.latency_rounds, burst=config.latency_burst)
         self.objective: Objective | None = None
 
-    def latency(self, arch: str):
-        model = create_model(arch, self.data.train.num_classes, INPUT_SIZE)
-        return measure_latency(model, INPUT_SIZE, engine=self.config.latency_engine,
-                               threads=self.config.threads, repeats=self.config.latency_repeats)
+    def latency(self, arch: str) -> PairedLatency:
+        return self.meter.measure(create_model(arch, self.data.train.num_classes, INPUT_SIZE))
+
+    def predicted_ratio(self, arch: str) -> float:
+        """The lookup table's prediction in the meter's unit: predicted child / predicted reference."""
+        num_classes = self.data.train.num_classes
+        return (self.table.predict(arch, INPUT_SIZE, num_classes)
+                / self.table.predict(self.reference_arch, INPUT_SIZE, num_classes))
 
     def __call__(self, arch: str, seed: int, should_stop: Callable[[], bool] | None = None) -> dict | None:
         """The child's log record (without step/sampler fields), or None when stopped mid-training."""
@@ -286,16 +306,15 @@ class Evaluator:
             return None
         train_seconds = time.perf_counter() - started
         # Measured after training returns: no training of ours runs during the measurement.
-        latency = measure_latency(model, INPUT_SIZE, engine=self.config.latency_engine,
-                                  threads=self.config.threads, repeats=self.config.latency_repeats)
+        latency = self.meter.measure(model)
         accuracy = float(result.final.top1)
-        record = {"arch": arch, "accuracy": accuracy, "latency_ms": latency.median_ms,
-                  "latency_cv": latency.cv, "macs": count_macs(model, INPUT_SIZE),
-                  "params": count_params(model),
-                  "reward": self.objective(accuracy, latency.median_ms),
+        record = {"arch": arch, "accuracy": accuracy, "latency_ratio": latency.ratio,
+                  "latency_spread": latency.spread, "latency_ms": latency.median_ms,
+                  "reference_ms": latency.reference_median_ms, "macs": count_macs(model, INPUT_SIZE),
+                  "params": count_params(model), "reward": self.objective(accuracy, latency.ratio),
                   "train_seconds": train_seconds}
         if self.table is not None:
-            record["predicted_latency_ms"] = self.table.predict(arch, INPUT_SIZE, num_classes)
+            record["predicted_latency_ratio"] = self.predicted_ratio(arch)
         record["seconds"] = time.perf_counter() - started
         return record
 
@@ -333,6 +352,8 @@ class Search:
     def _check_or_write_settings(self) -> None:
         path = self.output_dir / CONFIG_FILE
         settings = self._settings()
+        self.target: dict | None = None  # {"ratio": LAT/T of the reference, "ms": T, "reference_ms": ...}
+        self.machines: list[dict] = []   # the machine of every session that ran this search
         if path.is_file():
             stored = json.loads(path.read_text(encoding="utf-8"))
             old, new = stored["config"], settings["config"]
@@ -343,14 +364,24 @@ class Search:
                 raise ValueError(f"output folder {self.output_dir} holds a search with other settings "
                                  f"({', '.join(f'{k}: {old.get(k, stored.get(k))!r}' for k in different)}): "
                                  "resume with the same settings or choose another output folder")
-            self.target_ms = stored.get("target_ms")
-        else:
-            self.target_ms = None
+            self.target, self.machines = stored.get("target"), stored.get("machines", [])
+        self.machines.append(machine_record(latency_engine=self.config.latency_engine,
+                                            latency_threads=self.config.threads,
+                                            train_threads=self.config.train_threads))
         self._write_settings()
 
     def _write_settings(self) -> None:
-        atomic_write_text(self.output_dir / CONFIG_FILE,
-                          json.dumps({**self._settings(), "target_ms": self.target_ms}, indent=2))
+        atomic_write_text(self.output_dir / CONFIG_FILE, json.dumps(
+            {**self._settings(), "target": self.target, "machines": self.machines}, indent=2))
+
+    def _measure_target(self, evaluator: Evaluator) -> dict:
+        """T as a ratio to the reference: 1 by definition, or a user's ms over the reference's ms, both
+        timed by the search's own meter (the reference against itself)."""
+        reference = evaluator.latency(evaluator.reference_arch)
+        reference_ms = reference.reference_median_ms
+        target_ms = self.config.target_latency_ms or reference_ms
+        return {"ratio": target_ms / reference_ms, "ms": target_ms, "reference_ms": reference_ms,
+                "reference_arch": evaluator.reference_arch, "self_ratio": reference.ratio}
 
     # running ------------------------------------------------------------------------------------
     def run(self, on_child: ChildCallback | None = None,
@@ -368,15 +399,13 @@ class Search:
         table = None
         if cfg.predictor:
             entries = json.loads(table_path.read_text())["entries"] if table_path.is_file() else None
-            table = LatencyTable(cfg.latency_engine, cfg.threads, repeats=cfg.latency_repeats,
-                                 entries=entries)
+            table = LatencyTable(cfg.latency_engine, cfg.threads, entries=entries)
         evaluator = Evaluator(load_proxy_data(self.data_root, cfg.train_images, cfg.val_images, cfg.seed),
-                              cfg, table)
-        if self.target_ms is None:
-            self.target_ms = (cfg.target_latency_ms or
-                              evaluator.latency(self.space.skeleton_arch()).median_ms)
+                              cfg, self.space.skeleton_arch(), table)
+        if self.target is None:
+            self.target = self._measure_target(evaluator)
             self._write_settings()
-        evaluator.objective = objective(cfg.constraint, self.target_ms, cfg.w)
+        evaluator.objective = objective(cfg.constraint, self.target["ratio"], cfg.w)
         stop = should_stop or (lambda: False)
 
         baselines = self._run_baselines(evaluator, on_child, stop)
@@ -390,7 +419,7 @@ class Search:
             atomic_write_text(table_path, json.dumps(table.to_dict(), indent=1))
         from .report import write_report
 
-        summary = write_report(self.output_dir, self.space, self.target_ms, cfg, children,
+        summary = write_report(self.output_dir, self.space, self.target, cfg, children,
                                random_children, baselines)
         return SearchResult(self.output_dir, children, random_children, baselines, summary)
 

@@ -10,13 +10,14 @@ from pathlib import Path
 from ..fileio import atomic_path, atomic_write_text
 from ..latency import predictor_report
 
-KEEP_KEYS = ("step", "sampler", "arch", "accuracy", "latency_ms", "macs", "params", "reward", "seconds")
+KEEP_KEYS = ("step", "sampler", "arch", "accuracy", "latency_ratio", "latency_ms", "macs", "params", "reward",
+             "seconds")
 
 
 def pareto_front(records: list[dict]) -> list[dict]:
-    """Children no other child beats on both accuracy (higher) and measured latency (lower)."""
+    """Children no other child beats on both accuracy (higher) and paired latency (lower)."""
     front, best_accuracy = [], -math.inf
-    for record in sorted(records, key=lambda r: (r["latency_ms"], -r["accuracy"])):
+    for record in sorted(records, key=lambda r: (r["latency_ratio"], -r["accuracy"])):
         if record["accuracy"] > best_accuracy:
             front.append(record)
             best_accuracy = record["accuracy"]
@@ -32,19 +33,20 @@ def _throughput(records: list[dict]) -> float | None:
     return 60 * len(records) / seconds if seconds else None
 
 
-def summarize(space, target_ms: float, config, children, random_children, baselines) -> dict:
+def summarize(space, target: dict, config, children, random_children, baselines) -> dict:
     best = max(children, key=lambda r: r["reward"]) if children else None
-    predicted = [r for r in children + random_children if "predicted_latency_ms" in r]
+    predicted = [r for r in children + random_children if "predicted_latency_ratio" in r]
     summary = {
-        "space": space.describe(), "target_latency_ms": target_ms,
+        "space": space.describe(), "target_latency_ms": target["ms"], "target_ratio": target["ratio"],
+        "reference_ms": target["reference_ms"],
         "objective": {"constraint": config.constraint, "w": config.w},
         "children": len(children), "children_per_minute": _throughput(children),
         "best": best and {**_brief(best), "decisions": best["decisions"]},
         "pareto_front": [_brief(r) for r in pareto_front(children)],
         "baselines": [_brief(r) | {"width": r["width"]} for r in baselines],
-        "latency_cv_median": _median([r["latency_cv"] for r in children + baselines]),
-        "predictor": predictor_report([r["predicted_latency_ms"] for r in predicted],
-                                      [r["latency_ms"] for r in predicted]),
+        "latency_spread_median": _median([r["latency_spread"] for r in children + baselines]),
+        "predictor": predictor_report([r["predicted_latency_ratio"] for r in predicted],
+                                      [r["latency_ratio"] for r in predicted]),
         "config": dataclasses.asdict(config),
     }
     if random_children:
@@ -71,7 +73,7 @@ def _mean(values):
     return sum(values) / len(values) if values else None
 
 
-def plot_pareto(path, target_ms, children, random_children, baselines, title="") -> None:
+def plot_pareto(path, target: dict, children, random_children, baselines, title="") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -79,29 +81,30 @@ def plot_pareto(path, target_ms, children, random_children, baselines, title="")
 
     fig, ax = plt.subplots(figsize=(7, 5))
     if random_children:
-        ax.scatter([r["latency_ms"] for r in random_children], [r["accuracy"] for r in random_children],
+        ax.scatter([r["latency_ratio"] for r in random_children], [r["accuracy"] for r in random_children],
                    marker="x", color="0.6", label="random search")
     if children:
-        points = ax.scatter([r["latency_ms"] for r in children], [r["accuracy"] for r in children],
+        points = ax.scatter([r["latency_ratio"] for r in children], [r["accuracy"] for r in children],
                             c=[r["step"] for r in children], cmap="viridis", s=28, label="RL children")
         fig.colorbar(points, ax=ax, label="child index")
         front = pareto_front(children)
-        ax.step([r["latency_ms"] for r in front], [r["accuracy"] for r in front], where="post",
+        ax.step([r["latency_ratio"] for r in front], [r["accuracy"] for r in front], where="post",
                 color="tab:green", label="Pareto front")
         best = max(children, key=lambda r: r["reward"])
-        ax.scatter([best["latency_ms"]], [best["accuracy"]], s=180, facecolors="none",
+        ax.scatter([best["latency_ratio"]], [best["accuracy"]], s=180, facecolors="none",
                    edgecolors="tab:red", linewidths=2, label="best reward")
     if baselines:
         ordered = sorted(baselines, key=lambda r: r["width"])
-        ax.plot([r["latency_ms"] for r in ordered], [r["accuracy"] for r in ordered], "*-",
+        ax.plot([r["latency_ratio"] for r in ordered], [r["accuracy"] for r in ordered], "*-",
                 color="tab:orange", markersize=12, label="MnasNet-B1 skeleton")
         for r in ordered:
-            ax.annotate(f"x{r['width']:g}", (r["latency_ms"], r["accuracy"]), textcoords="offset points",
+            ax.annotate(f"x{r['width']:g}", (r["latency_ratio"], r["accuracy"]), textcoords="offset points",
                         xytext=(5, -10), fontsize=8)
-    ax.axvline(target_ms, color="0.3", linestyle="--", label=f"T = {target_ms:.2f} ms")
-    ax.set_xlabel("measured latency (ms, batch 1)")
+    ax.axvline(target["ratio"], color="0.3", linestyle="--",
+               label=f"T = {target['ratio']:.2f} x reference ({target['ms']:.2f} ms at the start)")
+    ax.set_xlabel("paired latency (x the B1 skeleton's, batch 1)")
     ax.set_ylabel("proxy validation accuracy")
-    ax.set_title(title or "search: accuracy vs measured latency")
+    ax.set_title(title or "search: accuracy vs paired latency")
     ax.legend(fontsize=8)
     fig.tight_layout()
     _save(fig, path)
@@ -143,9 +146,9 @@ def _save(fig, path) -> None:
     plt.close(fig)
 
 
-def write_report(output_dir: Path, space, target_ms, config, children, random_children, baselines) -> dict:
-    summary = _finite(summarize(space, target_ms, config, children, random_children, baselines))
-    plot_pareto(output_dir / "pareto.png", target_ms, children, random_children, baselines)
+def write_report(output_dir: Path, space, target: dict, config, children, random_children, baselines) -> dict:
+    summary = _finite(summarize(space, target, config, children, random_children, baselines))
+    plot_pareto(output_dir / "pareto.png", target, children, random_children, baselines)
     plot_curves(output_dir / "curves.png", children, random_children)
     atomic_write_text(output_dir / "summary.json", json.dumps(summary, indent=2))
     return summary
