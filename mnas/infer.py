@@ -61,7 +61,11 @@ class Classifier:
              calibration_folder: str | os.PathLike | None = None, threads: int | None = None) -> "Classifier":
         """See `mnas.weights.load_classifier_weights` for the weights arguments, the module doc for the
         backend ones."""
-        if device is not None and torch.device(device).type == "cuda" and not torch.cuda.is_available():
+        try:
+            kind = torch.device(device).type if device is not None else None
+        except RuntimeError:
+            raise ValueError(f"device must be cpu or cuda (or cuda:N), got {device!r}") from None
+        if kind == "cuda" and not torch.cuda.is_available():
             raise ValueError("cuda was asked for but no CUDA device is available: use the CPU")
         if int8 and not calibration_folder and weight_file:
             calibration_folder = trained_on(weight_file)

@@ -344,9 +344,9 @@ def create_backend(model: nn.Module, input_size: int, *, backend: str = "auto", 
         note = " (ONNX Runtime runs on CPU here; CUDA ignored)" if on_cuda else ""
         return BackendChoice(onnx_backend, f"onnxruntime, {onnx_backend.threads} threads{note}")
     difference = torch_check(model, onnx_backend, input_size, in_channels)
-    if difference > MATCH_TOLERANCE:
+    if not difference <= MATCH_TOLERANCE:  # NaN (non-finite outputs) never counts as a match
         reason = (f"torch on cpu: ONNX Runtime's probabilities differ from torch's by {difference:.2g} "
-                  f"(> {MATCH_TOLERANCE:g}) on the probe batch")
+                  f"(not <= {MATCH_TOLERANCE:g}) on the probe batch")
         logger.warning(reason)
         return BackendChoice(TorchBackend(model, "cpu"), reason)
     return BackendChoice(onnx_backend, f"onnxruntime, {onnx_backend.threads} threads (matches torch "
