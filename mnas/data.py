@@ -127,10 +127,27 @@ def _has_files(class_dir: Path) -> bool:
         return any(e.is_file() and not e.name.startswith(".") for e in entries)
 
 
+def check_class_names(names, source: str) -> None:
+    """Class names are shown, written one per line and matched by name: single-line, non-empty, distinct."""
+    bad = [n for n in names if not n.strip() or n != n.strip() or not n.isprintable()]
+    if bad:
+        raise ValueError(f"{source}: class name {bad[0]!r} must be a non-empty single-line string with no "
+                         "leading/trailing spaces or control characters")
+    seen = set()
+    duplicate = next((n for n in names if n in seen or seen.add(n)), None)
+    if duplicate is not None:
+        raise ValueError(f"{source}: class name {duplicate!r} appears twice: expected distinct names")
+
+
 def _check_split(split_dir: Path) -> list[str]:
     classes = _class_dirs(split_dir)
     if not classes:
         raise DatasetError(f"{split_dir} holds no class folders: expected {split_dir}/<class>/<images>")
+    try:
+        check_class_names(classes, f"{split_dir}: class folder")
+    except ValueError as error:  # found before any decoding, not after the training when classes.txt is written
+        raise DatasetError(f"{error} (rename the folder)") from None
+
     if len(classes) < 2:
         raise DatasetError(f"{split_dir} holds one class folder ({classes[0]!r}): a classifier needs at "
                            "least two classes")

@@ -7,6 +7,7 @@ import os
 
 from .latency import measure_latency
 from .models import VARIANTS, count_macs, count_params, create_model
+from .preprocess import MAX_INPUT_SIZE, MIN_IMAGE_SIDE
 
 
 def variant_table(input_size: int = 224, threads: int = 1, repeats: int = 20, engine: str = "torch"):
@@ -38,7 +39,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=("torch", "onnxruntime"), default="torch")
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """A `ValueError` naming the first option out of range (reported as ``error: ...`` by mnas.__main__)."""
+    checks = [("--input-size", args.input_size, MIN_IMAGE_SIDE <= args.input_size <= MAX_INPUT_SIZE,
+               f"an integer in [{MIN_IMAGE_SIDE}, {MAX_INPUT_SIZE}]"),
+              ("--threads", args.threads, args.threads >= 1, "an integer >= 1"),
+              ("--repeats", args.repeats, args.repeats >= 3, "an integer >= 3 (a median needs repeats)")]
+    for option, value, ok, expected in checks:
+        if not ok:
+            raise ValueError(f"{option} must be {expected}, got {value}")
+
+
 def run(args: argparse.Namespace) -> int:
+    check_arguments(args)
     rows = variant_table(args.input_size, args.threads, args.repeats, args.engine)
     print(format_table(rows, args.input_size, args.threads, args.engine))
     return 0

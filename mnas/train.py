@@ -55,6 +55,7 @@ from torch import nn
 from .openmp import ensure_static_teams
 from .data import ImageDataset
 from .fileio import atomic_torch_save
+from .preprocess import MAX_INPUT_SIZE
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,6 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 OPTIMIZERS = ("sgd", "rmsprop")
 SCHEDULES = ("cosine", "step")
-MAX_INPUT_SIZE = 1024      # larger is surely a typo: 1024 px already needs ~20x the memory of 224 px
 SMALL_INPUT_MAX = 64        # at or below: CIFAR-style pad-and-crop augmentation; above: random-resized crop
 CROP_PADDING = 4
 IMAGE_CHANNELS = 3         # the data path decodes every image to RGB

@@ -23,6 +23,7 @@ the head size taken from the weights.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import socket
 from collections.abc import Mapping
@@ -31,9 +32,10 @@ from urllib.parse import urlparse
 
 import torch
 
+from .data import check_class_names
 from .fileio import atomic_torch_save, atomic_write_text
 from .models import MnasNet, create_model, get_variant
-from .preprocess import IMAGENET_MEAN, IMAGENET_STD
+from .preprocess import IMAGENET_MEAN, IMAGENET_STD, MAX_INPUT_SIZE, MIN_IMAGE_SIDE
 
 MODEL_FILE_FORMAT = "mnas-model/1"
 # variant -> the torchvision weights enum holding its ImageNet checkpoint
@@ -50,6 +52,8 @@ def save_model_file(path: str | os.PathLike, model: MnasNet, *, class_names: lis
     if len(class_names) != model.num_classes:
         raise ValueError(f"class_names has {len(class_names)} names but the model has "
                          f"{model.num_classes} outputs")
+    check_class_names(class_names, "class_names")
+    check_finite(model.state_dict(), f"the model to save as {str(path)!r}")
     payload = {
         "format": MODEL_FILE_FORMAT,
         "arch": model.arch,
@@ -92,19 +96,59 @@ def is_model_file(payload) -> bool:
 
 
 def read_model_file(path: str | os.PathLike) -> dict:
-    """Load a model file's dict safely; a clear error when it is missing, corrupt or not ours."""
+    """Load a model file's dict safely; a clear error when it is missing, corrupt, not ours or damaged."""
     payload = read_checkpoint(path)
     if not is_model_file(payload):
         raise ValueError(f"model_weight_file {str(path)!r} is not an mnas model file "
                          f"(expected a dict with format {MODEL_FILE_FORMAT!r})")
+    check_model_file(payload, f"model_weight_file {str(path)!r}")
     return payload
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_model_file(payload: Mapping, source: str) -> None:
+    """Every field a model file must hold, with its type and range: a file edited by hand or written by
+    other code fails here, naming the field, not later with a KeyError or IndexError."""
+    num_classes = payload.get("num_classes")
+    names = payload.get("class_names")
+    checks = [
+        ("arch", isinstance(payload.get("arch"), str) and payload.get("arch"), "an architecture string"),
+        ("num_classes", isinstance(num_classes, int) and num_classes >= 2, "an integer >= 2"),
+        ("class_names", isinstance(names, (list, tuple)) and all(isinstance(n, str) for n in names)
+         and len(names) == num_classes, f"a list of {num_classes} class names (one per output)"),
+        ("input_size", isinstance(payload.get("input_size"), int)
+         and MIN_IMAGE_SIDE <= payload["input_size"] <= MAX_INPUT_SIZE,
+         f"an integer in [{MIN_IMAGE_SIDE}, {MAX_INPUT_SIZE}]"),
+        ("mean", isinstance(payload.get("mean"), (list, tuple)) and len(payload["mean"]) == 3
+         and all(map(_is_number, payload["mean"])), "three finite numbers"),
+        ("std", isinstance(payload.get("std"), (list, tuple)) and len(payload["std"]) == 3
+         and all(_is_number(v) and v > 0 for v in payload["std"]), "three finite numbers > 0"),
+        ("state_dict", isinstance(payload.get("state_dict"), Mapping), "a state dict"),
+    ]
+    for field, ok, expected in checks:
+        if not ok:
+            found = repr(payload[field])[:80] if field in payload else "missing"
+            raise ValueError(f"{source} is damaged: its {field!r} must be {expected}, got {found}")
+    check_class_names(names, f"{source}: class_names")
+
+
+def check_finite(state_dict: Mapping[str, torch.Tensor], source: str) -> None:
+    """Weights holding NaN or infinity (a diverged training) are refused: they would classify nothing."""
+    for key, tensor in state_dict.items():
+        if isinstance(tensor, torch.Tensor) and tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise ValueError(f"{source} holds non-finite values (NaN or infinity) in {key!r}: the training "
+                             "that wrote it diverged; retrain with a smaller learning rate")
 
 
 def load_model_file(path: str | os.PathLike) -> tuple[MnasNet, dict]:
     """Rebuild the model a model file describes; returns (model in eval mode, the file's metadata)."""
     payload = read_model_file(path)
     model = MnasNet(payload["arch"], payload["num_classes"], payload.get("dropout", 0.2))
-    model.load_state_dict(payload.pop("state_dict"))
+    load_state_dict_into(model, payload.pop("state_dict"), source=f"model_weight_file {str(path)!r}",
+                         model_label=f"its architecture ({payload['num_classes']} classes)")
     return model.eval(), payload
 
 
@@ -153,6 +197,9 @@ def head_size(state_dict: Mapping[str, torch.Tensor]) -> int:
 
 
 def _version_hint(state_dict) -> str:
+    """For a torchvision MNASNet checkpoint (``layers.N`` keys) of the old layout, why it does not fit."""
+    if not any(key.startswith("layers.") for key in state_dict):
+        return ""  # ours, or someone else's: torchvision's layout versions say nothing about it
     version = getattr(state_dict, "_metadata", {}).get("", {}).get("version")
     if version == 1:
         return (" (the file is a torchvision MNASNet _version 1 checkpoint, whose stem is not scaled by "
@@ -196,6 +243,8 @@ def convert_torchvision_state_dict(state_dict: Mapping[str, torch.Tensor], model
 
 def load_state_dict_into(model: MnasNet, state_dict: Mapping[str, torch.Tensor], *,
                          source: str = "weights", model_label: str | None = None) -> MnasNet:
+    """Load `state_dict` (torchvision's or ours, shapes checked) into `model`; non-finite weights refused."""
+    check_finite(state_dict, source)
     model.load_state_dict(convert_torchvision_state_dict(state_dict, model, source=source,
                                                          model_label=model_label))
     return model
@@ -277,7 +326,8 @@ def read_class_file(path: str | os.PathLike, expected: int | None = None) -> lis
     if not path.is_file():
         raise FileNotFoundError(f"class_file {str(path)!r} does not exist")
     try:
-        names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+        # utf-8-sig: a byte-order mark (Windows editors) must not become part of the first class name
+        names = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines()]
     except UnicodeDecodeError:
         raise ValueError(f"class_file {str(path)!r} is not UTF-8 text: expected one class name per "
                          "line") from None
@@ -287,15 +337,16 @@ def read_class_file(path: str | os.PathLike, expected: int | None = None) -> lis
     if expected is not None and len(names) != expected:
         raise ValueError(f"class_file {str(path)!r} has {len(names)} class names (lines) but the weights' "
                          f"head has {expected} classes: expected one name per class, in label order")
+    check_class_names(names, f"class_file {str(path)!r}")
     return names
 
 
 def write_class_file(path: str | os.PathLike, class_names) -> Path:
     """Write class names one per line (atomic)."""
     names = [str(name) for name in class_names]
-    bad = [name for name in names if not name.strip() or "\n" in name or "\r" in name]
-    if not names or bad:
-        raise ValueError(f"class names must be non-empty single-line strings, got {bad or names!r}")
+    if not names:
+        raise ValueError("class names: expected at least one")
+    check_class_names(names, "class names")
     atomic_write_text(path, "".join(f"{name}\n" for name in names))
     return Path(path)
 
@@ -336,6 +387,7 @@ def load_classifier_weights(model_name: str = "mnasnet1_0", weight_file: str | o
         source = f"model_weight_file {str(weight_file)!r}"
         payload = read_checkpoint(weight_file)
         if is_model_file(payload):
+            check_model_file(payload, source)
             model = MnasNet(payload["arch"], payload["num_classes"], payload.get("dropout", 0.2))
             load_state_dict_into(model, payload["state_dict"], source=source,
                                  model_label=f"its architecture ({payload['num_classes']} classes)")

@@ -49,6 +49,8 @@ FORM = (
                "written; empty: a new folder under ~/mnas-runs", "a new folder under ~/mnas-runs"),
         flag("export_onnx", "Export ONNX", "also write model.onnx (dynamic batch axis) beside model.pth"),
         flag("resume", "Resume", "continue from the checkpoint in Output folder instead of starting over"),
+        flag("overwrite", "Overwrite", "replace the run already in Output folder (its files are deleted); "
+             "without it, or Resume, a folder holding a run is refused"),
     )),
 )
 

@@ -9,6 +9,7 @@ proportion to the overshoot.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 SOFT_W = -0.07
 
@@ -22,8 +23,12 @@ class Objective:
     beta: float
 
     def __post_init__(self):
-        if not self.target_ms > 0:
-            raise ValueError(f"target latency must be > 0 ms, got {self.target_ms}")
+        if not 0 < self.target_ms < math.inf:
+            raise ValueError(f"target latency must be a finite number > 0 ms, got {self.target_ms}")
+        for name in ("alpha", "beta"):
+            if not -math.inf < getattr(self, name) <= 0:
+                raise ValueError(f"reward exponent {name} must be a finite number <= 0, got "
+                                 f"{getattr(self, name)}")
 
     def __call__(self, accuracy: float, latency_ms: float) -> float:
         return reward(accuracy, latency_ms, self.target_ms, self.alpha, self.beta)
@@ -32,17 +37,21 @@ class Objective:
 def reward(accuracy: float, latency_ms: float, target_ms: float, alpha: float, beta: float) -> float:
     if not 0 <= accuracy <= 1:
         raise ValueError(f"accuracy must be in [0, 1], got {accuracy}")
-    if not latency_ms > 0 or not target_ms > 0:
-        raise ValueError(f"latency and target must be > 0 ms, got {latency_ms} and {target_ms}")
+    if not 0 < latency_ms < math.inf or not 0 < target_ms < math.inf:
+        raise ValueError(f"latency and target must be finite numbers > 0 ms, got {latency_ms} and {target_ms}")
     w = alpha if latency_ms <= target_ms else beta
-    return accuracy * (latency_ms / target_ms) ** w
+    value = accuracy * (latency_ms / target_ms) ** w
+    if not math.isfinite(value):  # e.g. a huge |w|: PPO would learn from inf / nan
+        raise ValueError(f"reward {value} is not finite (accuracy {accuracy}, latency {latency_ms} ms, "
+                         f"T {target_ms} ms, w {w}): expected a moderate w such as -0.07")
+    return value
 
 
 def objective(constraint: str, target_ms: float, w: float = SOFT_W) -> Objective:
     """`constraint` "soft" (alpha = beta = w) or "hard" (the paper's alpha = 0, beta = -1)."""
     if constraint == "soft":
-        if w > 0:
-            raise ValueError(f"w must be <= 0 (a slower model must not earn more), got {w}")
+        if not -math.inf < w <= 0:
+            raise ValueError(f"w must be a finite number <= 0 (a slower model must not earn more), got {w}")
         return Objective(target_ms, w, w)
     if constraint == "hard":
         return Objective(target_ms, 0.0, -1.0)
