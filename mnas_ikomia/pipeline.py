@@ -101,6 +101,15 @@ def format_table(rows: list[dict]) -> str:
 def run_pipeline(data: str | os.PathLike | None = None, output: str | os.PathLike = "runs/pipeline",
                  settings: PipelineSettings | None = None, download: bool = False,
                  log=print) -> dict:
+    """`_run_pipeline` holding the output folder's lock (`mnas.locks`): a second pipeline there is refused."""
+    from mnas.locks import output_folder_lock
+
+    with output_folder_lock(output, "pipeline") as folder:
+        return _run_pipeline(data, folder, settings, download, log)
+
+
+def _run_pipeline(data: str | os.PathLike | None, output: Path, settings: PipelineSettings | None,
+                  download: bool, log) -> dict:
     """Search -> train the best child and the B1 baseline -> classify test images; returns the table."""
     from mnas.data import cifar10_root
     from mnas_ikomia.plugins import quiet_workflow_runs
