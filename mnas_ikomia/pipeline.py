@@ -1,15 +1,18 @@
-"""The whole pipeline through the three Ikomia tasks: search, train the best child, classify test images.
+"""The whole pipeline through the three Ikomia tasks: search, a fair final comparison, a verdict.
 
 1. ``search_mini`` on the dataset folder (CIFAR-10 from ../shared/datasets by default): the miniature
-   MnasNet search, proxy-training children on a split of ``train/``.
-2. ``train_mnasnet`` trains the best child found and, identically, the MnasNet-B1 skeleton at the base
-   width (the reference the reward's T was measured on), on a subset of ``train/`` (symlinks, with a
-   held-out ``val/`` from train/ as well).
-3. ``infer_mnasnet`` classifies test images (``test/``, first seen here) with each trained model file.
+   MnasNet search, proxy-training children on a split of ``train/``, every latency a paired ratio to
+   the B1 skeleton.
+2. The fair final comparison (`mnas.search.final`): ``train_mnasnet`` retrains the top-k children by
+   proxy reward and the B1 skeleton at >= 3 widths spanning their latencies, identically, on a larger
+   subset of ``train/`` with a held-out ``val/`` (symlinks); the winner is chosen on that validation.
+3. ``infer_mnasnet`` (given only each model file) classifies every test image (``test/``, first seen
+   here: all 10,000 for CIFAR-10), and the verdict compares the winner with B1's accuracy-latency curve
+   at the winner's paired latency, with a 95 % bootstrap interval.
 
-It ends with a table found model vs B1 baseline: test accuracy, measured latency (batch 1, the search's
-thread count), parameters and MACs, written to ``<output>/pipeline.md`` and ``pipeline.json`` beside the
-search's plots. MLflow logs go to a file store in ``<output>/mlruns`` (no server is started).
+It writes ``<output>/pipeline.md`` (table and verdict), ``pipeline.json`` and ``final.png`` (test
+accuracy against paired latency, B1's curve drawn in) beside the search's plots. MLflow logs go to a
+file store in ``<output>/mlruns`` (no server is started).
 """
 
 from __future__ import annotations
@@ -30,23 +33,26 @@ FAST_ENV = "MNAS_FAST"  # "1": smoke-test sizes (set by the test suite)
 
 @dataclasses.dataclass
 class PipelineSettings:
-    """Sizes of each stage; the defaults keep the whole run under 10 minutes on a quiet 2-core CPU."""
+    """Sizes of each stage; the defaults keep the whole run within about 12 minutes on a quiet 2-core CPU."""
 
     budget_children: int = 24
     search_train_images: int = 1600
     search_val_images: int = 800
     baseline_widths: tuple[float, ...] = (0.35, 0.5, 0.75, 1.0)
+    top_k: int = 3                      # children retrained at the final fidelity
+    b1_widths: int = 3                  # B1 widths retrained (spanning the finalists' latencies)
     train_per_class: int = 450          # final training images per class (from train/)
-    val_per_class: int = 50             # held out from train/ for the final training's validation
+    val_per_class: int = 50             # held out from train/: the final validation, chooses the winner
     epochs: int = 4
-    test_per_class: int = 50            # test/ images classified by infer_mnasnet per class
+    test_per_class: int = 0             # test/ images per class for infer_mnasnet; 0: all of them
     seed: int = 0
 
     @classmethod
     def fast(cls) -> "PipelineSettings":
         """A smoke-test size (tests, MNAS_FAST=1): every stage runs, on a few images."""
-        return cls(budget_children=3, search_train_images=60, search_val_images=30, baseline_widths=(0.5,),
-                   train_per_class=12, val_per_class=3, epochs=1, test_per_class=3)
+        return cls(budget_children=3, search_train_images=60, search_val_images=30,
+                   baseline_widths=(0.35, 0.5, 0.75), top_k=2, train_per_class=12, val_per_class=3, epochs=1,
+                   test_per_class=3)
 
 
 def _folder_workflow(task_name: str, folder: Path, params: dict[str, str]):
@@ -61,41 +67,49 @@ def _folder_workflow(task_name: str, folder: Path, params: dict[str, str]):
     return workflow, task
 
 
-def _classify(model_file: Path, test_root: Path, per_class: int) -> float:
-    """Top-1 accuracy of infer_mnasnet (given only the model file) on `per_class` test images per class."""
-    from ikomia.dataprocess.workflow import Workflow
+def _test_images(test_root: Path, per_class: int) -> tuple[list[np.ndarray], list[str]]:
+    """Every test image (or `per_class` per class, 0: all), decoded once, with its class name."""
     from torchvision.io import ImageReadMode, decode_image
 
-    workflow = Workflow()
-    task = workflow.add_task(name="infer_mnasnet", auto_connect=True, public_hub=False)
-    task.set_parameters({"model_weight_file": str(model_file), "cuda": "False"})
-    hits = total = 0
+    images, labels = [], []
     for class_dir in sorted(p for p in test_root.iterdir() if p.is_dir()):
-        for path in sorted(class_dir.iterdir())[:per_class]:
+        files = sorted(class_dir.iterdir())
+        for path in files[:per_class] if per_class else files:
             image = decode_image(str(path), mode=ImageReadMode.RGB).permute(1, 2, 0).numpy()
-            workflow.run_on(array=np.ascontiguousarray(image))
-            hits += task.get_whole_image_results()[0][0] == class_dir.name
-            total += 1
-    return hits / total
+            images.append(np.ascontiguousarray(image))
+            labels.append(class_dir.name)
+    return images, labels
 
 
-def _model_figures(arch: str, num_classes: int, threads: int) -> dict:
-    from mnas.latency import measure_latency
-    from mnas.models import count_macs, count_params, create_model
+def _infer_tester(images: list[np.ndarray], labels: list[str]):
+    """Tester for the final comparison: infer_mnasnet, given only the model file, on every test image."""
+    from ikomia.dataprocess.workflow import Workflow
 
-    model = create_model(arch, num_classes, 32)
-    latency = measure_latency(model, 32, threads=threads, repeats=30)
-    return {"latency_ms": latency.median_ms, "latency_cv": latency.cv, "params": count_params(model),
-            "macs": count_macs(model, 32)}
+    def correct(model_file: str) -> np.ndarray:
+        workflow = Workflow()
+        task = workflow.add_task(name="infer_mnasnet", auto_connect=True, public_hub=False)
+        task.set_parameters({"model_weight_file": model_file, "cuda": "False"})
+        hits = np.zeros(len(images), dtype=bool)
+        for index, (image, label) in enumerate(zip(images, labels)):
+            workflow.run_on(array=image)
+            hits[index] = task.get_whole_image_results()[0][0] == label
+        return hits
+
+    return correct
 
 
-def format_table(rows: list[dict]) -> str:
-    lines = ["| model | test accuracy | latency (ms) | params | MACs | architecture |",
-             "|---|---|---|---|---|---|"]
-    for row in rows:
-        lines.append(f"| {row['model']} | {row['test_accuracy']:.1%} | {row['latency_ms']:.2f} | "
-                     f"{row['params']:,} | {row['macs'] / 1e6:.1f}M | `{row['arch']}` |")
-    return "\n".join(lines)
+def _train_task_trainer(data_dir: Path, output: Path, settings: "PipelineSettings"):
+    """Trainer for the final comparison: train_mnasnet, identical settings for every model."""
+    def train(name: str, arch: str) -> dict:
+        folder = output / "final" / name.replace(" ", "_")
+        workflow, _ = _folder_workflow("train_mnasnet", data_dir, {
+            "arch": arch, "input_size": "32", "epochs": str(settings.epochs), "batch_size": "64",
+            "seed": str(settings.seed), "output_folder": str(folder), "overwrite": "True"})
+        workflow.run()
+        history = json.loads((folder / "history.json").read_text())["history"]
+        return {"model_file": str(folder / "model.pth"), "val_accuracy": history[-1]["top1"]}
+
+    return train
 
 
 def run_pipeline(data: str | os.PathLike | None = None, output: str | os.PathLike = "runs/pipeline",
@@ -110,8 +124,11 @@ def run_pipeline(data: str | os.PathLike | None = None, output: str | os.PathLik
 
 def _run_pipeline(data: str | os.PathLike | None, output: Path, settings: PipelineSettings | None,
                   download: bool, log) -> dict:
-    """Search -> train the best child and the B1 baseline -> classify test images; returns the table."""
+    """Search -> retrain the finalists and B1's widths -> test them all; returns the final comparison."""
     from mnas.data import cifar10_root
+    from mnas.search.final import final_comparison, format_final_table, write_final
+    from mnas.search.loop import ChildLog
+    from mnas.search.space import SearchSpace
     from mnas_ikomia.plugins import quiet_workflow_runs
     from mnas_ikomia.tracking import use_file_store
 
@@ -119,52 +136,46 @@ def _run_pipeline(data: str | os.PathLike | None, output: Path, settings: Pipeli
     if settings is None:
         settings = PipelineSettings.fast() if os.environ.get(FAST_ENV) == "1" else PipelineSettings()
     data_root = Path(data) if data else cifar10_root(download=download)
-    output = Path(output).resolve()
+    output = Path(output).expanduser().resolve()
+    test_root = next((data_root / n for n in ("test", "val") if (data_root / n).is_dir()), None)
+    if test_root is None:
+        raise ValueError(f"{data_root} has no test/ (or val/) folder for infer_mnasnet to classify")
     use_file_store(output / "mlruns")
     quiet_workflow_runs()
 
     log(f"[pipeline] 1/3 search_mini on {data_root} ({settings.budget_children} children)")
     search_dir = output / "search"
-    workflow, search = _folder_workflow("search_mini", data_root, {
+    workflow, _ = _folder_workflow("search_mini", data_root, {
         "budget_children": str(settings.budget_children), "train_images": str(settings.search_train_images),
         "val_images": str(settings.search_val_images), "seed": str(settings.seed),
         "baseline_widths": ",".join(f"{w:g}" for w in settings.baseline_widths),
         "output_folder": str(search_dir)})
     workflow.run()
-    summary = json.loads((search_dir / "summary.json").read_text())
     search_config = json.loads((search_dir / "search_config.json").read_text())["config"]
-    best_arch = summary["best"]["arch"]
-    from mnas.search.space import SearchSpace
-
-    baseline_arch = SearchSpace(width=search_config["width"]).skeleton_arch()
-    log(f"[pipeline] best child: {best_arch}")
+    children = ChildLog(search_dir / "children.jsonl").read()
+    baselines = ChildLog(search_dir / "baselines.jsonl").read()
 
     data_dir = output / "data"
     link_subset(data_root, data_dir, {"train": ("train", 0, settings.train_per_class),
                                       "val": ("train", settings.train_per_class, settings.val_per_class)})
-    test_root = next((data_root / n for n in ("test", "val") if (data_root / n).is_dir()), None)
-    if test_root is None:
-        raise ValueError(f"{data_root} has no test/ (or val/) folder for infer_mnasnet to classify")
-    rows = []
-    for name, arch, folder in (("found by search_mini", best_arch, "train_best"),
-                               ("MnasNet-B1 skeleton (T)", baseline_arch, "train_b1")):
-        log(f"[pipeline] 2/3 train_mnasnet: {name}")
-        train_dir = output / folder
-        workflow, trainer = _folder_workflow("train_mnasnet", data_dir, {
-            "arch": arch, "input_size": "32", "epochs": str(settings.epochs), "batch_size": "64",
-            "seed": str(settings.seed), "output_folder": str(train_dir)})
-        workflow.run()
-        log(f"[pipeline] 3/3 infer_mnasnet on {test_root}: {name}")
-        accuracy = _classify(train_dir / "model.pth", test_root, settings.test_per_class)
-        figures = _model_figures(arch, len(list((data_dir / "train").iterdir())), search_config["threads"])
-        rows.append({"model": name, "test_accuracy": accuracy, **figures, "arch": arch,
-                     "model_file": str(train_dir / "model.pth")})
-    table = format_table(rows)
-    result = {"rows": rows, "search_summary": str(search_dir / "summary.json"),
-              "plots": [str(search_dir / "pareto.png"), str(search_dir / "curves.png")],
-              "settings": dataclasses.asdict(settings), "seconds": time.perf_counter() - started}
-    atomic_write_text(output / "pipeline.json", json.dumps(result, indent=2))
-    atomic_write_text(output / "pipeline.md", table + "\n")
+    images, labels = _test_images(test_root, settings.test_per_class)
+    log(f"[pipeline] 2/3 train_mnasnet: the top {settings.top_k} children and {settings.b1_widths} B1 widths, "
+        f"{settings.epochs} epochs on {settings.train_per_class} images per class")
+    log(f"[pipeline] 3/3 infer_mnasnet on {len(images):,} images of {test_root}")
+    result = final_comparison(
+        children, baselines, SearchSpace(width=search_config["width"]), len(set(labels)),
+        _train_task_trainer(data_dir, output, settings), _infer_tester(images, labels),
+        top_k=settings.top_k, b1_widths=settings.b1_widths, engine=search_config["latency_engine"],
+        threads=search_config["threads"], rounds=search_config["latency_rounds"],
+        burst=search_config["latency_burst"], seed=settings.seed, log=log)
+    files = write_final(result, output)
+    result.update(search_summary=str(search_dir / "summary.json"), settings=dataclasses.asdict(settings),
+                  plots=[str(files["final.png"]), str(search_dir / "pareto.png"), str(search_dir / "curves.png")],
+                  seconds=time.perf_counter() - started)
+    table = format_final_table(result)
+    atomic_write_text(output / "pipeline.json", json.dumps(result, indent=2, default=str))
+    atomic_write_text(output / "pipeline.md", table + "\n\n" + result["verdict"]["words"] + "\n")
     log(table)
+    log(result["verdict"]["words"])
     log(f"[pipeline] plots: {', '.join(result['plots'])}; {result['seconds']:.0f} s in all")
     return result

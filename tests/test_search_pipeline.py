@@ -1,21 +1,41 @@
-"""The README's pipeline at smoke-test size: search_mini -> train_mnasnet -> infer_mnasnet, one table."""
+"""The README's pipeline at smoke-test size: search_mini -> the fair final comparison through
+train_mnasnet and infer_mnasnet -> a verdict with its interval."""
 
 import json
 
 from mnas.arch import parse_arch
+from mnas.search.loop import ChildLog
 from mnas_ikomia.pipeline import PipelineSettings, run_pipeline
 
 
-def test_pipeline_searches_trains_and_classifies(tmp_path, cifar10_root, one_thread):
-    result = run_pipeline(cifar10_root, tmp_path, PipelineSettings.fast(), log=lambda *_: None)
-    found, baseline = result["rows"]
-    summary = json.loads((tmp_path / "search" / "summary.json").read_text())
-    assert found["arch"] == summary["best"]["arch"]
-    parse_arch(found["arch"])
-    for row in (found, baseline):
-        assert 0 <= row["test_accuracy"] <= 1 and row["latency_ms"] > 0 and row["params"] > 0
+def test_pipeline_searches_retrains_finalists_and_b1_widths_and_gives_a_verdict(tmp_path, cifar10_root,
+                                                                                 one_thread):
+    settings = PipelineSettings.fast()
+    result = run_pipeline(cifar10_root, tmp_path, settings, log=lambda *_: None)
+    children = ChildLog(tmp_path / "search" / "children.jsonl").read()
+    entries = result["entries"]
+    finalists = [e for e in entries if e["role"] == "finalist"]
+    b1 = [e for e in entries if e["role"] == "b1"]
+    # the top-k children by proxy reward, and >= 3 B1 widths, all trained the same way
+    top = sorted(children, key=lambda r: -r["reward"])
+    assert finalists[0]["arch"] == top[0]["arch"]
+    assert len(finalists) == min(settings.top_k, len({r["arch"] for r in children}))
+    assert len(b1) >= 3
+    for entry in entries:
+        parse_arch(entry["arch"])
+        assert 0 <= entry["test_accuracy"] <= 1 and entry["latency_ratio"] > 0 and entry["params"] > 0
+        assert entry["test_interval"][0] <= entry["test_accuracy"] <= entry["test_interval"][1]
+        assert (tmp_path / "final" / entry["name"].replace(" ", "_") / "model.pth").is_file()
+    assert result["test_images"] == 10 * settings.test_per_class
+    verdict = result["verdict"]
+    # the winner is the finalist with the best final *validation* accuracy, never chosen on test
+    assert verdict["winner"] == max(finalists, key=lambda e: (e["val_accuracy"], e["proxy_reward"]))["name"]
+    low, high = verdict["interval"]
+    assert low <= verdict["margin"] <= high
+    assert verdict["position"] in ("above", "on", "below") and verdict["position"] in verdict["words"]
     table = (tmp_path / "pipeline.md").read_text()
-    assert "found by search_mini" in table and "MnasNet-B1 skeleton" in table
-    assert (tmp_path / "train_best" / "model.pth").is_file()
+    assert "(winner)" in table and "B1 x" in table and verdict["words"] in table
+    assert (tmp_path / "final.png").stat().st_size > 0
+    assert json.loads((tmp_path / "final.json").read_text())["verdict"]["winner"] == verdict["winner"]
     # the final training's validation came from train/, and the search never saw test/
     assert not (tmp_path / "data" / "test").exists()
