@@ -101,6 +101,25 @@ def _busy(path: Path, holder: str) -> OutputFolderBusy:
                             "or choose another output folder")
 
 
+def check_not_busy(folder: str | os.PathLike) -> None:
+    """`OutputFolderBusy` now if another run holds `folder` (checked before any work; taking the lock
+    later stays the real guard). Creates nothing."""
+    path = expand_folder(folder)
+    lock_path = path / LOCK_FILE_NAME
+    if not lock_path.is_file():
+        return
+    path = path.resolve()
+    if path in _held:
+        raise _busy(path, f"a {_held[path]} run of this same process (pid {os.getpid()})")
+    try:
+        with open(lock_path, encoding="utf-8") as handle:  # released again when closed
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise _busy(path, _describe_holder(lock_path)) from None
+    except OSError:
+        return  # unreadable lock file: taking the lock will say what is wrong
+
+
 @contextlib.contextmanager
 def output_folder_lock(folder: str | os.PathLike, purpose: str) -> Iterator[Path]:
     """Hold the exclusive lock of `folder` for the block; yields the folder's absolute path.

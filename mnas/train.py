@@ -583,10 +583,7 @@ def train(model: nn.Module, train_set: ImageDataset, val_set: ImageDataset, conf
         final = evaluate(model, val_set, input_size=config.input_size,
                          batch_size=config.eval_batch_size, mean=config.mean, std=config.std,
                          channels_last=config.channels_last)
-        if not math.isfinite(final.loss):
-            raise TrainingDiverged(
-                f"training diverged: the validation loss is {final.loss} after epoch {epoch + 1} (peak "
-                f"lr {config.lr:g}): lower the learning rate, e.g. to {config.lr / 10:g}")
+        _check_finite_state(model, final.loss, epoch, config)
         stats = EpochStats(epoch + 1, train_loss, final.loss, final.top1, final.top5, lr,
                            time.perf_counter() - started, len(train_set) / train_seconds)
         history.append(stats)
@@ -607,6 +604,18 @@ def _diverged(loss: torch.Tensor, step: int, steps: int, lr: float, config: Trai
         f"training diverged: the loss is {loss.item()} at epoch {epoch + 1}, step {step_in_epoch + 1} of "
         f"{steps} (learning rate {lr:.3g}, peak lr {config.lr:g}): lower the learning rate, e.g. to "
         f"{config.lr / 10:g}; the last finished epoch's checkpoint is kept")
+
+
+def _check_finite_state(model: nn.Module, val_loss: float, epoch: int, config: TrainConfig) -> None:
+    """After an epoch: weights and BN statistics can overflow while every step's loss stayed finite."""
+    broken = next((key for key, value in model.state_dict().items()
+                   if value.is_floating_point() and not torch.isfinite(value).all()), None)
+    if broken is None and math.isfinite(val_loss):
+        return
+    what = f"the weights became non-finite (in {broken!r})" if broken else f"the validation loss is {val_loss}"
+    raise TrainingDiverged(f"training diverged: {what} during epoch {epoch + 1} (peak lr {config.lr:g}): "
+                           f"lower the learning rate, e.g. to {config.lr / 10:g}; the last finished "
+                           "epoch's checkpoint is kept")
 
 
 def _train_epoch(model, dataset, config, prep, optimizer, criterion, generator, first_step, steps,

@@ -30,7 +30,7 @@ from typing import Callable
 
 from .data import ImageDataset, find_dataset_splits, load_folder_dataset
 from .fileio import atomic_path, atomic_write_text
-from .locks import check_output_folder, expand_folder, output_folder_lock, unique_run_folder
+from .locks import check_not_busy, check_output_folder, expand_folder, output_folder_lock, unique_run_folder
 from .models import VARIANTS
 from .runtime import export_onnx
 from .train import (CHECKPOINT_NAME, EpochStats, TrainConfig, TrainResult, build_model,
@@ -124,6 +124,7 @@ def check_job(job: TrainJob, output: Path | None):
     splits = find_dataset_splits(job.data)
     if output is not None:
         check_output_folder(output)
+        check_not_busy(output)  # "in use by <holder>" says more than what the running holder has written
         check_previous_run(output, job)
     config = job.config
     return build_model(job.model, len(splits.class_names), config.input_size,
