@@ -187,6 +187,9 @@ class InferMnasnet(CheckedKeysTask, dataprocess.CClassificationTask):
         classifier = self._get_classifier()
         self.emit_step_progress()
         image = self.get_input(0).get_image()
+        if image is None or image.size == 0:  # Ikomia could not read the file given to run_on(path=...)
+            raise ValueError("input 0 holds no image: the workflow's input file is not a readable image "
+                             "(not an image, empty or truncated); expected an RGB image file or array")
         if self.is_whole_image_classification():
             probabilities = classifier.predict(image, name="input image")[0]
             names, confidences = classifier.ranked(probabilities)

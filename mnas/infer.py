@@ -92,7 +92,7 @@ class Classifier:
     def preprocess(self, images: np.ndarray | Sequence[np.ndarray], *, channel_order: str = "rgb",
                    name: str = "image") -> np.ndarray:
         """One image or a list of them -> the float32 N x 3 x S x S batch the model sees."""
-        if isinstance(images, np.ndarray) and images.ndim in (2, 3):
+        if images is None or isinstance(images, np.ndarray) and images.ndim in (2, 3):  # None: named error
             return self.preprocessor(images, channel_order=channel_order, name=name)
         return self.preprocessor.batch(list(images), channel_order=channel_order, name=name)
 
