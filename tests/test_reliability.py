@@ -415,3 +415,27 @@ def test_our_own_state_dict_of_another_width_gets_no_torchvision_hint():
     with pytest.raises(WeightsMismatchError) as caught:
         load_state_dict_into(create_model("mnasnet1_0"), create_model("mnasnet0_5").state_dict())
     assert "torchvision MNASNet _version 1" not in str(caught.value)
+
+
+@pytest.mark.parametrize("kind", ["text", "empty_png", "truncated_jpeg"])
+def test_run_on_a_file_that_is_no_readable_image_is_a_clear_error(kind, cifar2, tmp_path):
+    from ikomia.dataprocess.workflow import Workflow
+
+    from mnas.models import create_model
+    from mnas.weights import save_model_file
+
+    model_file = save_model_file(tmp_path / "m.pth", create_model(TINY_ARCH, 2, 32), class_names=CLASSES,
+                                 input_size=32)
+    path = tmp_path / {"text": "notes.jpg", "empty_png": "empty.png", "truncated_jpeg": "cut.jpg"}[kind]
+    if kind == "text":
+        path.write_text("not an image")
+    elif kind == "empty_png":
+        path.write_bytes(b"")
+    else:
+        jpeg = next((cifar2 / "test" / "cat").iterdir()).read_bytes()
+        path.write_bytes(jpeg[:len(jpeg) // 3])
+    workflow = Workflow()
+    task = workflow.add_task(name="infer_mnasnet", auto_connect=True)
+    task.set_parameters({"model_weight_file": str(model_file), "cuda": "False"})
+    with pytest.raises(RuntimeError, match="input 0 holds no image: .* not a readable image"):
+        workflow.run_on(path=str(path))
