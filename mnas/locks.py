@@ -4,8 +4,10 @@
 is a writable folder, takes an exclusive ``fcntl.flock`` on ``folder/.mnas-lock`` and writes the holder
 (pid, host, command, start time) into that file. A second run on the same folder -- another process or
 this one -- is refused at once with `OutputFolderBusy` naming the folder and the holder. The kernel drops
-the lock when the holder exits, however it ends (crash, kill -9), so a stale lock never blocks anyone; the
-lock file itself stays (deleting it would let two runs lock two different files). Once the lock is
+the lock when the holder exits, however it ends (crash, kill -9), so a stale lock never blocks anyone. A
+run deletes its lock file when it ends normally (a lock won on a file that was deleted meanwhile is
+retried on the new one, so two runs never hold two different files); after a crash the file stays,
+unlocked, and the next run reuses it. Once the lock is
 held, temporary files a killed run left behind (``.<name>.*.tmp`` of `mnas.fileio.atomic_path`) are
 removed: no live writer can own them any more.
 
@@ -133,20 +135,12 @@ def output_folder_lock(folder: str | os.PathLike, purpose: str) -> Iterator[Path
         _held[path] = purpose
     lock_path = path / LOCK_FILE_NAME
     try:
-        handle = open(lock_path, "a+", encoding="utf-8")
-    except OSError as error:
+        handle = _acquire(lock_path, path)
+    except BaseException:
         with _held_guard:
             _held.pop(path, None)
-        raise OutputFolderError(f"output folder {str(path)!r}: cannot open its lock file "
-                                f"({error.strerror}): choose a folder you can write to") from None
+        raise
     try:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            time.sleep(0.05)  # a holder that has just locked may not have written its details yet
-            raise _busy(path, _describe_holder(lock_path)) from None
-        handle.seek(0)
-        handle.truncate()
         handle.write(json.dumps(_holder_info(purpose)))
         handle.flush()
         removed = remove_stale_temp_files(path)
@@ -154,9 +148,36 @@ def output_folder_lock(folder: str | os.PathLike, purpose: str) -> Iterator[Path
             logger.info("%s: removed %d temporary file(s) left by an interrupted run", path, len(removed))
         yield path
     finally:
+        lock_path.unlink(missing_ok=True)  # still holding the lock: the folder keeps only the outputs
         handle.close()  # closing the descriptor releases the flock
         with _held_guard:
             _held.pop(path, None)
+
+
+def _acquire(lock_path: Path, path: Path):
+    """The lock file, open and exclusively locked. A holder deletes its file on release, so a lock won
+    on a file that is no longer the one at `lock_path` is worthless: then try again on the new one."""
+    while True:
+        try:
+            handle = open(lock_path, "a+", encoding="utf-8")
+        except OSError as error:
+            raise OutputFolderError(f"output folder {str(path)!r}: cannot open its lock file "
+                                    f"({error.strerror}): choose a folder you can write to") from None
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            time.sleep(0.05)  # a holder that has just locked may not have written its details yet
+            raise _busy(path, _describe_holder(lock_path)) from None
+        try:
+            current = os.stat(lock_path).st_ino
+        except FileNotFoundError:
+            current = None
+        if current == os.fstat(handle.fileno()).st_ino:
+            handle.seek(0)
+            handle.truncate()
+            return handle
+        handle.close()  # the previous holder released and deleted it meanwhile
 
 
 def unique_run_folder(root: str | os.PathLike, label: str) -> Path:

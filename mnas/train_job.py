@@ -6,9 +6,9 @@
    (`mnas.data.find_dataset_splits`), the architecture (built, so a bad arch string fails here), the
    pretrained / freeze combination, the output folder (a writable folder; one that already holds a run
    needs ``resume`` or ``overwrite``; a resumed run keeps its checkpoint's settings). Nothing is written
-   before these checks pass. Then it takes the output folder's lock (`mnas.locks`: a second run on the
-   folder is refused, leftover temporary files of a killed run are removed) and decodes the images
-   (unreadable files skipped and counted; an error when a class has none left).
+   before these checks pass, nor before the images are decoded (unreadable files skipped and counted; an
+   error when a class has none left). Then it takes the output folder's lock (`mnas.locks`: a second
+   run on the folder is refused, leftover temporary files of a killed run are removed).
 2. Trains with `mnas.train.train`, a checkpoint per epoch in ``<output_folder>/checkpoints/last.pt``
    (``resume`` continues from it; ``overwrite`` first deletes the previous run's files).
 3. Writes, each file atomically (complete or absent, never half-written): ``model.pth`` (an
@@ -149,18 +149,19 @@ def run_training_job(job: TrainJob, *, on_epoch_end: Callable[[EpochStats], None
     output = _output_folder(job)
     seed_everything(job.config.seed)  # weight initialisation
     model = check_job(job, output)
+    train_set, val_set = _load_data(job)  # decoded before anything is written (a dataset error leaves no trace)
     if output is None:
         output = unique_run_folder(default_output_root(), job.model if job.model in VARIANTS else "arch")
     with output_folder_lock(output, "training") as output:
         check_previous_run(output, job)  # again under the lock: another run may have finished meanwhile
         if job.overwrite:
             _delete_previous_run(output)
-        return _train_into(output, job, model, on_epoch_end, should_stop, on_step, on_ready)
+        return _train_into(output, job, model, train_set, val_set, on_epoch_end, should_stop, on_step,
+                           on_ready)
 
 
-def _train_into(output: Path, job: TrainJob, model, on_epoch_end, should_stop, on_step,
-                on_ready) -> JobResult:
-    train_set, val_set = _load_data(job)
+def _train_into(output: Path, job: TrainJob, model, train_set: ImageDataset, val_set: ImageDataset,
+                on_epoch_end, should_stop, on_step, on_ready) -> JobResult:
     logger.info("training %s on %d images (%d classes), validating on %d; %d unreadable file(s) "
                 "skipped", model.arch, len(train_set), train_set.num_classes, len(val_set),
                 len(train_set.skipped) + len(val_set.skipped))
