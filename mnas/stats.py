@@ -64,3 +64,15 @@ def interpolate_curve(xs: Sequence[float], ys: Sequence[float], x: float) -> tup
         raise ValueError("the curve has no points")
     inside = bool(xs[0] <= x <= xs[-1])
     return float(np.interp(x, xs, ys)), inside
+
+
+def kendall_tau(x: Sequence[float], y: Sequence[float]) -> float:
+    """Kendall's tau-b rank correlation (ties counted as neither concordant nor discordant); nan with
+    fewer than 2 points or no spread."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.shape != y.shape:
+        raise ValueError(f"kendall_tau: x and y must have the same length, got {len(x)} and {len(y)}")
+    upper = np.triu_indices(len(x), k=1)
+    dx, dy = np.sign(x[:, None] - x[None, :])[upper], np.sign(y[:, None] - y[None, :])[upper]
+    denominator = math.sqrt(np.count_nonzero(dx) * np.count_nonzero(dy))
+    return float(np.sum(dx * dy) / denominator) if denominator else float("nan")

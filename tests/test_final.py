@@ -75,3 +75,13 @@ def test_verdict_places_the_winner_against_b1s_curve(winner_hits, position, one_
     assert verdict["position"] == position
     assert (verdict["interval"][0] > 0) == (position == "above")
     assert math.isclose(verdict["margin"], result["entries"][1]["test_accuracy"] - verdict["b1_accuracy_at_winner"])
+
+
+def test_kendall_tau():
+    from mnas.stats import kendall_tau
+
+    assert kendall_tau([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert kendall_tau([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    # 6 pairs: 5 concordant, 1 discordant -> (5 - 1) / 6
+    assert kendall_tau([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(4 / 6)
+    assert math.isnan(kendall_tau([1, 1], [2, 3]))

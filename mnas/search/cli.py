@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 import json
 
-from .loop import SAMPLERS, Search, SearchConfig
+from .loop import EXECUTORS, SAMPLERS, Search, SearchConfig
 
 _DEFAULTS = SearchConfig()
 
@@ -44,6 +44,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--width", type=float, default=_DEFAULTS.width, help="skeleton base width")
     parser.add_argument("--baseline-widths", type=lambda s: tuple(float(w) for w in s.split(",") if w),
                         default=_DEFAULTS.baseline_widths, help="B1 skeleton widths, comma-separated")
+    parser.add_argument("--executor", choices=EXECUTORS, default=_DEFAULTS.executor,
+                        help="local: children one at a time here; ray: in parallel on Ray (see --ray-address)")
+    parser.add_argument("--ray-address", default=_DEFAULTS.ray_address,
+                        help="ray: empty starts a local instance; 'auto' or ray://host:port joins a cluster")
+    parser.add_argument("--max-retries", type=int, default=_DEFAULTS.max_retries,
+                        help="ray: retries of a child whose worker died")
     parser.add_argument("--compare-random", action="store_true",
                         help="also run random search with the same budget and trainer")
     parser.add_argument("--no-predictor", action="store_true", help="skip the lookup-table predictor")

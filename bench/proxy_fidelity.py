@@ -1,0 +1,173 @@
+"""Proxy fidelity (not a test): does the search's short proxy training rank children like a long one?
+
+Random children of the search space and the B1 skeleton widths are trained
+- by several candidate proxies (images, epochs; the search's batch and lr), each with >= 2 seeds,
+  scored on the search's own held-out split of train/ (what the live search sees), and
+- by a long training (default 3 epochs on 10,000 images of train/), scored on 2,000 other held-out
+  images of train/ (test/ is never read),
+and the bench reports, per proxy: Kendall tau and Spearman of its mean accuracy against the long
+accuracy, the share of the proxy's variance across children that is seed noise, and the CPU-seconds
+per child, so that the proxy defaults can be chosen by ranking quality per CPU-second.
+
+Hours of work on 2 cores: it appends one JSON line per finished training to its log (fsync'ed) and
+resumes where it stopped; `--report` prints the figures of what is there.
+
+    python bench/proxy_fidelity.py                      # run / resume (one training thread)
+    python bench/proxy_fidelity.py --report             # figures so far
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mnas.data import cifar10_root, find_dataset_splits, load_split, stratified_split
+from mnas.latency import spearman, torch_threads
+from mnas.machine import machine_record
+from mnas.models import create_model
+from mnas.search.loop import INPUT_SIZE, ChildLog, SearchConfig, load_proxy_data
+from mnas.search.space import SearchSpace
+from mnas.stats import kendall_tau
+from mnas.train import train
+
+WIDTHS = (0.35, 0.5, 0.75, 1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Fidelity:
+    name: str
+    train_images: int
+    epochs: int
+    seeds: int
+
+
+PROXIES = (Fidelity("p1600x1", 1600, 1, 2),   # the search's default
+           Fidelity("p3200x1", 3200, 1, 2),
+           Fidelity("p1600x2", 1600, 2, 2))
+LONG = Fidelity("long", 10_000, 3, 1)
+LONG_VAL_IMAGES = 2_000
+
+
+def archs(children: int, seed: int) -> list[str]:
+    space = SearchSpace(width=SearchConfig().width)
+    generator = torch.Generator().manual_seed(seed)
+    return [space.skeleton_arch(w) for w in WIDTHS] + [space.arch(space.random_actions(generator))
+                                                      for _ in range(children)]
+
+
+def long_data(root: Path):
+    splits = find_dataset_splits(root)
+    per_class = (LONG.train_images + LONG_VAL_IMAGES) // len(splits.class_names)
+    pool = load_split(splits.train_dir, classes=splits.class_names, limit_per_class=per_class)
+    counts = [LONG_VAL_IMAGES // len(splits.class_names)] * len(splits.class_names)
+    return stratified_split(pool, counts=counts, seed=0)
+
+
+def train_once(arch: str, data, fidelity: Fidelity, seed: int) -> dict:
+    config = SearchConfig()
+    train_set, val_set = data
+    torch.manual_seed(seed)
+    model = create_model(arch, train_set.num_classes, INPUT_SIZE)
+    train_config = dataclasses.replace(config.train_config(seed), epochs=fidelity.epochs)
+    started = time.process_time()
+    result = train(model, train_set, val_set, train_config)
+    return {"accuracy": float(result.final.top1), "cpu_seconds": time.process_time() - started}
+
+
+def run(args) -> None:
+    root = Path(args.data) if args.data else cifar10_root()
+    log = ChildLog(Path(args.output) / "fidelity.jsonl")
+    done = {(r["arch"], r["fidelity"], r["seed"]) for r in log.read()}
+    candidates = archs(args.children, args.seed)
+    proxy_sets = {p.train_images: None for p in PROXIES}
+    long_set = None
+    machine = machine_record(train_threads=1)
+    with torch_threads(1):
+        for number, arch in enumerate(candidates):
+            for fidelity in (*PROXIES, LONG):
+                for seed in range(fidelity.seeds):
+                    if (arch, fidelity.name, seed) in done:
+                        continue
+                    if fidelity is LONG:
+                        long_set = long_set or long_data(root)
+                        data = long_set
+                    else:
+                        if proxy_sets[fidelity.train_images] is None:
+                            proxy = load_proxy_data(root, fidelity.train_images, SearchConfig().val_images)
+                            proxy_sets[fidelity.train_images] = (proxy.train, proxy.val)
+                        data = proxy_sets[fidelity.train_images]
+                    figures = train_once(arch, data, fidelity, seed)
+                    log.append({"arch": arch, "index": number, "fidelity": fidelity.name, "seed": seed,
+                                **figures, "machine": machine["cpu"]})
+                    print(f"{number + 1}/{len(candidates)} {fidelity.name} seed {seed}: "
+                          f"{figures['accuracy']:.3f} ({figures['cpu_seconds']:.0f} CPU-s)", flush=True)
+
+
+def report(output: str) -> dict:
+    records = ChildLog(Path(output) / "fidelity.jsonl").read()
+    by_arch: dict[str, dict[str, list[dict]]] = {}
+    for r in records:
+        by_arch.setdefault(r["arch"], {}).setdefault(r["fidelity"], []).append(r)
+    complete = [a for a, f in by_arch.items() if LONG.name in f]
+    long_accuracy = [by_arch[a][LONG.name][0]["accuracy"] for a in complete]
+    print(f"{len(complete)} children with a long training ({len(by_arch)} started)")
+    rows = []
+    for proxy in PROXIES:
+        usable = [a for a in complete if len(by_arch[a].get(proxy.name, [])) >= proxy.seeds]
+        if len(usable) < 3:
+            continue
+        runs = np.array([[r["accuracy"] for r in by_arch[a][proxy.name][:proxy.seeds]] for a in usable])
+        long = [by_arch[a][LONG.name][0]["accuracy"] for a in usable]
+        seed_variance = float(np.mean(np.var(runs, axis=1, ddof=1)))
+        total_variance = float(np.var(runs.ravel(), ddof=1))
+        single_seed_tau = statistics.fmean(kendall_tau(runs[:, s], long) for s in range(proxy.seeds))
+        row = {"proxy": proxy.name, "children": len(usable),
+               "kendall_tau_mean_of_seeds": kendall_tau(runs.mean(axis=1), long),
+               "kendall_tau_one_seed": single_seed_tau,
+               "spearman_mean_of_seeds": spearman(runs.mean(axis=1), long),
+               "seed_noise_share": seed_variance / total_variance if total_variance else float("nan"),
+               "seed_to_seed_tau": kendall_tau(runs[:, 0], runs[:, 1]) if proxy.seeds > 1 else float("nan"),
+               "cpu_seconds_per_run": statistics.fmean(r["cpu_seconds"] for a in usable
+                                                       for r in by_arch[a][proxy.name][:proxy.seeds])}
+        row["tau_per_cpu_minute"] = row["kendall_tau_one_seed"] / (row["cpu_seconds_per_run"] / 60)
+        rows.append(row)
+    if long_accuracy:
+        print(f"long training ({LONG.epochs} epochs on {LONG.train_images:,} images, {LONG_VAL_IMAGES:,} held out): "
+              f"accuracy {min(long_accuracy):.3f}-{max(long_accuracy):.3f}, "
+              f"{statistics.fmean(r['cpu_seconds'] for a in complete for r in by_arch[a][LONG.name]):.0f} CPU-s each")
+    print("| proxy | children | tau (one seed) | tau (mean of 2 seeds) | Spearman (mean) | seed-to-seed tau | "
+          "seed-noise share of variance | CPU-s per run | tau per CPU-minute |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['proxy']} | {r['children']} | {r['kendall_tau_one_seed']:.3f} | "
+              f"{r['kendall_tau_mean_of_seeds']:.3f} | {r['spearman_mean_of_seeds']:.3f} | "
+              f"{r['seed_to_seed_tau']:.3f} | {r['seed_noise_share']:.0%} | {r['cpu_seconds_per_run']:.0f} | "
+              f"{r['tau_per_cpu_minute']:.3f} |")
+    return {"rows": rows, "children_complete": len(complete)}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default=None, help="dataset folder (default: CIFAR-10 from ../shared)")
+    parser.add_argument("--children", type=int, default=30, help="random children besides the B1 widths")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output", default="bench/results/proxy_fidelity")
+    parser.add_argument("--report", action="store_true", help="only print the figures of the log so far")
+    args = parser.parse_args(argv)
+    if not args.report:
+        run(args)
+    report(args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    raise SystemExit(main())
