@@ -10,6 +10,7 @@ first code cell must run in the kernel. Screenshots go to ``outputs/jupyterlab/`
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -79,16 +80,18 @@ def _pids_naming(folder: Path) -> list[int]:
 def _stop(processes: list[subprocess.Popen], folder: Path) -> None:
     """Stop each process group, then anything still naming ``folder`` (kernels, crash handlers)."""
     for process in processes:
-        if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
     for process in processes:
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
     for pid in _pids_naming(folder):
-        os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     _wait_for(lambda: not _pids_naming(folder), f"every process started under {folder} to end", 10)
 
 
@@ -209,7 +212,7 @@ def _digest(path: Path) -> str:
 
 
 def _panel(name: str) -> str:
-    """A page expression: the notebook panel whose tab is ``name``, or null."""
+    """A page expression: the notebook panel whose tab reads ``name`` (undefined until it opens)."""
     return f"""[...document.querySelectorAll('.jp-NotebookPanel')].find(panel =>
         document.querySelector(`.lm-TabBar-tab[data-id="${{panel.id}}"]`)?.textContent === {json.dumps(name)})"""
 
@@ -217,26 +220,33 @@ def _panel(name: str) -> str:
 @pytest.mark.parametrize("name", LESSONS)
 def test_lesson_opens_clean_and_runs(lab, name):
     page, lessons = lab
-    stored = _digest(lessons / name)
+    screenshot = SCREENSHOTS / f"{Path(name).stem}.png"
     try:
-        page.click(f'.jp-DirListing-item[title^="Name: {name}"]', clicks=2)
-        # "idle" also shows before the kernel starts, next to "No Kernel"
-        _wait_for(lambda: page.evaluate(f"""(() => {{ const panel = {_panel(name)};
-                      return panel?.querySelector('.jp-KernelName')?.textContent !== 'No Kernel'
-                          && panel.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status; }})()""")
-                  == "idle", f"{name} to open with its kernel started and idle", 120)
-        tab = page.evaluate(f"""(() => {{ const panel = {_panel(name)};
-                  return document.querySelector(`.lm-TabBar-tab[data-id="${{panel.id}}"]`).className; }})()""")
-        assert "jp-mod-dirty" not in tab, f"{name} is marked modified as soon as it opens"
-        assert not page.evaluate("!!document.querySelector('.jp-Dialog')"), f"a dialog opened with {name}"
-        assert _digest(lessons / name) == stored, f"opening {name} rewrote the file"
+        _open_clean_and_run(page, lessons / name)
+    except BaseException:
+        with contextlib.suppress(Exception):  # a picture of the failure, never hiding it
+            page.screenshot(screenshot)
+        raise
+    page.screenshot(screenshot)
 
-        first_code_cell = f"#{page.evaluate(f'{_panel(name)}.id')} .jp-CodeCell"
-        page.click(f"{first_code_cell} .jp-InputPrompt")  # selects the cell
-        page.click(f"#{page.evaluate(f'{_panel(name)}.id')} "
-                   '[data-command="notebook:run-cell-and-select-next"]')
-        prompt = f"document.querySelector('{first_code_cell} .jp-InputPrompt').textContent.trim()"
-        _wait_for(lambda: page.evaluate(prompt) == "[1]:", f"{name}'s first code cell to run", 120)
-        assert not page.evaluate("!!document.querySelector('.jp-Dialog')"), f"a dialog opened in {name}"
-    finally:
-        page.screenshot(SCREENSHOTS / f"{Path(name).stem}.png")
+
+def _open_clean_and_run(page: DevTools, lesson: Path) -> None:
+    name, stored = lesson.name, _digest(lesson)
+    page.click(f'.jp-DirListing-item[title^="Name: {name}"]', clicks=2)
+    # "idle" also shows before the kernel starts, next to "No Kernel"
+    _wait_for(lambda: page.evaluate(f"""(() => {{ const panel = {_panel(name)};
+                  return panel?.querySelector('.jp-KernelName')?.textContent !== 'No Kernel'
+                      && panel.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status; }})()""")
+              == "idle", f"{name} to open with its kernel started and idle", 120)
+    panel = "#" + page.evaluate(f"{_panel(name)}.id")
+    tab = page.evaluate(f"document.querySelector('.lm-TabBar-tab[data-id=\"{panel[1:]}\"]').className")
+    assert "jp-mod-dirty" not in tab.split(), f"{name} is marked modified as soon as it opens"
+    assert not page.evaluate("!!document.querySelector('.jp-Dialog')"), f"a dialog opened with {name}"
+    assert _digest(lesson) == stored, f"opening {name} rewrote the file"
+
+    first_code_cell = f"{panel} .jp-CodeCell"
+    page.click(f"{first_code_cell} .jp-InputPrompt")  # selects the cell
+    page.click(f'{panel} [data-command="notebook:run-cell-and-select-next"]')
+    prompt = f"document.querySelector('{first_code_cell} .jp-InputPrompt').textContent.trim()"
+    _wait_for(lambda: page.evaluate(prompt) == "[1]:", f"{name}'s first code cell to run", 120)
+    assert not page.evaluate("!!document.querySelector('.jp-Dialog')"), f"a dialog opened in {name}"
