@@ -63,7 +63,8 @@ def copy_lessons(folder: str | Path, overwrite: bool = False) -> list[Path]:
     Each copy is the lesson as committed, with its kernel metadata set for this interpreter and without
     the jupytext pairing, so saving it writes only that ``.ipynb``. The copies find the project's code
     (``mnas`` is installed in the environment) and data (``mnas.data`` looks beside the repository)
-    from any folder. Lessons already in ``folder`` are kept unless ``overwrite``.
+    from any folder. Lessons already in ``folder`` are kept unless ``overwrite``. A README.md saying how
+    to open them is added when the folder has none.
     """
     import nbformat
 
@@ -89,7 +90,9 @@ def copy_lessons(folder: str | Path, overwrite: bool = False) -> list[Path]:
         notebook.metadata.update(metadata)
         copies.append(target / source.name)
         nbformat.write(notebook, copies[-1])
-    (target / "README.md").write_text(_copy_readme(target), encoding="utf-8")
+    readme = target / "README.md"
+    if not readme.exists():  # never replace a README of the folder's own
+        readme.write_text(_copy_readme(target), encoding="utf-8")
     return copies
 
 

@@ -1,4 +1,5 @@
-"""Every lesson runs in fast mode; committed notebooks carry no outputs and match their .py source."""
+"""Every lesson runs in fast mode from a class's working copy; committed notebooks carry no outputs,
+match their .py source and hold the kernel metadata JupyterLab writes (so they open unmodified)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import jupytext
 import nbformat
 import pytest
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-SOURCES = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+from mnas.lessons import LESSONS_DIR, copy_lessons, kernel_metadata
+
+SOURCES = sorted(LESSONS_DIR.glob("[0-9][0-9]_*.py"))
 
 
 def _cells(notebook) -> list[tuple[str, str]]:
@@ -18,7 +20,7 @@ def _cells(notebook) -> list[tuple[str, str]]:
 
 
 def test_there_are_lessons():
-    assert SOURCES, f"no lesson sources in {NOTEBOOKS}"
+    assert SOURCES, f"no lesson sources in {LESSONS_DIR}"
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
@@ -29,17 +31,72 @@ def test_notebook_is_paired_and_stripped(source):
     for cell in committed.cells:
         if cell.cell_type == "code":
             assert not cell.outputs and cell.execution_count is None, f"{paired.name} has outputs"
-    assert _cells(committed) == _cells(jupytext.read(source)), \
+    text = jupytext.read(source)
+    assert _cells(committed) == _cells(text), \
         f"{paired.name} is out of sync with {source.name}: run 'jupytext --sync {source.name}'"
+    assert text.metadata.get("kernelspec") == committed.metadata.get("kernelspec"), \
+        f"{paired.name} and {source.name} name different kernels: run 'jupytext --sync {source.name}'"
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
-def test_notebook_runs_in_fast_mode(source, record_property):
+def test_notebook_has_the_kernel_metadata_jupyterlab_writes(source):
+    """JupyterLab marks a notebook modified when its kernel's metadata differ from the stored ones."""
+    stored = nbformat.read(source.with_suffix(".ipynb"), as_version=4).metadata
+    expected = kernel_metadata()
+    assert stored.get("kernelspec") == expected["kernelspec"], \
+        f"{source.stem}.ipynb kernelspec {stored.get('kernelspec')} is not {expected['kernelspec']}"
+    # The patch version is the project machine's; copies for a class take this interpreter's own.
+    language, expected_language = dict(stored.get("language_info", {})), expected["language_info"]
+    version = language.pop("version", "")
+    minor = ".".join(expected_language.pop("version").split(".")[:2])
+    assert language == expected_language and version.startswith(minor + "."), \
+        f"{source.stem}.ipynb language_info {stored.get('language_info')} is not ipykernel's for Python {minor}"
+
+
+def test_lessons_copy_keeps_a_students_work_and_the_repository_clean(tmp_path, capsys):
+    from mnas.__main__ import main
+
+    folder = tmp_path / "class"
+    assert main(["lessons", "copy", str(folder)]) == 0
+    copies = sorted(folder.glob("*.ipynb"))
+    assert [copy.stem for copy in copies] == [source.stem for source in SOURCES]
+    for copy in copies:
+        notebook = nbformat.read(copy, as_version=4)
+        assert "jupytext" not in notebook.metadata, f"{copy.name} is still paired: saving it writes a .py"
+        assert {key: notebook.metadata[key] for key in ("kernelspec", "language_info")} == kernel_metadata()
+        assert _cells(notebook) == _cells(nbformat.read(LESSONS_DIR / copy.name, as_version=4))
+    assert "jupyter lab" in (folder / "README.md").read_text()
+
+    work = copies[0].read_bytes().replace(b'"cells": [', b'"cells": [{"cell_type": "markdown", '
+                                                         b'"id": "mine", "metadata": {}, "source": "x"}, ')
+    copies[0].write_bytes(work)
+    assert main(["lessons", "copy", str(folder)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert copies[0].read_bytes() == work, "a second copy replaced a student's work"
+    assert main(["lessons", "copy", str(folder), "--overwrite"]) == 0
+    assert copies[0].read_bytes() != work
+
+    inside = LESSONS_DIR / "class-copy"
+    assert main(["lessons", "copy", str(inside)]) == 2
+    assert "inside the repository" in capsys.readouterr().err and not inside.exists()
+
+
+@pytest.fixture(scope="session")
+def class_copy(tmp_path_factory) -> Path:
+    """The lessons as a class gets them (``python -m mnas lessons copy``), outside the repository; one
+    folder for all six, since lessons 5 and 6 use what lessons 4 and 5 wrote."""
+    folder = tmp_path_factory.mktemp("lessons")
+    copy_lessons(folder)
+    return folder
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_notebook_runs_in_fast_mode(source, class_copy, record_property):
     from nbclient import NotebookClient
 
-    notebook = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
+    notebook = nbformat.read(class_copy / f"{source.stem}.ipynb", as_version=4)
     client = NotebookClient(notebook, timeout=900, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+                            resources={"metadata": {"path": str(class_copy)}})
     start = time.perf_counter()
     client.execute()  # raises CellExecutionError, naming the cell, on any error
     elapsed = time.perf_counter() - start
