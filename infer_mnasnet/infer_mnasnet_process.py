@@ -43,7 +43,7 @@ def parse_input_size(value: str) -> int | None:
     except ValueError:
         size = -1
     if not MIN_IMAGE_SIDE <= size <= MAX_INPUT_SIZE:
-        raise ValueError(f"input_size must be '{AUTO}' or an integer in [{MIN_IMAGE_SIDE}, {MAX_INPUT_SIZE}], "
+        raise ValueError(f"input_size must be '{AUTO}' or an integer >= {MIN_IMAGE_SIDE} and <= {MAX_INPUT_SIZE}, "
                          f"got {value!r}")
     return size
 
@@ -187,7 +187,7 @@ class InferMnasnet(CheckedKeysTask, dataprocess.CClassificationTask):
         classifier = self._get_classifier()
         self.emit_step_progress()
         image = self.get_input(0).get_image()
-        if image is None or image.size == 0:  # Ikomia could not read the file given to run_on(path=...)
+        if image is None:  # Ikomia could not read the file given to run_on(path=...)
             raise ValueError("input 0 holds no image: the workflow's input file is not a readable image "
                              "(not an image, empty or truncated); expected an RGB image file or array")
         if self.is_whole_image_classification():

@@ -92,7 +92,7 @@ class Preprocessor:
     def __init__(self, input_size: int, mean: Sequence[float] = IMAGENET_MEAN,
                  std: Sequence[float] = IMAGENET_STD):
         if int(input_size) != input_size or not MIN_IMAGE_SIDE <= input_size <= MAX_INPUT_SIZE:
-            raise ValueError(f"input_size must be an integer in [{MIN_IMAGE_SIDE}, {MAX_INPUT_SIZE}], got "
+            raise ValueError(f"input_size must be an integer >= {MIN_IMAGE_SIDE} and <= {MAX_INPUT_SIZE}, got "
                              f"{input_size!r}")
         mean = np.asarray(mean, dtype=np.float64).reshape(-1)
         std = np.asarray(std, dtype=np.float64).reshape(-1)
