@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def check_arguments(args: argparse.Namespace) -> None:
     """A `ValueError` naming the first option out of range (reported as ``error: ...`` by mnas.__main__)."""
     checks = [("--input-size", args.input_size, MIN_IMAGE_SIDE <= args.input_size <= MAX_INPUT_SIZE,
-               f"an integer in [{MIN_IMAGE_SIDE}, {MAX_INPUT_SIZE}]"),
+               f"an integer >= {MIN_IMAGE_SIDE} and <= {MAX_INPUT_SIZE}"),
               ("--threads", args.threads, args.threads >= 1, "an integer >= 1"),
               ("--repeats", args.repeats, args.repeats >= 3, "an integer >= 3 (a median needs repeats)")]
     for option, value, ok, expected in checks:

@@ -137,7 +137,7 @@ class TrainConfig:
             ("lr_step_epochs", self.lr_step_epochs > 0, "a number > 0"),
             ("lr_step_gamma", 0 < self.lr_step_gamma <= 1, "a number in (0, 1]"),
             ("label_smoothing", 0 <= self.label_smoothing < 1, "a number in [0, 1)"),
-            ("input_size", 8 <= self.input_size <= MAX_INPUT_SIZE, f"an integer in [8, {MAX_INPUT_SIZE}]"),
+            ("input_size", 8 <= self.input_size <= MAX_INPUT_SIZE, f"an integer >= 8 and <= {MAX_INPUT_SIZE}"),
             ("num_workers", self.num_workers >= 0, "an integer >= 0"),
             ("eval_batch_size", self.eval_batch_size >= 1, "an integer >= 1"),
             ("precise_bn_images", self.precise_bn_images >= 0, "an integer >= 0"),

@@ -374,7 +374,7 @@ def test_input_size_out_of_range_is_refused_everywhere():
 
     for check in (lambda: TrainConfig(input_size=100000), lambda: Preprocessor(100000),
                   lambda: parse_input_size("100000")):
-        with pytest.raises(ValueError, match=r"input_size must be .*\[8, 1024\], got '?100000"):
+        with pytest.raises(ValueError, match=r"input_size must be .*integer >= 8 and <= 1024, got '?100000"):
             check()
 
 
@@ -401,7 +401,7 @@ def test_infer_device_gpu_is_a_clear_error(cifar2, capsys):
     assert "error: device must be cpu or cuda (or cuda:N), got 'gpu'" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("option, message", [("--input-size=0", "--input-size must be an integer in"),
+@pytest.mark.parametrize("option, message", [("--input-size=0", "--input-size must be an integer >= 8 and <= 1024"),
                                              ("--repeats=0", "--repeats must be an integer >= 3")])
 def test_summary_options_out_of_range_are_errors(option, message, capsys):
     assert mnas_main(["summary", option]) == 2
@@ -437,5 +437,7 @@ def test_run_on_a_file_that_is_no_readable_image_is_a_clear_error(kind, cifar2, 
     workflow = Workflow()
     task = workflow.add_task(name="infer_mnasnet", auto_connect=True)
     task.set_parameters({"model_weight_file": str(model_file), "cuda": "False"})
-    with pytest.raises(RuntimeError, match="input 0 holds no image: .* not a readable image"):
+    # Ikomia gives no image (None) for an unreadable file, or an empty one
+    with pytest.raises(RuntimeError, match=r"input 0 holds no image: .* not a readable image|input image is "
+                                           r"empty \(shape \(0, 0"):
         workflow.run_on(path=str(path))
