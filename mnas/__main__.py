@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv[1:])
     try:
         return int(module.run(args) or 0)
-    except (ValueError, FileNotFoundError) as error:  # a bad input: the message says what to fix
+    except (ValueError, FileNotFoundError, ConnectionError) as error:  # a bad input: the message says what to fix
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -44,13 +44,15 @@ FRESH = FAST                          # fast: start over each run; full: resume 
 # %% [markdown]
 # ## 1. The reward: soft or hard constraint
 #
-# T is the target latency; here it is the measured latency of the search's skeleton (MnasNet-B1 at
-# width 0.5 for 32 px images), so "as fast as B1 x0.5" is the goal. The exponent w decides the trade:
+# T is the target latency; here it is the latency of the search's skeleton (MnasNet-B1 at width 0.5
+# for 32 px images), so "as fast as B1 x0.5" is the goal. The search times every child *against* that
+# skeleton, in interleaved bursts on the same core (lesson 2's paired measurement), so LAT/T is measured
+# directly as a ratio and the machine's drift cancels. The exponent w decides the trade:
 #
 # * **soft** (the paper's choice): w = -0.07 on both sides of T. Doubling the latency costs a factor
 #   2^-0.07 = 0.953, i.e. about 5 % relative accuracy; models slower *and* faster than T compete.
-# * **hard**: w = 0 under T (only accuracy counts) and w = -1 over it (reward falls in proportion to
-#   the overshoot): a budget, not a trade.
+# * **hard**: w = 0 under T (only accuracy counts) and w = -1 over it: beyond T the reward is
+#   ACC x T/LAT, so a model 25 % over T keeps 80 % of its accuracy as reward: a budget, not a trade.
 #
 # `mnas.search.reward.objective` builds both. For a fixed accuracy, here is the reward as a function
 # of latency:
@@ -106,20 +108,20 @@ if FRESH:
 config = SearchConfig(budget_children=BUDGET, constraint="soft", train_images=TRAIN_IMAGES,
                       val_images=VAL_IMAGES, proxy_epochs=1, threads=1, seed=0, compare_random=True,
                       baseline_widths=(0.35, 0.5, 0.75) if FAST else (0.35, 0.5, 0.75, 1.0))
-print(f"proxy batch {config.batch_size}, lr {config.lr}, latency repeats {config.latency_repeats}, "
-      f"PPO update every {config.ppo_batch} children")
+print(f"proxy batch {config.batch_size}, lr {config.lr}, latency: {config.latency_rounds} paired rounds of "
+      f"{config.latency_burst} calls ({config.latency_engine}), PPO update every {config.ppo_batch} children")
 
 
 def progress(phase, record, index, total):
     print(f"  {phase:<9} {index + 1:>2}/{total}: top-1 {record['accuracy']:5.1%}, "
-          f"{record['latency_ms']:6.2f} ms, reward {record['reward']:.3f}, {record['seconds']:4.1f} s")
+          f"{record['latency_ratio']:5.2f} x T, reward {record['reward']:.3f}, {record['seconds']:4.1f} s")
 
 
 start = time.perf_counter()
 result = Search(cifar10_root(), run_dir, config).run(on_child=progress)
 summary = result.summary
 print(f"search finished in {time.perf_counter() - start:.0f} s; "
-      f"target T = {summary['target_latency_ms']:.2f} ms")
+      f"T = the skeleton's latency, {summary['target_latency_ms']:.3f} ms at the start (children: ratios to it)")
 print(f"mean proxy top-1 of the controller's children: "
       f"{np.mean([r['accuracy'] for r in result.children]):.1%}")
 print("best child:", summary["best"]["arch"])
@@ -139,24 +141,25 @@ front = pareto_front(everything)
 fig, axis = plt.subplots(figsize=(7, 4.5))
 for records, label, style in ((result.children, "controller (PPO)", dict(color="tab:orange")),
                               (result.random_children, "random search", dict(color="tab:grey", marker="x"))):
-    axis.scatter([r["latency_ms"] for r in records], [r["accuracy"] for r in records], label=label, **style)
-baselines = sorted(result.baselines, key=lambda r: r["latency_ms"])
-axis.plot([r["latency_ms"] for r in baselines], [r["accuracy"] for r in baselines], "s-", color="tab:blue",
-          label="MnasNet-B1 baselines")
+    axis.scatter([r["latency_ratio"] for r in records], [r["accuracy"] for r in records], label=label,
+                 **style)
+baselines = sorted(result.baselines, key=lambda r: r["latency_ratio"])
+axis.plot([r["latency_ratio"] for r in baselines], [r["accuracy"] for r in baselines], "s-",
+          color="tab:blue", label="MnasNet-B1 baselines")
 for r in baselines:
-    axis.annotate(f"x{r['width']:g}", (r["latency_ms"], r["accuracy"]), textcoords="offset points",
+    axis.annotate(f"x{r['width']:g}", (r["latency_ratio"], r["accuracy"]), textcoords="offset points",
                   xytext=(4, 4))
-axis.step([r["latency_ms"] for r in front], [r["accuracy"] for r in front], where="post", color="black",
+axis.step([r["latency_ratio"] for r in front], [r["accuracy"] for r in front], where="post", color="black",
           linestyle="--", label="Pareto front of the children")
-axis.axvline(summary["target_latency_ms"], color="grey", linestyle=":", label="T")
+axis.axvline(summary["target_ratio"], color="grey", linestyle=":", label="T")
 axis.axhline(0.1, color="red", linestyle=":", linewidth=0.8, label="chance")
-axis.set(xlabel="measured latency (ms, batch 1, 1 thread)", ylabel="proxy top-1",
-         title="proxy accuracy vs measured latency")
+axis.set(xlabel="paired latency (x T, batch 1, 1 thread)", ylabel="proxy top-1",
+         title="proxy accuracy vs paired latency")
 axis.legend(fontsize=7)
 show(fig, "pareto")
 print(f"{len(front)} of {len(everything)} children on the Pareto front")
 for r in front:
-    print(f"  {r['sampler']:<6} top-1 {r['accuracy']:5.1%}  {r['latency_ms']:6.2f} ms  "
+    print(f"  {r['sampler']:<6} top-1 {r['accuracy']:5.1%}  {r['latency_ratio']:5.2f} x T  "
           f"{r['macs'] / 1e6:5.1f}M MACs")
 
 # %% [markdown]
@@ -166,14 +169,14 @@ for r in front:
 # measured with the hard constraint and see whether it would have preferred a different network.
 
 # %%
-target_ms = summary["target_latency_ms"]
-rules = {"soft": objective("soft", target_ms), "hard": objective("hard", target_ms)}
+target = summary["target_ratio"]  # 1: T is the skeleton's own latency, the unit of every ratio
+rules = {"soft": objective("soft", target), "hard": objective("hard", target)}
 for name, rule in rules.items():
-    best = max(everything, key=lambda r: rule(r["accuracy"], r["latency_ms"]))
-    best_reward = rule(best["accuracy"], best["latency_ms"])
-    print(f"{name}: best child top-1 {best['accuracy']:5.1%}, {best['latency_ms']:.2f} ms "
-          f"({best['latency_ms'] / target_ms:.2f} T), reward {best_reward:.3f}")
-over = [r for r in everything if r["latency_ms"] > target_ms]
+    best = max(everything, key=lambda r: rule(r["accuracy"], r["latency_ratio"]))
+    best_reward = rule(best["accuracy"], best["latency_ratio"])
+    print(f"{name}: best child top-1 {best['accuracy']:5.1%}, {best['latency_ratio']:.2f} T, "
+          f"reward {best_reward:.3f}")
+over = [r for r in everything if r["latency_ratio"] > target]
 print(f"{len(over)} of {len(everything)} children are slower than T; the hard reward scales them by T / LAT")
 
 # %% [markdown]

@@ -17,6 +17,7 @@ instance sized to this machine (loopback only, no dashboard) that declares ``lat
 from __future__ import annotations
 
 import os
+import socket
 import time
 from typing import Callable, Iterator, Sequence
 
@@ -90,6 +91,31 @@ def _train_remote(train_fn: TrainFn, arch: str, seed: int, data: ProxyData, conf
     return train_fn(arch, seed, data, config, None)
 
 
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast on a host:port nothing listens on (Ray's own client retries for minutes)."""
+    host_port = address.removeprefix("ray://")
+    if address == "auto" or ":" not in host_port:
+        return  # 'auto' finds the local cluster's address itself, and fails fast when there is none
+    host, _, port = host_port.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except (OSError, ValueError) as error:
+        raise ConnectionError(f"ray_address {address!r}: cannot reach a Ray cluster there ({error}); start one "
+                              "with 'ray start --head' and give its address, or leave ray_address empty to "
+                              "start a local instance") from None
+
+
+def _loopback_only(ray) -> None:
+    """Keep a local instance on 127.0.0.1: on Linux, Ray replaces a loopback node address by the
+    machine's network address unless its single-machine mode (its default on macOS and Windows) is on;
+    a local instance has no other node to talk to."""
+    from ray._private import ray_constants
+
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # for the processes the instance starts
+    ray_constants.ENABLE_RAY_CLUSTER = False                # read at import: this process too
+
+
 def connect_ray(address: str) -> bool:
     """Join the cluster at `address`, or start a local instance when it is empty; True when this call
     started (and so owns) the instance. Errors name the address and what to do."""
@@ -98,9 +124,11 @@ def connect_ray(address: str) -> bool:
         return False
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # never report anything over the network
     if not address:
+        _loopback_only(ray)
         ray.init(num_cpus=usable_cores(), resources={LATENCY_RESOURCE: 1}, include_dashboard=False,
                  log_to_driver=False, _node_ip_address="127.0.0.1")
         return True
+    _check_reachable(address)
     try:
         ray.init(address=address, log_to_driver=False)
     except Exception as error:  # ray raises ConnectionError, RuntimeError or grpc errors here
