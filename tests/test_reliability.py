@@ -100,7 +100,8 @@ def test_a_second_search_is_refused_while_one_runs_and_the_log_holds_each_child_
     output, go = tmp_path / "search", tmp_path / "go"
     holder_code = f"""
         import os, sys, time
-        from mnas.search.loop import Search, SearchConfig
+        from mnas.search.config import SearchConfig
+        from mnas.search.loop import Search
         config = SearchConfig(budget_children=2, train_images=20, val_images=10, baseline_widths=(0.5,),
                               target_latency_ms=1.0, predictor=False)
         def wait_for_go(*_):  # holds the search (and its lock) after the first evaluation
@@ -292,7 +293,7 @@ def test_resume_with_other_settings_is_refused_naming_them(cifar2, tmp_path):
 
 
 def test_search_settings_must_be_finite_and_the_cli_says_error_not_traceback(tmp_path, capsys):
-    from mnas.search.loop import SearchConfig
+    from mnas.search.config import SearchConfig
     from mnas.search.reward import objective
 
     for field in ("w", "target_latency_ms", "lr"):
@@ -309,7 +310,8 @@ def test_search_settings_must_be_finite_and_the_cli_says_error_not_traceback(tmp
 
 
 def test_a_damaged_search_log_record_is_a_resume_error(tmp_path):
-    from mnas.search.loop import SearchConfig, make_sampler, replay
+    from mnas.search.config import SearchConfig
+    from mnas.search.samplers import make_sampler, replay
     from mnas.search.space import SearchSpace
 
     space = SearchSpace()
@@ -320,7 +322,7 @@ def test_a_damaged_search_log_record_is_a_resume_error(tmp_path):
 
 
 def test_more_proxy_images_than_the_dataset_holds_is_an_error(cifar2):
-    from mnas.search.loop import load_proxy_data
+    from mnas.search.evaluate import load_proxy_data
 
     with pytest.raises(ValueError, match=r"train_images 100 \+ val_images 100000 need 50 \+ 50000 images per "
                                          r"class, but class 'cat' .* has 24 readable"):
