@@ -176,6 +176,42 @@ def test_a_kill_at_the_final_rename_is_refused_without_resume_and_completed_by_r
     assert (output / "classes.txt").read_text() == "cat\nship\n"
 
 
+def test_a_search_killed_at_its_final_rename_resumes_cleanly(cifar2, tmp_path):
+    output = tmp_path / "search"
+    argv = ["search", "--data", str(cifar2), "--output", str(output), "--budget-children", "2",
+            "--train-images", "20", "--val-images", "10", "--baseline-widths", "0.5",
+            "--target-latency-ms", "1", "--no-predictor"]
+    killed = run_python(KILL_AT_MODEL_RENAME.replace('"model.pth"', '"summary.json"').format(argv=argv))
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert list(output.glob(".summary.json.*.tmp")) and not (output / "summary.json").exists()
+    logged = (output / "children.jsonl").read_text()
+    assert mnas_main(argv) == 0  # resumes: every child is logged, only the report is written again
+    assert (output / "children.jsonl").read_text() == logged
+    assert json.loads((output / "summary.json").read_text())["children"] == 2
+    assert not list(output.glob(".*.tmp"))
+
+
+def test_train_mnasnet_refuses_a_folder_holding_a_run_unless_overwrite(cifar2, tmp_path, mlflow_file_store):
+    from ikomia.core import IODataType
+    from ikomia.dataprocess import CPathIO
+    from ikomia.dataprocess.workflow import Workflow
+
+    output = tmp_path / "run"
+    workflow = Workflow()
+    workflow.add_input(CPathIO(IODataType.FOLDER_PATH, str(cifar2)))
+    task = workflow.add_task(name="train_mnasnet", auto_connect=True)
+    task.set_parameters({"arch": TINY_ARCH, "input_size": "32", "batch_size": "16", "epochs": "1",
+                         "output_folder": str(output)})
+    workflow.run()
+    first = (output / "model.pth").read_bytes()
+    with pytest.raises(RuntimeError, match="already holds a training run .*overwrite"):
+        workflow.run()
+    assert (output / "model.pth").read_bytes() == first
+    task.set_parameters({"overwrite": "True", "seed": "1"})
+    workflow.run()
+    assert (output / "model.pth").read_bytes() != first
+
+
 def test_a_folder_holding_a_run_is_refused_unless_resume_or_overwrite(cifar2, tmp_path, capsys):
     output = tmp_path / "run"
     run_training_job(tiny_job(cifar2, output))
