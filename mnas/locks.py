@@ -103,6 +103,12 @@ def _busy(path: Path, holder: str) -> OutputFolderBusy:
                             "or choose another output folder")
 
 
+def _check_this_process(path: Path) -> None:
+    """flock does not exclude a second lock of the same process on another descriptor: `_held` does."""
+    if path in _held:
+        raise _busy(path, f"a {_held[path]} run of this same process (pid {os.getpid()})")
+
+
 def check_not_busy(folder: str | os.PathLike) -> None:
     """`OutputFolderBusy` now if another run holds `folder` (checked before any work; taking the lock
     later stays the real guard). Creates nothing."""
@@ -111,8 +117,7 @@ def check_not_busy(folder: str | os.PathLike) -> None:
     if not lock_path.is_file():
         return
     path = path.resolve()
-    if path in _held:
-        raise _busy(path, f"a {_held[path]} run of this same process (pid {os.getpid()})")
+    _check_this_process(path)
     try:
         with open(lock_path, encoding="utf-8") as handle:  # released again when closed
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -130,8 +135,7 @@ def output_folder_lock(folder: str | os.PathLike, purpose: str) -> Iterator[Path
     """
     path = prepare_output_folder(folder).resolve()
     with _held_guard:
-        if path in _held:
-            raise _busy(path, f"a {_held[path]} run of this same process (pid {os.getpid()})")
+        _check_this_process(path)
         _held[path] = purpose
     lock_path = path / LOCK_FILE_NAME
     try:
