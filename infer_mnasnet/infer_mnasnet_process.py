@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 PLUGIN_NAME = "infer_mnasnet"
 AUTO = "auto"
+ALL = "all"
 
 
 def _cuda_available() -> bool:
@@ -58,6 +59,16 @@ def parse_threads(value: str) -> int | None:
     return int(text)
 
 
+def parse_top_k(value: str) -> int | None:
+    """'all' (or empty / 0): every class; otherwise an integer >= 1."""
+    text = str(value).strip().lower()
+    if text in (ALL, "", "0", "none"):
+        return None
+    if not text.isdigit():
+        raise ValueError(f"top_k must be '{ALL}' or an integer >= 1, got {value!r}")
+    return int(text)
+
+
 def _file_state(path: str) -> tuple | None:
     """A file's identity for reload decisions: path, size and modification time (None when absent)."""
     if not path:
@@ -83,6 +94,9 @@ class InferMnasnetParam(core.CWorkflowTaskParam):
         self.int8 = False
         self.calibration_folder = ""  # int8 calibration images; empty: the dataset the model file names
         self.threads: int | None = None  # None: the machine's
+        # whole-image results: every class (None, the default: the full distribution, as Ikomia's
+        # results table and the public MnasNet task give it) or the k most probable
+        self.top_k: int | None = None
         self.update = False
 
     def set_values(self, params):
@@ -99,9 +113,11 @@ class InferMnasnetParam(core.CWorkflowTaskParam):
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {values['backend']!r}")
         int8, threads = parse_bool(values["int8"], "int8"), parse_threads(values["threads"])
-        changed = values != current
+        top_k = parse_top_k(values["top_k"])
+        # top_k only changes what is published: it does not reload the model
+        changed = {**values, "top_k": ""} != {**current, "top_k": ""}
         self.model_name, self.input_size, self.cuda = model_name, input_size, cuda
-        self.backend, self.int8, self.threads = backend, int8, threads
+        self.backend, self.int8, self.threads, self.top_k = backend, int8, threads, top_k
         self.calibration_folder = values["calibration_folder"].strip()
         self.model_weight_file = values["model_weight_file"].strip()
         self.class_file = values["class_file"].strip()
@@ -116,7 +132,8 @@ class InferMnasnetParam(core.CWorkflowTaskParam):
                 "backend": self.backend,
                 "int8": str(self.int8),
                 "calibration_folder": self.calibration_folder,
-                "threads": AUTO if self.threads is None else str(self.threads)}
+                "threads": AUTO if self.threads is None else str(self.threads),
+                "top_k": ALL if self.top_k is None else str(self.top_k)}
 
     def load_key(self) -> tuple:
         """Everything the loaded model depends on, files' contents included (via size and mtime), so a
@@ -192,7 +209,7 @@ class InferMnasnet(CheckedKeysTask, dataprocess.CClassificationTask):
                              "(not an image, empty or truncated); expected an RGB image file or array")
         if self.is_whole_image_classification():
             probabilities = classifier.predict(image, name="input image")[0]
-            names, confidences = classifier.ranked(probabilities)
+            names, confidences = classifier.ranked(probabilities, self.get_param_object().top_k)
             # 9 significant digits give back the float32 exactly, at half the cost of str() per class
             self.set_whole_image_results(names, ["%.9g" % c for c in confidences])
         else:

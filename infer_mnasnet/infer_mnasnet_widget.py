@@ -1,7 +1,7 @@
 """Ikomia STUDIO panel of infer_mnasnet: its parameters described once, the form built by
 `mnas_ikomia.widgets` (PyQt6, as ikomia 0.16 loads it)."""
 
-from infer_mnasnet.infer_mnasnet_process import AUTO, PLUGIN_NAME, InferMnasnetParam
+from infer_mnasnet.infer_mnasnet_process import ALL, AUTO, PLUGIN_NAME, InferMnasnetParam
 from mnas.models import VARIANTS
 from mnas.runtime import BACKENDS
 from mnas_ikomia.widgets import FormWidgetFactory, Section, choice, file, flag, folder, integer
@@ -35,6 +35,11 @@ FORM = (
                "dataset the model file names", "the dataset the model file names"),
         integer("threads", "CPU threads", "CPU threads for ONNX Runtime; auto: the cores this process "
                 "may use", minimum=0, maximum=256, special=AUTO),
+    )),
+    Section("Results", (
+        integer("top_k", "Classes published", "whole-image results: all classes with their confidences "
+                "(all), or only the k most probable (about 0.3 ms less per image for 1,000 classes)",
+                minimum=0, maximum=100000, special=ALL),
     )),
 )
 

@@ -16,16 +16,26 @@ calibrated on `calibration_folder` (default: the dataset a model file records it
 from __future__ import annotations
 
 import argparse
+import collections
+import csv
+import dataclasses
+import io
+import json
 import os
 import sys
-from typing import Sequence
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
+from .fileio import atomic_write_text
 from .models import VARIANTS
 from .preprocess import Preprocessor
-from .runtime import BACKENDS, calibration_files, create_backend, trained_on
+from .runtime import BACKENDS, IMAGE_SUFFIXES, calibration_files, create_backend, trained_on
 from .weights import LoadedWeights, load_classifier_weights
 
 
@@ -42,6 +52,7 @@ class Classifier:
         self.device = torch.device(device or default_device())
         self.model = loaded.model.eval().to(self.device)
         self.class_names = list(loaded.class_names)
+        self._names = np.asarray(self.class_names, dtype=object)
         self.input_size = loaded.input_size
         self.mean, self.std = loaded.mean, loaded.std
         self.source = loaded.source
@@ -112,10 +123,11 @@ class Classifier:
         order = np.argsort(-probabilities, kind="stable")[:k]
         return [(self.class_names[i], float(probabilities[i])) for i in order]
 
-    def ranked(self, probabilities: np.ndarray) -> tuple[list[str], list[float]]:
-        """Every class name and probability of one vector, sorted by decreasing probability."""
-        order = np.argsort(-probabilities, kind="stable").tolist()  # vectorised: runs on every frame
-        return [self.class_names[i] for i in order], probabilities[order].tolist()
+    def ranked(self, probabilities: np.ndarray, k: int | None = None) -> tuple[list[str], list[float]]:
+        """The `k` most probable (default: every) class names and probabilities of one vector, best
+        first. Vectorised (an object array of names): it runs on every frame."""
+        order = np.argsort(-probabilities, kind="stable")[:k]
+        return self._names[order].tolist(), probabilities[order].tolist()
 
     def describe(self) -> str:
         return (f"{self.model_name} ({self.num_classes} classes, {self.input_size} px, {self.device}) "
@@ -138,8 +150,111 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     return image
 
 
+def image_files(inputs: Sequence[str | os.PathLike]) -> list[Path]:
+    """The files given, in order, and the image files under each folder given (recursive, sorted)."""
+    files: list[Path] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            found = sorted(Path(root) / name for root, _, names in os.walk(item) for name in names
+                           if os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise ValueError(f"folder {str(item)!r} holds no image files ({', '.join(IMAGE_SUFFIXES)})")
+            files += found
+        elif item.exists():
+            files.append(item)
+        else:
+            raise ValueError(f"{str(item)!r} does not exist: expected image files or folders of images")
+    return files
+
+
+@dataclasses.dataclass
+class Prediction:
+    """One image's result: its `top_k` (class name, probability), best first, or why it failed."""
+
+    path: str
+    top_k: list[tuple[str, float]]
+    error: str = ""
+
+
+def _prepare(classifier: Classifier, paths: Sequence[Path]) -> tuple[np.ndarray, list[Path], dict]:
+    """Decode and pre-process `paths` into one batch (rows: the readable images, in order)."""
+    batch = np.empty((len(paths), *classifier.preprocessor.shape[1:]), np.float32)
+    readable, errors = [], {}
+    for path in paths:
+        try:
+            row = len(readable)
+            classifier.preprocessor(read_image(path), out=batch[row:row + 1], name=f"image {str(path)!r}")
+            readable.append(path)
+        except ValueError as error:  # one bad image does not stop the others
+            errors[path] = str(error)
+    return batch[:len(readable)], readable, errors
+
+
+def _prepared_batches(classifier: Classifier, files: Sequence[Path], batch_size: int, decode_threads: int,
+                      ahead: int = 2) -> Iterator[tuple[Sequence[Path], np.ndarray, list[Path], dict]]:
+    """Batches decoded by a thread pool up to `ahead` batches in advance of the one being classified
+    (cv2 and numpy release the GIL, so decoding overlaps the network)."""
+    chunks = [files[start:start + batch_size] for start in range(0, len(files), batch_size)]
+    with ThreadPoolExecutor(decode_threads, thread_name_prefix="mnas-decode") as pool:
+        pending = collections.deque()
+        for chunk in chunks:
+            pending.append((chunk, pool.submit(_prepare, classifier, chunk)))
+            if len(pending) > ahead:
+                chunk_done, future = pending.popleft()
+                yield (chunk_done, *future.result())
+        while pending:
+            chunk_done, future = pending.popleft()
+            yield (chunk_done, *future.result())
+
+
+def classify_files(classifier: Classifier, files: Sequence[Path], *, batch_size: int = 32, top_k: int = 5,
+                   decode_threads: int = 1, progress: bool = False) -> Iterator[Prediction]:
+    """One `Prediction` per file, in order: batches of `batch_size` through the classifier's backend
+    while the next batches are decoded in the background."""
+    if batch_size < 1 or decode_threads < 1 or top_k < 1:
+        raise ValueError(f"batch_size, decode_threads and top_k must be >= 1, got {batch_size}, "
+                         f"{decode_threads}, {top_k}")
+    k = min(top_k, classifier.num_classes)
+    bar = tqdm(total=len(files), unit="img", disable=not progress or None, dynamic_ncols=True)
+    with bar:
+        for chunk, batch, readable, errors in _prepared_batches(classifier, files, batch_size,
+                                                                 decode_threads):
+            rows = {}
+            if len(batch):
+                probabilities = classifier.backend.probabilities(batch)
+                order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
+                for path, indices, row in zip(readable, order, probabilities):
+                    rows[path] = list(zip(classifier._names[indices].tolist(), row[indices].tolist()))
+            for path in chunk:
+                yield Prediction(str(path), rows.get(path, []), errors.get(path, ""))
+            bar.update(len(chunk))
+
+
+def write_predictions(predictions: Sequence[Prediction], path: str | os.PathLike, top_k: int,
+                      model: str) -> None:
+    """`path` .csv: one row per image (path, top1_class, top1_probability, ..., error);
+    .json: {"model": ..., "images": [{"path", "top_k": [{"class", "probability"}], "error"}]}."""
+    path = Path(path)
+    if path.suffix.lower() == ".json":
+        images = [{"path": p.path, "top_k": [{"class": name, "probability": prob} for name, prob in p.top_k],
+                   "error": p.error} for p in predictions]
+        atomic_write_text(path, json.dumps({"model": model, "images": images}, indent=1))
+        return
+    columns = ["path"] + [f"top{n}_{field}" for n in range(1, top_k + 1) for field in ("class", "probability")]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns + ["error"])
+    for p in predictions:
+        cells = [value for name, prob in p.top_k for value in (name, f"{prob:.6g}")]
+        writer.writerow([p.path] + cells + [""] * (len(columns) - 1 - len(cells)) + [p.error])
+    atomic_write_text(path, buffer.getvalue())
+
+
+OUTPUT_SUFFIXES = (".csv", ".json")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("images", nargs="+", help="image files to classify")
+    parser.add_argument("images", nargs="+", help="image files or folders of images (searched recursively)")
     parser.add_argument("--model-name", default="mnasnet1_0", choices=list(VARIANTS),
                         help="variant (ignored for an mnas model file, which carries its architecture)")
     parser.add_argument("--weights", default="", help="model file or state dict (default: the "
@@ -148,6 +263,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input-size", type=int, default=None,
                         help="default: the model file's, else 224")
     parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=32,
+                        help="images per network call (results do not depend on it)")
+    parser.add_argument("--output", default="", help="write the results to this .csv or .json file "
+                        "(one row per image with its top-k) instead of printing them")
+    parser.add_argument("--decode-threads", type=int, default=1,
+                        help="threads decoding images ahead of the network")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--download", action="store_true",
                         help="let torchvision download missing ImageNet weights (needs internet)")
@@ -159,8 +280,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: the machine's)")
 
 
+def _check_arguments(args: argparse.Namespace) -> list[Path]:
+    for name in ("top_k", "batch_size", "decode_threads"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if args.output and Path(args.output).suffix.lower() not in OUTPUT_SUFFIXES:
+        raise ValueError(f"--output {args.output!r}: expected a file name ending in "
+                         f"{' or '.join(OUTPUT_SUFFIXES)}")
+    return image_files(args.images)
+
+
 def run(args: argparse.Namespace) -> int:
     try:
+        files = _check_arguments(args)
         classifier = Classifier.load(args.model_name, args.weights, args.classes, args.input_size,
                                      args.device, download=args.download or None, backend=args.backend,
                                      int8=args.int8, calibration_folder=args.calibration_folder or None,
@@ -169,14 +301,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"[infer] {classifier.describe()}")
-    failures = 0
-    for path in args.images:
-        try:
-            probabilities = classifier.predict(read_image(path), name=f"image {str(path)!r}")[0]
-        except ValueError as error:  # one bad image does not stop the others
-            print(f"{path}: error: {error}", file=sys.stderr)
-            failures += 1
-            continue
-        ranked = ", ".join(f"{name} {p:.1%}" for name, p in classifier.top_k(probabilities, args.top_k))
-        print(f"{path}: {ranked}")
-    return 1 if failures else 0
+    started = time.perf_counter()
+    predictions = []
+    for prediction in classify_files(classifier, files, batch_size=args.batch_size, top_k=args.top_k,
+                                     decode_threads=args.decode_threads, progress=bool(args.output)):
+        predictions.append(prediction)
+        if prediction.error:
+            print(f"{prediction.path}: error: {prediction.error}", file=sys.stderr)
+        elif not args.output:
+            print(f"{prediction.path}: " + ", ".join(f"{name} {p:.1%}" for name, p in prediction.top_k))
+    seconds = time.perf_counter() - started
+    if args.output:
+        write_predictions(predictions, args.output, min(args.top_k, classifier.num_classes),
+                          classifier.describe())
+        print(f"[infer] results: {args.output}")
+    print(f"[infer] {len(files)} images in {seconds:.2f} s: {len(files) / seconds:.1f} images/s "
+          f"(batch {args.batch_size})")
+    return 1 if any(p.error for p in predictions) else 0

@@ -17,10 +17,18 @@ Accepted inputs (anything else is a `ValueError` that names the input and says w
 
 Size: the whole image is resized to ``input_size x input_size`` -- a plain resize, aspect ratio not
 kept, no centre crop. That is what the training engine does and what a classifier of detector boxes
-needs (a crop would cut the object the detector framed). Interpolation: ``INTER_AREA`` when shrinking
-(it averages every source pixel, i.e. anti-aliases, like the antialiased bilinear resize of torchvision /
-PIL that the ImageNet weights were trained with; plain bilinear would alias on large photos),
-``INTER_LINEAR`` when enlarging (bilinear, where ``INTER_AREA`` would fall back to nearest-like blocks).
+needs (a crop would cut the object the detector framed). Interpolation: antialiased when shrinking, like
+the antialiased bilinear resize of torchvision / PIL that the ImageNet weights were trained with (plain
+bilinear would alias on large photos), at about the cost of a plain bilinear resize: each side that is
+at least twice the target is first halved, as often as needed, by a bilinear resize at exactly half
+size (which averages each pair of pixels: a 2-tap box filter, OpenCV's fast path), then one bilinear
+resize covers the remaining factor (1 to 2) -- or, when what is left is small (at most
+`SMALL_AREA_PIXELS`, e.g. on the way to 32 px), ``INTER_AREA``, whose cost grows with its source and is
+negligible there. A 480x640 photo -> 224 px: 0.15 ms against 0.96 ms for ``INTER_AREA`` alone (whose
+non-integer area path is slow) and 0.08 ms for plain bilinear; top-1 agreement with torchvision's
+antialiased transform within that of ``INTER_AREA`` alone (``bench/infer_preprocess_bench.py``).
+Enlarging is one bilinear resize.
+
 Images whose shorter side is below `MIN_IMAGE_SIDE` are refused: there is nothing left to classify.
 
 Normalisation ``(v / 255 - mean) / std`` and the HWC -> CHW transpose are fused into one multiply-add
@@ -41,6 +49,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 MIN_IMAGE_SIDE = 8
 MAX_INPUT_SIZE = 1024  # a larger input_size is a typo: 1024 px already costs ~20x the compute of 224 px
 CHANNEL_ORDERS = ("rgb", "bgr")
+SMALL_AREA_PIXELS = 128 * 128  # below this, the last shrinking step averages areas: it costs < 0.05 ms
 _DTYPE_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
 
@@ -75,15 +84,21 @@ def check_image(image, name: str = "image") -> np.ndarray:
 
 
 def resize_image(image: np.ndarray, input_size: int) -> np.ndarray:
-    """Plain resize of the whole image to ``input_size x input_size`` (see the module doc for why)."""
+    """Plain resize of the whole image to ``input_size x input_size``: halvings, then one last step
+    (see the module doc for why)."""
     cv2 = _cv2()
     height, width = image.shape[:2]
-    if height == input_size and width == input_size:
-        return image
-    shrinking = height * width > input_size * input_size
-    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-    resized = cv2.resize(image, (input_size, input_size), interpolation=interpolation)
-    return resized[:, :, None] if resized.ndim == 2 else resized  # cv2 drops a single channel axis
+    while height >= 2 * input_size or width >= 2 * input_size:
+        # bilinear at exactly (or, for an odd side, within 0.5 % of) half size: the mean of each pixel pair
+        height = height // 2 if height >= 2 * input_size else height
+        width = width // 2 if width >= 2 * input_size else width
+        image = cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
+    if height != input_size or width != input_size:
+        shrinking = height * width > input_size * input_size
+        small = height * width <= SMALL_AREA_PIXELS
+        interpolation = cv2.INTER_AREA if shrinking and small else cv2.INTER_LINEAR
+        image = cv2.resize(image, (input_size, input_size), interpolation=interpolation)
+    return image[:, :, None] if image.ndim == 2 else image  # cv2 drops a single channel axis
 
 
 class Preprocessor:

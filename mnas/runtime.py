@@ -35,7 +35,6 @@ from torch import nn
 
 from .openmp import ensure_static_teams
 from .fileio import atomic_path, atomic_write_text
-from .latency import onnxruntime_session
 
 logger = logging.getLogger(__name__)
 
@@ -270,19 +269,58 @@ class TorchBackend:
         return torch.softmax(logits.float(), dim=1).cpu().numpy()
 
 
+OPTIMIZATION_LEVELS = ("disable", "basic", "extended", "all")
+
+
+@dataclasses.dataclass(frozen=True)
+class SessionSettings:
+    """ONNX Runtime session settings; the defaults were chosen by measuring each one
+    (``bench/infer_session_bench.py``, see the README's "Fast inference")."""
+
+    optimization: str = "all"     # graph optimisation level
+    memory_arena: bool = True     # the CPU memory arena (reuses buffers across runs)
+    spinning: bool = True         # intra-op threads spin-wait for work between operators
+
+    def __post_init__(self):
+        if self.optimization not in OPTIMIZATION_LEVELS:
+            raise ValueError(f"optimization must be one of {', '.join(OPTIMIZATION_LEVELS)}, got "
+                             f"{self.optimization!r}")
+
+
+def create_session(model_path: str | os.PathLike, threads: int, settings: SessionSettings = SessionSettings()):
+    """An ONNX Runtime CPU session of `model_path` with `threads` intra-op threads and `settings`."""
+    import onnxruntime as ort
+
+    levels = {"disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+              "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+              "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+              "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL}
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = levels[settings.optimization]
+    options.enable_cpu_mem_arena = settings.memory_arena
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if settings.spinning else "0")
+    return ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+
+
 class OnnxRuntimeBackend:
-    """An ONNX Runtime CPU session with full graph optimisation and the machine's threads."""
+    """An ONNX Runtime CPU session (`SessionSettings`) with the machine's threads by default."""
 
     name = "onnxruntime"
 
-    def __init__(self, model_path: str | os.PathLike, threads: int | None = None):
+    def __init__(self, model_path: str | os.PathLike, threads: int | None = None,
+                 settings: SessionSettings = SessionSettings()):
         self.model_path = Path(model_path)
         self.threads = threads or default_threads()
-        self.session = onnxruntime_session(str(self.model_path), self.threads)
+        self.settings = settings
+        self.session = create_session(self.model_path, self.threads, settings)
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        return self.session.run([OUTPUT_NAME], {INPUT_NAME: batch})[0]
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        (logits,) = self.session.run([OUTPUT_NAME], {INPUT_NAME: batch})
-        return softmax(logits)
+        return softmax(self.logits(batch))
 
 
 PROBE = {"images": 2, "seed": 0}  # the batch the torch check runs on (recorded with its result)

@@ -156,6 +156,24 @@ def test_a_parameter_change_reloads_the_model_and_nothing_else_does(small_model_
     assert task.loads == 5 and sorted(whole_image_results(task)[0]) == ["x", "y", "z"]
 
 
+def test_top_k_publishes_the_most_probable_classes_without_reloading(imagenet_half):
+    workflow, task = new_task({"model_name": "mnasnet0_5"})
+    photo = data.chelsea()
+    workflow.run_on(array=photo)
+    names, confidences = whole_image_results(task)
+    assert len(names) == 1000 and task.get_parameters()["top_k"] == "all"
+    task.set_parameters({"top_k": "5"})
+    workflow.run_on(array=photo)
+    top_names, top_confidences = whole_image_results(task)
+    assert top_names == names[:5] and task.loads == 1  # only what is published changed
+    np.testing.assert_array_equal(top_confidences, confidences[:5])
+    with pytest.raises(RuntimeError, match="top_k must be 'all' or an integer >= 1, got '-2'"):
+        task.set_parameters({"top_k": "-2"})
+    task.set_parameters({"top_k": "all"})
+    workflow.run_on(array=photo)
+    assert len(task.get_whole_image_results()) == 1000 and task.loads == 1
+
+
 def test_model_weight_file_alone_is_enough(small_model_file):
     path, model = small_model_file
     workflow, task = new_task({"model_weight_file": str(path)})
@@ -280,11 +298,13 @@ def test_widget_edits_the_parameters(small_model_file):
     assert controls["backend"].combo.currentText() == "auto" and controls["threads"].spin.text() == "auto"
     controls["backend"].combo.setCurrentText("onnxruntime")
     controls["threads"].spin.setValue(2)
+    assert controls["top_k"].spin.text() == "all"
+    controls["top_k"].spin.setValue(5)
     widget.on_apply()
     assert param.get_values() == {"model_name": "mnasnet_a1", "input_size": "96",
                                   "model_weight_file": str(small_model_file[0]), "class_file": "",
                                   "cuda": "False", "backend": "onnxruntime", "int8": "False",
-                                  "calibration_folder": "", "threads": "2"}
+                                  "calibration_folder": "", "threads": "2", "top_k": "5"}
     assert param.update
     assert app is not None
 

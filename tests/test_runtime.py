@@ -277,14 +277,11 @@ def test_bad_requests_are_clear_errors(cache_dir):
 
 @pytest.mark.parametrize("size, source", [(224, "photos"), (32, "cifar"), (96, "cifar")])
 def test_lean_preprocessing_gives_the_torchvision_numbers(size, source, cifar10_root):
-    from mnas.preprocess import Preprocessor
+    from mnas.preprocess import Preprocessor, resize_image
 
     preprocessor = Preprocessor(size)
     for image in photos() if source == "photos" else cifar_test_images(cifar10_root, 4):
-        shrinking = image.shape[0] * image.shape[1] > size * size
-        interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-        resized = cv2.resize(image, (size, size), interpolation=interpolation)
-        reference = REFERENCE_TRANSFORM(resized).numpy()[None]
+        reference = REFERENCE_TRANSFORM(resize_image(image, size)).numpy()[None]
         np.testing.assert_allclose(preprocessor(image), reference, atol=2e-6, rtol=0)
 
 
