@@ -140,6 +140,7 @@ train_task = workflow.add_task(name="train_mnasnet", auto_connect=True)
 train_task.set_parameters({
     "arch": arch, "input_size": "32", "epochs": str(EPOCHS), "batch_size": "32",
     "learning_rate": "0.05", "warmup_epochs": "0", "output_folder": str(run_folder.resolve()),
+    "overwrite": "True",  # rerunning the lesson replaces its previous model (without it: refused)
 })
 print({k: v for k, v in train_task.get_parameters().items() if k != "arch"})
 

@@ -68,7 +68,7 @@ if not model_file.is_file():
     from mnas.train_job import TrainJob, run_training_job
 
     job = TrainJob(data=str(CIFAR10), model=SearchSpace().skeleton_arch(),
-                   output_folder=str(OUTPUTS / "stand-in"), limit_per_class=60,
+                   output_folder=str(OUTPUTS / "stand-in"), limit_per_class=60, overwrite=True,
                    config=TrainConfig(epochs=2, batch_size=32, input_size=32))
     model_file = run_training_job(job).files["model"]
 print("model file:", model_file, f"({model_file.stat().st_size / 1e6:.1f} MB)")
