@@ -236,3 +236,13 @@ def test_killed_search_resumes_with_no_lost_or_repeated_child(tmp_path, cifar10_
     assert [r["step"] for r in after] == list(range(budget))          # nothing repeated
     assert [r["arch"] for r in after] == [r["arch"] for r in reference]
     assert [r["accuracy"] for r in after] == [r["accuracy"] for r in reference]
+
+
+def test_a_child_whose_proxy_training_diverges_scores_zero_and_the_search_goes_on(tmp_path, cifar10_root,
+                                                                                  one_thread):
+    config = SearchConfig(budget_children=2, **{**TINY, "baseline_widths": (0.5,)}, lr=1e6)
+    result = Search(cifar10_root, tmp_path, config).run()
+    assert [r["step"] for r in result.children] == [0, 1]
+    for record in result.children + result.baselines:
+        assert record["accuracy"] == 0.0 and record["reward"] == 0.0
+        assert "diverged" in record["diverged"] and "learning rate" in record["diverged"]

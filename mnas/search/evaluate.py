@@ -22,7 +22,7 @@ import torch
 from ..data import ImageDataset, find_dataset_splits, load_split, stratified_split
 from ..latency import LatencyTable, PairedLatency, PairedMeter, torch_threads
 from ..models import count_macs, count_params, create_model
-from ..train import train
+from ..train import TrainingDiverged, train
 from .config import INPUT_SIZE, SearchConfig
 
 
@@ -53,16 +53,22 @@ def load_proxy_data(root: str | os.PathLike, train_images: int, val_images: int,
 
 def train_child(arch: str, seed: int, data: ProxyData, config: SearchConfig,
                 should_stop: Callable[[], bool] | None = None) -> dict | None:
-    """Proxy-train `arch`: {arch, accuracy, macs, params, train_seconds}, or None when stopped."""
+    """Proxy-train `arch`: {arch, accuracy, macs, params, train_seconds}, or None when stopped. A child
+    whose training diverges scores accuracy 0 (the reason logged under "diverged"): the search goes on."""
     started = time.perf_counter()
     torch.manual_seed(seed)
     model = create_model(arch, data.train.num_classes, INPUT_SIZE)
-    with torch_threads(config.train_threads or torch.get_num_threads()):
-        result = train(model, data.train, data.val, config.train_config(seed), should_stop=should_stop)
+    figures = {"macs": count_macs(model, INPUT_SIZE), "params": count_params(model)}
+    try:
+        with torch_threads(config.train_threads or torch.get_num_threads()):
+            result = train(model, data.train, data.val, config.train_config(seed), should_stop=should_stop)
+    except TrainingDiverged as error:  # a child the proxy lr cannot train is a bad child, not a bad search
+        return {"arch": arch, "accuracy": 0.0, **figures, "diverged": str(error),
+                "train_seconds": time.perf_counter() - started}
     if result.stopped or result.final is None:
         return None
-    return {"arch": arch, "accuracy": float(result.final.top1), "macs": count_macs(model, INPUT_SIZE),
-            "params": count_params(model), "train_seconds": time.perf_counter() - started}
+    return {"arch": arch, "accuracy": float(result.final.top1), **figures,
+            "train_seconds": time.perf_counter() - started}
 
 
 class ChildTimer:
