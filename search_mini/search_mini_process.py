@@ -43,6 +43,8 @@ DEFAULTS = {
     "compare_random": str(_DEFAULT.compare_random),
     "baseline_widths": ",".join(f"{w:g}" for w in _DEFAULT.baseline_widths),
     "train_threads": str(_DEFAULT.train_threads),
+    "executor": _DEFAULT.executor,          # local | ray (children in parallel on a Ray cluster)
+    "ray_address": _DEFAULT.ray_address,    # ray: empty starts a local instance; auto or ray://host:port
 }
 _KINDS = {"budget_children": int, "budget_minutes": float, "target_latency_ms": float, "w": float,
           "proxy_epochs": int, "train_images": int, "val_images": int, "seed": int, "threads": int,
@@ -60,6 +62,7 @@ def config_from_values(values: dict[str, str]) -> SearchConfig:
     return SearchConfig(**fields, constraint=values["constraint"].strip().lower(),
                         sampler=values["sampler"].strip().lower(),
                         latency_engine=values["latency_engine"].strip().lower(),
+                        executor=values["executor"].strip().lower(), ray_address=values["ray_address"].strip(),
                         compare_random=parse_bool(values["compare_random"], "compare_random"),
                         baseline_widths=widths)
 

@@ -2,7 +2,7 @@
 `mnas_ikomia.widgets` (PyQt6, as ikomia 0.16 loads it)."""
 
 from mnas.latency import ENGINES
-from mnas.search.loop import SAMPLERS
+from mnas.search.loop import EXECUTORS, SAMPLERS
 from mnas_ikomia.widgets import FormWidgetFactory, Section, choice, flag, folder, integer, number, text
 from search_mini.search_mini_process import PLUGIN_NAME, SearchMiniParam
 
@@ -40,6 +40,12 @@ FORM = (
                 "(test/ is never read)", minimum=1, maximum=10_000_000, step=100),
         integer("train_threads", "Training threads", "CPU threads of the proxy training; all: every "
                 "core", minimum=0, maximum=256, special="all", special_value="0"),
+    )),
+    Section("Where children train", (
+        choice("executor", "Executor", EXECUTORS, "local: one child at a time in this process; ray: the "
+               "children of each PPO batch in parallel on a Ray cluster, timed on its latency_device node"),
+        text("ray_address", "Ray address", "ray: empty starts a local Ray instance on this machine; auto "
+             "or ray://host:port joins a running cluster", "a local Ray instance"),
     )),
     Section("Latency and output", (
         choice("latency_engine", "Latency engine", ENGINES, "runtime the latency of each child is "

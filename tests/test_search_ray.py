@@ -124,3 +124,22 @@ def test_killed_ray_search_resumes_with_no_lost_or_repeated_child(tmp_path, cifa
     assert [r["step"] for r in after] == list(range(budget))          # nothing repeated
     assert [r["arch"] for r in after] == [r["arch"] for r in reference]
     assert [r["accuracy"] for r in after] == [r["accuracy"] for r in reference]
+
+
+def test_search_mini_task_runs_its_children_on_ray(tmp_path, cifar10_root, local_ray, mlflow_file_store):
+    from ikomia.core import IODataType
+    from ikomia.dataprocess import CPathIO
+    from ikomia.dataprocess.workflow import Workflow
+
+    workflow = Workflow()
+    workflow.add_input(CPathIO(IODataType.FOLDER_PATH, str(cifar10_root)))
+    task = workflow.add_task(name="search_mini", auto_connect=True)
+    task.set_parameters({"budget_children": "2", "train_images": "60", "val_images": "30",
+                         "baseline_widths": "0.5", "train_threads": "1", "executor": "ray",
+                         "output_folder": str(tmp_path / "search")})
+    workflow.run()
+    assert [r["step"] for r in _log(tmp_path / "search")] == [0, 1]
+    machines = json.loads((tmp_path / "search" / "search_config.json").read_text())["machines"]
+    assert machines[-1]["executor"] == "ray"
+    with pytest.raises((ValueError, RuntimeError), match="executor must be one of local, ray"):
+        task.set_parameters({"executor": "spark"})
