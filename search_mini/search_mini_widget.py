@@ -23,9 +23,10 @@ FORM = (
              "baselines, comma-separated (e.g. 0.35,0.5,0.75,1)", "no baselines"),
     )),
     Section("Reward: ACC x (LAT/T)^w", (
-        number("target_latency_ms", "Target latency T (ms)", "T of the reward, in ms; measure: the B1 "
-               "skeleton's latency measured on this machine", minimum=0.0, maximum=100000.0, step=0.5,
-               decimals=2, special="measure", special_value="0"),
+        number("target_latency_ms", "Target latency T (ms)", "T of the reward, in ms (made a ratio through "
+               "the reference's ms); B1 skeleton: T is the skeleton's own latency, every child timed as a "
+               "ratio to it", minimum=0.0, maximum=100000.0, step=0.5, decimals=2, special="B1 skeleton",
+               special_value="0"),
         choice("constraint", "Constraint", ("soft", "hard"),
                "soft: alpha = beta = w; hard: alpha = 0, beta = -1 (the paper's hard constraint)"),
         number("w", "w", "exponent of the soft constraint (the paper: -0.07); <= 0", minimum=-2.0,

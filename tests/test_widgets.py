@@ -191,7 +191,7 @@ def test_applied_search_parameters_drive_the_search(qt_app, tiny_dataset, mlflow
     # 0 means "every core" / "measure T here": the spin boxes say so
     controls = widget.form.controls
     assert controls["train_threads"].spin.text() == "all"
-    assert controls["target_latency_ms"].spin.text() == "measure"
+    assert controls["target_latency_ms"].spin.text() == "B1 skeleton"
     output = tmp_path / "search"
     set_controls(widget, {"budget_children": 2, "sampler": "random", "train_images": 16,
                           "val_images": 8, "baseline_widths": "", "train_threads": 1,
