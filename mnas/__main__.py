@@ -19,6 +19,7 @@ COMMANDS = {
     "infer": ("mnas.infer", "classify image files with a variant or a trained weights file"),
     "train": ("mnas.train_cli", "train or fine-tune an architecture on a folder dataset"),
     "search": ("mnas.search.cli", "run the miniature MnasNet platform-aware search"),
+    "table": ("mnas.search.table_cli", "build, pack and inspect the benchmark table of a search sub-space"),
     "lessons": ("mnas.lessons_cli", "copy the lesson notebooks into a working folder for a class"),
 }
 

@@ -72,7 +72,10 @@ class SearchSpace:
 
     def __init__(self, skeleton: Sequence[str] = SKELETON_32, width: float = 0.5,
                  stem: int = SKELETON_STEM, stem_stride: int = SKELETON_STEM_STRIDE,
-                 head: int = HEAD_CHANNELS, in_channels: int = 3):
+                 head: int = HEAD_CHANNELS, in_channels: int = 3,
+                 choices: Mapping[str, Sequence] | None = None):
+        """`choices`: per label, the subset of its choices this space allows (a sub-space, e.g. a
+        benchmark table's); a label with one choice is fixed."""
         if width <= 0:
             raise ValueError(f"width must be > 0, got {width}")
         self.skeleton = [parse_block(b, where=f"skeleton block {n}") for n, b in enumerate(skeleton)]
@@ -81,8 +84,16 @@ class SearchSpace:
         self.stem_stride = stem_stride
         self.head = head
         self.in_channels = in_channels
-        self.steps = [Step(f"b{n}_{name}", n, name, choices)
-                      for n in range(len(self.skeleton)) for name, choices in DECISIONS.items()]
+        self.steps = [Step(f"b{n}_{name}", n, name, options)
+                      for n in range(len(self.skeleton)) for name, options in DECISIONS.items()]
+        if choices:
+            known = {step.label: step for step in self.steps}
+            for label, subset in choices.items():
+                if label not in known or not subset or any(c not in known[label].choices for c in subset):
+                    raise ValueError(f"sub-space choices[{label!r}] = {subset!r}: expected a label b<block>_<"
+                                     f"decision> and a non-empty subset of its choices")
+            self.steps = [dataclasses.replace(step, choices=tuple(choices[step.label]))
+                          if step.label in choices else step for step in self.steps]
 
     @property
     def num_choices(self) -> list[int]:
@@ -93,6 +104,9 @@ class SearchSpace:
         return math.prod(self.num_choices)
 
     def describe(self) -> str:
+        free = [step for step in self.steps if len(step.choices) > 1]
+        if len(free) < len(self.steps):
+            return f"sub-space of {self.size:,} networks ({len(free)} free decisions of {len(self.steps)})"
         per_block = math.prod(len(c) for c in DECISIONS.values())
         return (f"{len(self.skeleton)} blocks x {per_block} designs per block = {self.size:.3g} "
                 f"networks ({len(self.steps)} decisions)")
@@ -121,7 +135,8 @@ class SearchSpace:
             value = decisions[step.label]
             matches = [n for n, choice in enumerate(step.choices) if choice == value]
             if not matches:
-                raise ValueError(f"decisions[{step.label!r}] = {value!r}: expected one of {step.choices}")
+                raise ValueError(f"decisions[{step.label!r}] = {value!r}: expected one of {step.choices}"
+                                 f"{' (this sub-space)' if len(step.choices) < len(DECISIONS[step.name]) else ''}")
             result.append(matches[0])
         return result
 
