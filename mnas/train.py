@@ -26,6 +26,14 @@ checkpoint_dir=None, resume=False) -> TrainResult``
 A proxy training for the search is ``train(create_model(arch, n, 32), train_set, val_set,
 TrainConfig(epochs=3, batch_size=128))`` followed by ``result.final.top1``.
 
+Device: ``TrainConfig.device`` is auto (CUDA when torch sees a GPU), cpu, cuda or cuda:N
+(`mnas.device`). On CUDA the decoded images move to the GPU once when they fit in half its free memory
+(else each batch is copied), steps run in mixed precision (bfloat16, or float16 with loss scaling) unless
+``mixed_precision=False``, and evaluation stays float32. Every random draw (order, augmentation) comes
+from one CPU generator, so a run makes the same draws on every device; checkpoints load on any device
+(``map_location``), so a run written on a GPU resumes on the CPU and back. The model is handed back on
+the CPU.
+
 Data path: images stay uint8 N x H x W x 3 in memory; each batch is gathered, augmented and normalised
 as one tensor op (no per-image Python loop, no DataLoader processes). Augmentation fits the input
 size: at input_size <= 64 (CIFAR-like) a random crop after 4 px zero padding plus horizontal flip; at
@@ -54,6 +62,7 @@ from torch import nn
 
 from .openmp import ensure_static_teams
 from .data import ImageDataset
+from .device import AUTO, autocast_dtype, check_device_spec, resolve_device
 from .fileio import atomic_torch_save
 from .preprocess import MAX_INPUT_SIZE
 
@@ -82,9 +91,11 @@ class TrainingDiverged(ValueError):
     """The loss became NaN or infinite; the message names the epoch, the step and the learning rate."""
 
 
-# Settings a resumed run may change (more epochs, other loader threads); any other change would make
-# the resumed run a different one than its checkpoint and history describe.
-RESUMABLE_CHANGES = ("epochs", "num_workers", "eval_batch_size")
+# Settings a resumed run may change (more epochs, other loader threads, another device); any other
+# change would make the resumed run a different one than its checkpoint and history describe.
+RESUMABLE_CHANGES = ("epochs", "num_workers", "eval_batch_size", "device", "mixed_precision")
+# On CUDA the decoded images live on the GPU when they take at most this share of its free memory
+DEVICE_DATA_SHARE = 0.5
 
 
 @dataclasses.dataclass
@@ -117,9 +128,12 @@ class TrainConfig:
     channels_last: bool = True
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
+    device: str = AUTO                # auto (CUDA when available) | cpu | cuda | cuda:N
+    mixed_precision: bool = True      # autocast on CUDA (no effect on the CPU)
 
     def __post_init__(self):
         self.mean, self.std = tuple(map(float, self.mean)), tuple(map(float, self.std))
+        self.device = check_device_spec(self.device)
         numbers = [f.name for f in dataclasses.fields(self) if f.type in ("float", "int")]
         for name in numbers:
             value = getattr(self, name)
@@ -242,16 +256,19 @@ def freeze_backbone(model: nn.Module) -> None:
 class BatchPreprocessor:
     """uint8 N x H x W x 3 batches -> normalised float N x 3 x S x S, augmented or for evaluation."""
 
-    def __init__(self, input_size: int, mean=IMAGENET_MEAN, std=IMAGENET_STD, channels_last: bool = True):
+    def __init__(self, input_size: int, mean=IMAGENET_MEAN, std=IMAGENET_STD, channels_last: bool = True,
+                 device: torch.device | str = "cpu"):
         self.input_size = input_size
         self.small = input_size <= SMALL_INPUT_MAX
+        self.device = torch.device(device)
         std_t = torch.tensor(std).view(1, 3, 1, 1)
-        self.scale = 1.0 / (255.0 * std_t)
-        self.shift = -torch.tensor(mean).view(1, 3, 1, 1) / std_t
+        self.scale = (1.0 / (255.0 * std_t)).to(self.device)
+        self.shift = (-torch.tensor(mean).view(1, 3, 1, 1) / std_t).to(self.device)
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
 
     def _to_float(self, images: torch.Tensor) -> torch.Tensor:
         # NHWC uint8 permuted is channels-last already; one copy to float in the wanted layout
+        images = images.to(self.device, non_blocking=True)
         x = images.permute(0, 3, 1, 2).to(torch.float32, memory_format=self.memory_format)
         return x.mul_(self.scale).add_(self.shift)
 
@@ -259,7 +276,8 @@ class BatchPreprocessor:
         """Crop each image of float NCHW `x` to its box (x1, y1, x2, y2) and resize to input_size."""
         from torchvision.ops import roi_align
 
-        rois = torch.cat([torch.arange(len(x), dtype=x.dtype)[:, None], boxes.to(x.dtype)], dim=1)
+        rois = torch.cat([torch.arange(len(x), dtype=x.dtype, device=x.device)[:, None],
+                          boxes.to(x.device, x.dtype)], dim=1)
         return roi_align(x, rois, self.input_size, spatial_scale=1.0, sampling_ratio=0, aligned=True)
 
     def eval_batch(self, images: torch.Tensor) -> torch.Tensor:
@@ -269,6 +287,7 @@ class BatchPreprocessor:
         return self._to_float(images)
 
     def train_batch(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        images = images.to(self.device, non_blocking=True)
         if self.small:
             if images.shape[1:3] != (self.input_size, self.input_size):
                 images = self._resize_uint8(images)
@@ -278,6 +297,7 @@ class BatchPreprocessor:
             memory_format=self.memory_format)
 
     def _resize_uint8(self, images: torch.Tensor) -> torch.Tensor:
+        images = images.to(self.device, non_blocking=True)
         x = F.interpolate(images.permute(0, 3, 1, 2).float(), size=(self.input_size,) * 2,
                           mode="bilinear", antialias=True, align_corners=False)
         return x.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
@@ -287,16 +307,17 @@ def _pad_random_crop(images: torch.Tensor, padding: int, generator: torch.Genera
     """Random H x W crops of NHWC `images` zero-padded by `padding`, gathered in one indexing op."""
     n, height, width, _ = images.shape
     padded = F.pad(images, (0, 0, padding, padding, padding, padding))
-    top = torch.randint(0, 2 * padding + 1, (n, 1), generator=generator)
-    left = torch.randint(0, 2 * padding + 1, (n, 1), generator=generator)
-    rows = (top + torch.arange(height))[:, :, None]
-    cols = (left + torch.arange(width))[:, None, :]
-    return padded[torch.arange(n)[:, None, None], rows, cols]
+    # drawn on the CPU generator (the same draws on every device), then moved to the images
+    top = torch.randint(0, 2 * padding + 1, (n, 1), generator=generator).to(images.device)
+    left = torch.randint(0, 2 * padding + 1, (n, 1), generator=generator).to(images.device)
+    rows = (top + torch.arange(height, device=images.device))[:, :, None]
+    cols = (left + torch.arange(width, device=images.device))[:, None, :]
+    return padded[torch.arange(n, device=images.device)[:, None, None], rows, cols]
 
 
 def _flip(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Flip a random half of NHWC `images` left-right."""
-    flip = torch.rand(len(images), generator=generator) < 0.5
+    flip = (torch.rand(len(images), generator=generator) < 0.5).to(images.device)
     return torch.where(flip[:, None, None, None], images.flip(2), images)
 
 
@@ -314,17 +335,39 @@ def _random_resized_boxes(shape, generator: torch.Generator, scale=(0.08, 1.0),
     return torch.stack([x1, y1, x1 + box_w, y1 + box_h], dim=1)
 
 
-def _train_batches(dataset: ImageDataset, config: TrainConfig, prep: BatchPreprocessor,
+def _train_batches(data: "PlacedData", config: TrainConfig, prep: BatchPreprocessor,
                    generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """One epoch of shuffled, augmented batches; a last batch of a single image is dropped (BN)."""
-    order = torch.randperm(len(dataset), generator=generator)
+    order = torch.randperm(len(data.labels), generator=generator)
     for start in range(0, len(order), config.batch_size):
         index = order[start:start + config.batch_size]
         if len(index) < 2:
             break
-        images = dataset.images[index]
+        images = data.images[index.to(data.images.device)]
         x = prep.train_batch(images, generator) if config.augment else prep.eval_batch(images)
-        yield x, dataset.labels[index]
+        yield x, data.labels[index.to(data.labels.device)].to(prep.device, non_blocking=True)
+
+
+@dataclasses.dataclass
+class PlacedData:
+    """A dataset's images and labels where training reads them: on the training device when they fit
+    (no per-batch host copy), else in host memory (each batch copied by `BatchPreprocessor`)."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    @classmethod
+    def place(cls, dataset: ImageDataset, device: torch.device, budget_bytes: int | None = None):
+        images, labels = dataset.images, dataset.labels
+        if device.type == "cuda":
+            budget = budget_bytes if budget_bytes is not None else int(
+                DEVICE_DATA_SHARE * torch.cuda.mem_get_info(device)[0])
+            if images.numel() * images.element_size() <= budget:
+                images, labels = images.to(device), labels.to(device)
+            else:
+                logger.info("the decoded images (%.1f GB) exceed %.1f GB of GPU memory: each batch is "
+                            "copied to %s", images.numel() / 1e9, budget / 1e9, device)
+        return cls(images, labels)
 
 
 def _prefetch(batches: Iterator, depth: int) -> Iterator:
@@ -415,18 +458,19 @@ def evaluate(model: nn.Module, dataset: ImageDataset, *, input_size: int | None 
     ensure_static_teams()
     if len(dataset) == 0:
         raise ValueError("cannot evaluate on an empty dataset")
-    prep = BatchPreprocessor(input_size or dataset.image_size[0], mean, std, channels_last)
+    device = model_device(model)
+    prep = BatchPreprocessor(input_size or dataset.image_size[0], mean, std, channels_last, device)
     k = min(5, dataset.num_classes)
-    loss_sum, top1_hits, topk_hits = torch.zeros(()), torch.zeros(()), torch.zeros(())
-    class_hits = torch.zeros(dataset.num_classes)
+    loss_sum, top1_hits, topk_hits = (torch.zeros((), device=device) for _ in range(3))
+    class_hits = torch.zeros(dataset.num_classes, device=device)
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode():
             for start in range(0, len(dataset), batch_size):
                 images = dataset.images[start:start + batch_size]
-                labels = dataset.labels[start:start + batch_size]
-                logits = model(prep.eval_batch(images))
+                labels = dataset.labels[start:start + batch_size].to(device, non_blocking=True)
+                logits = model(prep.eval_batch(images)).float()
                 loss_sum += F.cross_entropy(logits, labels, reduction="sum")
                 topk = logits.topk(k, dim=1).indices
                 hit1 = topk[:, 0] == labels
@@ -438,12 +482,17 @@ def evaluate(model: nn.Module, dataset: ImageDataset, *, input_size: int | None 
     counts = torch.bincount(dataset.labels, minlength=dataset.num_classes).clamp(min=1)
     n = len(dataset)
     return EvalResult(loss_sum.item() / n, top1_hits.item() / n, topk_hits.item() / n,
-                      (class_hits / counts).tolist(), n)
+                      (class_hits.cpu() / counts).tolist(), n)
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device of the model's first parameter (the CPU for a model without any)."""
+    return next((p.device for p in model.parameters()), torch.device("cpu"))
 
 
 # ------------------------------------------------------------------------------------------ training
 
-def recalibrate_batch_norm(model: nn.Module, dataset: ImageDataset, prep: BatchPreprocessor,
+def recalibrate_batch_norm(model: nn.Module, dataset: ImageDataset | PlacedData, prep: BatchPreprocessor,
                            max_images: int, batch_size: int, seed: int = 0) -> None:
     """Replace every BN layer's running statistics by their exact average over `max_images` images.
 
@@ -462,7 +511,8 @@ def recalibrate_batch_norm(model: nn.Module, dataset: ImageDataset, prep: BatchP
         norm.momentum = None  # cumulative moving average: the exact mean over the batches seen
         norm.train()
     try:
-        sample = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:max_images]
+        sample = torch.randperm(len(dataset.labels), generator=torch.Generator().manual_seed(seed))
+        sample = sample[:max_images].to(dataset.images.device)
         with torch.no_grad():
             for start in range(0, len(sample), batch_size):
                 index = sample[start:start + batch_size]
@@ -480,19 +530,23 @@ def _set_train_mode(model: nn.Module, config: TrainConfig) -> None:
         model.features.eval()  # frozen BN statistics too
 
 
-def _checkpoint_payload(model, optimizer, generator, epoch, history, config, class_names) -> dict:
+def _checkpoint_payload(model, optimizer, scaler, generator, epoch, history, config, class_names) -> dict:
+    device = model_device(model)
     return {"format": CHECKPOINT_FORMAT, "epoch": epoch, "arch": getattr(model, "arch", ""),
             "class_names": list(class_names), "config": dataclasses.asdict(config),
             "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
-            "history": [dataclasses.asdict(h) for h in history]}
+            # dropout draws from the CUDA generator on a GPU: restored when resuming on a GPU
+            "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+            "grad_scaler": scaler.state_dict() if scaler.is_enabled() else None,
+            "trained_on": str(device), "history": [dataclasses.asdict(h) for h in history]}
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"resume: no checkpoint at {path}")
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    payload = torch.load(path, map_location="cpu", weights_only=True)  # any device's checkpoint
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"resume: {path} is not an mnas training checkpoint")
     return payload
@@ -519,16 +573,22 @@ def _comparable(value):
     return list(value) if isinstance(value, tuple) else value
 
 
-def _restore(checkpoint: dict, model, optimizer, generator, class_names, config, path) -> list[EpochStats]:
+def _restore(checkpoint: dict, model, optimizer, scaler, generator, class_names, config,
+             path) -> list[EpochStats]:
     if checkpoint["arch"] != getattr(model, "arch", "") or checkpoint["class_names"] != list(class_names):
         raise ValueError(f"resume: checkpoint {path} is for another model or class list "
                          f"(arch {checkpoint['arch']!r}, classes {checkpoint['class_names']}); "
                          "delete it or train without resume")
     check_resume_config(checkpoint, config, path)
-    model.load_state_dict(checkpoint["model"])
-    optimizer.load_state_dict(checkpoint["optimizer"])
+    model.load_state_dict(checkpoint["model"])      # copied onto the model's device
+    optimizer.load_state_dict(checkpoint["optimizer"])  # its state follows the parameters' device
     generator.set_state(checkpoint["generator"])
     torch.set_rng_state(checkpoint["torch_rng"])
+    device = model_device(model)
+    if device.type == "cuda" and checkpoint.get("cuda_rng") is not None:
+        torch.cuda.set_rng_state(checkpoint["cuda_rng"], device)
+    if scaler.is_enabled() and checkpoint.get("grad_scaler"):
+        scaler.load_state_dict(checkpoint["grad_scaler"])
     return [EpochStats(**h) for h in checkpoint["history"]]
 
 
@@ -545,21 +605,25 @@ def train(model: nn.Module, train_set: ImageDataset, val_set: ImageDataset, conf
         raise ValueError(f"the training set needs at least 2 images, got {len(train_set)}")
     if resume and checkpoint_dir is None:
         raise ValueError("resume needs a checkpoint_dir")
+    device = resolve_device(config.device)
     if config.freeze_backbone:
         freeze_backbone(model)
+    model.to(device)
     if config.channels_last:
         model.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, config)
+    amp = Precision(device, config.mixed_precision)
     criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     generator = torch.Generator().manual_seed(config.seed)
     torch.manual_seed(config.seed)
-    prep = BatchPreprocessor(config.input_size, config.mean, config.std, config.channels_last)
+    prep = BatchPreprocessor(config.input_size, config.mean, config.std, config.channels_last, device)
+    data = PlacedData.place(train_set, device)
     steps = steps_per_epoch(len(train_set), config.batch_size)
     checkpoint_path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir else None
 
     history: list[EpochStats] = []
     if resume and checkpoint_path.is_file():
-        history = _restore(load_checkpoint(checkpoint_path), model, optimizer, generator,
+        history = _restore(load_checkpoint(checkpoint_path), model, optimizer, amp.scaler, generator,
                            train_set.class_names, config, checkpoint_path)
         logger.info("resumed from %s after epoch %d", checkpoint_path, len(history))
     last_good_state = copy.deepcopy(model.state_dict())
@@ -570,7 +634,7 @@ def train(model: nn.Module, train_set: ImageDataset, val_set: ImageDataset, conf
     for epoch in range(len(history), config.epochs):
         started = time.perf_counter()
         try:
-            train_loss, train_seconds, lr = _train_epoch(model, train_set, config, prep, optimizer,
+            train_loss, train_seconds, lr = _train_epoch(model, data, config, prep, optimizer, amp,
                                                          criterion, generator, epoch * steps, steps,
                                                          should_stop, on_step)
         except StopTraining:
@@ -578,7 +642,7 @@ def train(model: nn.Module, train_set: ImageDataset, val_set: ImageDataset, conf
             stopped = True
             break
         if config.precise_bn_images and not config.freeze_backbone:
-            recalibrate_batch_norm(model, train_set, prep, config.precise_bn_images,
+            recalibrate_batch_norm(model, data, prep, config.precise_bn_images,
                                    config.eval_batch_size, config.seed)
         final = evaluate(model, val_set, input_size=config.input_size,
                          batch_size=config.eval_batch_size, mean=config.mean, std=config.std,
@@ -588,13 +652,13 @@ def train(model: nn.Module, train_set: ImageDataset, val_set: ImageDataset, conf
                            time.perf_counter() - started, len(train_set) / train_seconds)
         history.append(stats)
         if checkpoint_path is not None:
-            atomic_torch_save(_checkpoint_payload(model, optimizer, generator, epoch + 1, history,
+            atomic_torch_save(_checkpoint_payload(model, optimizer, amp.scaler, generator, epoch + 1, history,
                                                   config, train_set.class_names), checkpoint_path)
         last_good_state = copy.deepcopy(model.state_dict())
         if on_epoch_end is not None:
             on_epoch_end(stats)
-    if config.channels_last:  # hand the model back in the default layout (latency, export, reuse)
-        model.to(memory_format=torch.contiguous_format)
+    # hand the model back on the CPU in the default layout (latency, export, saving, reuse)
+    model.to("cpu", memory_format=torch.contiguous_format)
     return TrainResult(history, final, list(train_set.class_names), stopped)
 
 
@@ -618,15 +682,28 @@ def _check_finite_state(model: nn.Module, val_loss: float, epoch: int, config: T
                            "epoch's checkpoint is kept")
 
 
-def _train_epoch(model, dataset, config, prep, optimizer, criterion, generator, first_step, steps,
+class Precision:
+    """Mixed precision of the training steps: autocast on CUDA (`mnas.device.autocast_dtype`) with a
+    GradScaler for float16; float32 and a disabled scaler elsewhere or when turned off."""
+
+    def __init__(self, device: torch.device, enabled: bool = True):
+        self.device = device
+        self.dtype = autocast_dtype(device) if enabled else None
+        self.scaler = torch.amp.GradScaler(device.type, enabled=self.dtype == torch.float16)
+
+    def autocast(self):
+        return torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype is not None)
+
+
+def _train_epoch(model, data, config, prep, optimizer, amp, criterion, generator, first_step, steps,
                  should_stop, on_step) -> tuple[float, float, float]:
     """One epoch of steps; returns (mean train loss, seconds, last lr). Raises StopTraining."""
     _set_train_mode(model, config)
-    loss_sum = torch.zeros(())
+    loss_sum = torch.zeros((), device=prep.device)
     seen = 0
     lr = config.lr
     started = time.perf_counter()
-    batches = _prefetch(_train_batches(dataset, config, prep, generator), config.num_workers)
+    batches = _prefetch(_train_batches(data, config, prep, generator), config.num_workers)
     try:
         for step, (x, y) in enumerate(batches, start=first_step):
             if should_stop is not None and should_stop():
@@ -634,12 +711,14 @@ def _train_epoch(model, dataset, config, prep, optimizer, criterion, generator, 
             lr = learning_rate(config, step, steps)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            loss = criterion(model(x), y)
+            with amp.autocast():
+                loss = criterion(model(x), y)
             if not torch.isfinite(loss):
                 _diverged(loss, step, steps, lr, config)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            amp.scaler.scale(loss).backward()
+            amp.scaler.step(optimizer)
+            amp.scaler.update()
             loss_sum += loss.detach() * len(y)  # accumulate without a per-step sync
             seen += len(y)
             if on_step is not None:

@@ -54,6 +54,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit-per-class", type=int, default=None,
                         help="use only the first N training images of each class (quick runs)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--device", default=DEFAULTS.device,
+                        help="auto (CUDA when available, default), cpu, cuda or cuda:N")
+    parser.add_argument("--no-mixed-precision", action="store_true",
+                        help="train in float32 on CUDA too (mixed precision is used there by default)")
 
 
 def job_from_args(args: argparse.Namespace):
@@ -64,7 +68,8 @@ def job_from_args(args: argparse.Namespace):
                          weight_decay=args.weight_decay, schedule=args.schedule,
                          warmup_epochs=args.warmup_epochs, label_smoothing=args.label_smoothing,
                          input_size=args.input_size, seed=args.seed, augment=not args.no_augment,
-                         num_workers=args.num_workers, freeze_backbone=args.freeze_backbone)
+                         num_workers=args.num_workers, freeze_backbone=args.freeze_backbone,
+                         device=args.device, mixed_precision=not args.no_mixed_precision)
     return TrainJob(data=args.data, model=args.arch or args.model, output_folder=args.output,
                     config=config, pretrained=args.pretrained, export_onnx=args.export_onnx,
                     resume=args.resume, overwrite=args.overwrite, val_fraction=args.val_fraction,

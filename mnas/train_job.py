@@ -10,7 +10,8 @@
    error when a class has none left). Then it takes the output folder's lock (`mnas.locks`: a second
    run on the folder is refused, leftover temporary files of a killed run are removed).
 2. Trains with `mnas.train.train`, a checkpoint per epoch in ``<output_folder>/checkpoints/last.pt``
-   (``resume`` continues from it; ``overwrite`` first deletes the previous run's files).
+   (``resume`` continues from it; ``overwrite`` first deletes the previous run's files), on
+   ``config.device`` (auto: CUDA when available; an unavailable device is refused in step 1).
 3. Writes, each file atomically (complete or absent, never half-written): ``model.pth`` (an
    `mnas.weights` model file: architecture string, class names, input size, mean/std, training
    metadata: all ``infer_mnasnet`` needs), ``classes.txt``, ``history.json``, ``curves.png`` and with
@@ -29,6 +30,7 @@ from typing import Callable
 
 
 from .data import ImageDataset, find_dataset_splits, load_folder_dataset
+from .device import resolve_device
 from .fileio import atomic_path, atomic_write_text
 from .locks import check_not_busy, check_output_folder, expand_folder, output_folder_lock, unique_run_folder
 from .models import VARIANTS
@@ -122,6 +124,7 @@ def check_job(job: TrainJob, output: Path | None):
     `output` None stands for a new folder (nothing to check there).
     """
     splits = find_dataset_splits(job.data)
+    resolve_device(job.config.device)  # a GPU asked for and missing: refused before hours of decoding
     if output is not None:
         check_output_folder(output)
         check_not_busy(output)  # "in use by <holder>" says more than what the running holder has written
@@ -183,6 +186,7 @@ def write_outputs(output: Path, model, job: TrainJob, result: TrainResult,
     last = result.history[-1]
     metadata = {
         "trained_on": str(Path(job.data).resolve()), "model": job.model, "pretrained": job.pretrained,
+        "device": str(resolve_device(config.device)),
         "epochs_done": last.epoch, "stopped": result.stopped, "val_top1": result.final.top1,
         "val_top5": result.final.top5, "per_class_accuracy": result.per_class_accuracy,
         "config": {k: (list(v) if isinstance(v, tuple) else v)

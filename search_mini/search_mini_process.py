@@ -43,6 +43,7 @@ DEFAULTS = {
     "compare_random": str(_DEFAULT.compare_random),
     "baseline_widths": ",".join(f"{w:g}" for w in _DEFAULT.baseline_widths),
     "train_threads": str(_DEFAULT.train_threads),
+    "device": _DEFAULT.device,              # proxy training: auto (CUDA when available) | cpu | cuda[:N]
     "executor": _DEFAULT.executor,          # local | ray (children in parallel on a Ray cluster)
     "ray_address": _DEFAULT.ray_address,    # ray: empty starts a local instance; auto or ray://host:port
 }
@@ -63,6 +64,7 @@ def config_from_values(values: dict[str, str]) -> SearchConfig:
                         sampler=values["sampler"].strip().lower(),
                         latency_engine=values["latency_engine"].strip().lower(),
                         executor=values["executor"].strip().lower(), ray_address=values["ray_address"].strip(),
+                        device=values["device"],
                         compare_random=parse_bool(values["compare_random"], "compare_random"),
                         baseline_widths=widths)
 

@@ -41,6 +41,8 @@ FORM = (
                 "(test/ is never read)", minimum=1, maximum=10_000_000, step=100),
         integer("train_threads", "Training threads", "CPU threads of the proxy training; all: every "
                 "core", minimum=0, maximum=256, special="all", special_value="0"),
+        text("device", "Device", "where children's proxy training runs: auto (the GPU when torch sees "
+             "one, else the CPU), cpu, cuda, or cuda:N"),
     )),
     Section("Where children train", (
         choice("executor", "Executor", EXECUTORS, "local: one child at a time in this process; ray: the "

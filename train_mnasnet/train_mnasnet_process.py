@@ -45,6 +45,8 @@ DEFAULTS = {
     "input_size": str(DEFAULT_CONFIG.input_size),
     "num_workers": str(DEFAULT_CONFIG.num_workers),
     "seed": str(DEFAULT_CONFIG.seed),
+    "device": DEFAULT_CONFIG.device,  # auto (CUDA when available) | cpu | cuda | cuda:N
+    "mixed_precision": str(DEFAULT_CONFIG.mixed_precision),  # autocast on CUDA
     "val_fraction": AUTO,             # auto: <root>/val (or test) when present, else 0.1 of train/
     "output_folder": "",              # empty: a new folder under ~/mnas-runs
     "export_onnx": "False",
@@ -75,7 +77,8 @@ def job_from_values(values: dict[str, str], data_folder: str = "") -> TrainJob:
         label_smoothing=parse_number(values, "label_smoothing"),
         input_size=parse_number(values, "input_size", int),
         num_workers=parse_number(values, "num_workers", int), seed=parse_number(values, "seed", int),
-        freeze_backbone=parse_bool(values["freeze_backbone"], "freeze_backbone"))
+        freeze_backbone=parse_bool(values["freeze_backbone"], "freeze_backbone"),
+        device=values["device"], mixed_precision=parse_bool(values["mixed_precision"], "mixed_precision"))
     if config.freeze_backbone and not pretrained:
         raise ValueError("freeze_backbone needs pretrained=True: freezing a random backbone would train "
                          "a classifier on random features")

@@ -3,7 +3,7 @@
 
 from mnas.models import VARIANTS
 from mnas.train import OPTIMIZERS, SCHEDULES
-from mnas_ikomia.widgets import FormWidgetFactory, Section, arch, choice, flag, folder, integer, number
+from mnas_ikomia.widgets import FormWidgetFactory, Section, arch, choice, flag, folder, integer, number, text
 from train_mnasnet.train_mnasnet_process import AUTO, PLUGIN_NAME, TrainMnasnetParam
 
 FORM = (
@@ -43,6 +43,10 @@ FORM = (
         number("val_fraction", "Validation fraction", "share of train/ held out for validation; auto: "
                "the dataset's val/ (or test/) folder when present, else 0.1", minimum=0.0, maximum=0.9,
                step=0.05, decimals=2, special=AUTO),
+        text("device", "Device", "where training runs: auto (the GPU when torch sees one, else the CPU), "
+             "cpu, cuda, or cuda:N for GPU N"),
+        flag("mixed_precision", "Mixed precision", "on a GPU, train in bfloat16/float16 autocast (faster, "
+             "less memory); no effect on the CPU"),
         integer("num_workers", "Batches prepared ahead", "batches a background thread prepares while the "
                 "model trains (0: in the training loop)", minimum=0, maximum=8),
         folder("output_folder", "Output folder", "where model.pth, classes.txt and checkpoints are "

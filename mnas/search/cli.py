@@ -41,6 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="calls per burst (the fastest counts; the median ratio over rounds is reported)")
     parser.add_argument("--train-threads", type=int, default=_DEFAULTS.train_threads,
                         help="proxy-training threads (0: all cores)")
+    parser.add_argument("--device", default=_DEFAULTS.device,
+                        help="proxy training on auto (CUDA when available, default), cpu, cuda or cuda:N")
     parser.add_argument("--width", type=float, default=_DEFAULTS.width, help="skeleton base width")
     parser.add_argument("--baseline-widths", type=lambda s: tuple(float(w) for w in s.split(",") if w),
                         default=_DEFAULTS.baseline_widths, help="B1 skeleton widths, comma-separated")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from ..device import AUTO, check_device_spec
 from ..latency import ENGINES
 from ..train import TrainConfig
 from .controller import PPOConfig
@@ -15,7 +16,7 @@ INPUT_SIZE = 32
 PRECISE_BN_IMAGES = 512  # BN statistics re-estimated after the short proxy run (engine's precise BN)
 # Settings a budget change may alter on resume; every other one must match the log's.
 RESUMABLE_CHANGES = {"budget_children", "budget_minutes", "compare_random", "baseline_widths",
-                     "train_threads", "executor", "ray_address", "max_retries"}
+                     "train_threads", "executor", "ray_address", "max_retries", "device"}
 EXECUTORS = ("local", "ray")
 
 
@@ -40,6 +41,7 @@ class SearchConfig:
     # Proxy-training threads (0: all cores). One by default: on this 2-core machine shared with other
     # jobs (load ~5), the B1 skeleton's proxy run took 19 s with one thread and 160 s with two.
     train_threads: int = 1
+    device: str = AUTO                   # proxy training: auto (CUDA when available) | cpu | cuda[:N]
     latency_rounds: int = 10             # paired rounds: one burst of the reference, one of the child
     latency_burst: int = 10              # calls per burst; the fastest of a burst counts
     width: float = 0.5                   # skeleton base width (filters 0.75-1.25 x this)
@@ -58,6 +60,7 @@ class SearchConfig:
 
     def __post_init__(self):
         self.baseline_widths = tuple(float(w) for w in self.baseline_widths)
+        self.device = check_device_spec(self.device, "search setting device")
         for field in dataclasses.fields(self):  # inf / nan would reach the reward and the PPO logits
             value = getattr(self, field.name)
             if field.type in ("int", "float") and not (isinstance(value, (int, float))
@@ -97,4 +100,5 @@ class SearchConfig:
 
     def train_config(self, seed: int) -> TrainConfig:
         return TrainConfig(epochs=self.proxy_epochs, batch_size=self.batch_size, lr=self.lr,
-                           input_size=INPUT_SIZE, seed=seed, precise_bn_images=PRECISE_BN_IMAGES)
+                           input_size=INPUT_SIZE, seed=seed, precise_bn_images=PRECISE_BN_IMAGES,
+                           device=self.device)
