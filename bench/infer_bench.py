@@ -14,12 +14,19 @@ They run side by side in blocks whose order rotates over three passes (see bench
 that load from other processes hits them alike; each figure is the median of `--repeats` calls, each
 block after `--warmup` untimed calls. Model loading (the first run of a fresh task: build, weights,
 ONNX export or cache, session, torch check) is timed separately, with an empty export cache and again
-with a warm one. Goals (issue 5): (a) <= 1.15 x (c) and <= 0.33 x (b).
+with a warm one. Goals (issue 15): (a) <= 0.33 x (b), and (a) - (f) <= 1.10 x (c).
+
+For the first model, the pieces of one infer_mnasnet run are timed one by one (Ikomia's own calls are
+C++ and invisible to cProfile), and the command line's images/s on `--cli-images` CIFAR-10 test/ images
+(classes in turn) at the same input size: `mnas.infer.classify_files` batched (`--batch-size`, decoding
+ahead) against one image at a time, the way ``python -m mnas infer`` worked before batching (read,
+predict, top-5 per file) and through classify_files at batch 1. Goal: batched >= 1.5 x one at a time.
 
 ImageNet weights cannot be downloaded here, so each model gets random weights saved as an mnas model
 file (1000 classes); latency does not depend on the weights' values.
 
     python bench/infer_bench.py                      # mnasnet0_5, mnasnet1_0, mnasnet_a1 at 224 px
+    python bench/infer_bench.py --models mnasnet1_0 --parts latency     # or: pieces cli
     python bench/infer_bench.py --tiny               # a quick check that everything runs
 """
 
@@ -43,9 +50,10 @@ os.environ["HOME"] = _HOME
 os.environ["MNAS_CACHE"] = os.path.join(_HOME, "mnas-cache")
 os.environ.setdefault("IKOMIA_AUTO_COMPLETION", "0")
 
-from mnas_ikomia.plugins import install_plugins  # noqa: E402
+from mnas_ikomia.plugins import install_plugins, quiet_workflow_runs  # noqa: E402
 
 install_plugins(_HOME)
+quiet_workflow_runs()
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -56,13 +64,14 @@ import cv2  # noqa: E402  (after ikomia: its bundled OpenCV, as inside a task)
 import torchvision.transforms as transforms  # noqa: E402
 
 from mnas import runtime  # noqa: E402
-from mnas.latency import onnxruntime_session  # noqa: E402
+from mnas.infer import Classifier, classify_files, read_image  # noqa: E402
 from mnas.models import create_model  # noqa: E402
 from mnas.preprocess import preprocess  # noqa: E402
 from mnas.weights import save_model_file  # noqa: E402
 from infer_timing import median_ms_in_blocks  # noqa: E402  (bench/, beside this file)
 
 MODELS = ("mnasnet0_5", "mnasnet1_0", "mnasnet_a1")
+CIFAR10_ROOT = REPO_ROOT.parent / "shared" / "datasets" / "cifar10-jpg"
 IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 
 
@@ -145,8 +154,8 @@ def eager_workflow(model, class_names, input_size):
 
 
 def bare_session(model, input_size, threads: int):
-    """(c): export (cached), a plain session, the same pre-processing as infer_mnasnet."""
-    session = onnxruntime_session(str(runtime.onnx_model_path(model, input_size)), threads)
+    """(c): export (cached), a session with the same settings, the same pre-processing as infer_mnasnet."""
+    session = runtime.create_session(runtime.onnx_model_path(model, input_size), threads)
 
     def classify(image):
         (logits,) = session.run(None, {"input": preprocess(image, input_size)})
@@ -198,7 +207,57 @@ def bench_model(name: str, args, image: np.ndarray, folder: Path) -> dict:
                   "c": lambda: classify_c(image), "f": lambda: workflow_f.run_on(array=image)}
     medians = median_ms_in_blocks(contenders, args.warmup, args.repeats)
     backend = task_a.get_parameters().get("backend", "?")
-    return {"model": name, "medians": medians, "loading": loading, "backend": backend}
+    row = {"model": name, "medians": medians, "loading": loading, "backend": backend}
+    if "pieces" in args.parts and name == args.models[0]:
+        row["pieces"] = task_pieces(workflow_a, task_a, image, args)
+    return row
+
+
+def task_pieces(workflow, task, image: np.ndarray, args) -> dict[str, float]:
+    """Median ms of each step of one infer_mnasnet run, timed one by one (rotated blocks)."""
+    classifier, param = task.classifier, task.get_param_object()
+    batch = classifier.preprocess(image)
+    probabilities = classifier.predict(image)[0]
+    names, confidences = classifier.ranked(probabilities)
+    texts = ["%.9g" % c for c in confidences]
+    pieces = {
+        "whole workflow run": lambda: workflow.run_on(array=image),
+        "param.load_key (reload check)": param.load_key,
+        "get_input(0).get_image()": lambda: task.get_input(0).get_image(),
+        "pre-processing": lambda: classifier.preprocess(image),
+        "ONNX Runtime session.run": lambda: classifier.backend.session.run(None, {runtime.INPUT_NAME: batch}),
+        "softmax": lambda: runtime.softmax(probabilities[None]),
+        "ranked (argsort, names)": lambda: classifier.ranked(probabilities),
+        "confidences to text (%.9g)": lambda: ["%.9g" % c for c in confidences],
+        "set_whole_image_results, 1000": lambda: task.set_whole_image_results(names, texts),
+        "set_whole_image_results, 5": lambda: task.set_whole_image_results(names[:5], texts[:5]),
+        "forward_input_image + progress": lambda: (task.forward_input_image(0, 0), task.emit_step_progress()),
+    }
+    return median_ms_in_blocks(pieces, args.warmup, args.repeats)
+
+
+def cifar_test_files(count: int) -> list[Path]:
+    """`count` CIFAR-10 test/ files, the classes in turn."""
+    return runtime.calibration_files(CIFAR10_ROOT / "test", count)
+
+
+def cli_throughput(weight_file: Path, args) -> dict[str, float]:
+    """Images/s on CIFAR-10 test/ files: batched with decoding ahead, vs one image at a time."""
+    classifier = Classifier.load(weight_file=weight_file, device="cpu", threads=args.threads)
+    files = cifar_test_files(args.cli_images)
+
+    def one_at_a_time():  # python -m mnas infer before batching: read, predict, top-k per file
+        for path in files:
+            classifier.top_k(classifier.predict(read_image(path))[0], 5)
+
+    def batched(size):
+        return lambda: list(classify_files(classifier, files, batch_size=size, top_k=5))
+
+    contenders = {"one at a time": one_at_a_time, "classify_files, batch 1": batched(1)}
+    contenders.update({f"classify_files, batch {size}": batched(size) for size in args.batch_size})
+    batched(max(args.batch_size))()  # warm-up: the OS file cache and ONNX Runtime's buffers
+    medians = median_ms_in_blocks(contenders, 0, args.cli_passes, passes=args.cli_passes)
+    return {name: len(files) / (ms / 1000) for name, ms in medians.items()}
 
 
 def print_report(rows, args, load_before, load_after) -> None:
@@ -207,13 +266,14 @@ def print_report(rows, args, load_before, load_after) -> None:
           f"{args.repeats} calls in 3 rotated blocks, {args.warmup} warm-up calls per block")
     print(f"machine: {os.cpu_count()} cores; ONNX Runtime threads {threads_ort}, torch threads "
           f"{threads_torch}; load average before {load_before}, after {load_after}")
-    header = (f"{'model':<12} {'(a) infer_mnasnet':>18} {'(b) eager task':>15} {'(c) bare ORT':>13} "
-              f"{'a/c (<=1.15)':>13} {'a/b (<=0.33)':>13} {'(f) Ikomia floor':>17}")
+    header = (f"{'model':<12} {'(a) infer_mnasnet':>18} {'(b) HUB task way':>17} {'(c) bare ORT':>13} "
+              f"{'(f) Ikomia floor':>17} {'a/b (<=0.33)':>13} {'(a-f)/c (<=1.10)':>17} {'a/c':>6}")
     print(header)
     for row in rows:
         m = row["medians"]
-        print(f"{row['model']:<12} {m['a']:>16.2f}ms {m['b']:>13.2f}ms {m['c']:>11.2f}ms "
-              f"{m['a'] / m['c']:>13.2f} {m['a'] / m['b']:>13.2f} {m['f']:>15.2f}ms")
+        print(f"{row['model']:<12} {m['a']:>16.2f}ms {m['b']:>15.2f}ms {m['c']:>11.2f}ms "
+              f"{m['f']:>15.2f}ms {m['a'] / m['b']:>13.2f} {(m['a'] - m['f']) / m['c']:>17.2f} "
+              f"{m['a'] / m['c']:>6.2f}")
     print("\nModel loading (first run of a fresh task, including that run's inference)")
     print(f"{'model':<12} {'(a) empty cache':>16} {'(a) warm cache':>15} {'(b) eager':>10} "
           f"{'(c) warm cache':>15}")
@@ -221,6 +281,22 @@ def print_report(rows, args, load_before, load_after) -> None:
         ld = row["loading"]
         print(f"{row['model']:<12} {ld['a_cold_cache']:>14.0f}ms {ld['a_warm_cache']:>13.0f}ms "
               f"{ld['b']:>8.0f}ms {ld['c_warm_cache']:>13.0f}ms")
+
+
+def print_pieces(rows) -> None:
+    for row in rows:
+        if "pieces" in row:
+            print(f"\nOne infer_mnasnet run of {row['model']}, piece by piece (median ms, timed one by one)")
+            for piece, ms in row["pieces"].items():
+                print(f"  {piece:<34} {ms:8.3f} ms")
+
+
+def print_cli(model: str, figures: dict[str, float], args) -> None:
+    print(f"\nCommand line, {args.cli_images} CIFAR-10 test/ images -> {args.input_size} px, {model}, "
+          f"median of {args.cli_passes} passes")
+    base = figures["one at a time"]
+    for name, per_second in figures.items():
+        print(f"  {name:<28} {per_second:8.1f} images/s ({per_second / base:.2f}x)")
 
 
 def main(argv=None) -> int:
@@ -232,17 +308,35 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=None,
                         help="pin every contender to this many CPU threads (default: what each uses "
                              "out of the box: the machine's cores)")
+    parser.add_argument("--parts", nargs="+", choices=("latency", "pieces", "cli"),
+                        default=["latency", "pieces", "cli"])
+    parser.add_argument("--cli-images", type=int, default=1000)
+    parser.add_argument("--cli-passes", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, nargs="+", default=[8, 32])
     parser.add_argument("--tiny", action="store_true", help="a quick run: mnasnet0_5, 3 rounds")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.tiny:
-        args.models, args.repeats, args.warmup = ["mnasnet0_5"], 3, 1
+        args.models, args.repeats, args.warmup, args.cli_images, args.cli_passes = ["mnasnet0_5"], 3, 1, 64, 1
     image = photo()
     load_before = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    rows, cli = [], None
     with tempfile.TemporaryDirectory(prefix="mnas-bench-weights-") as folder:
-        rows = [bench_model(name, args, image, Path(folder)) for name in args.models]
-    print_report(rows, args, load_before, " ".join(f"{v:.2f}" for v in os.getloadavg()))
+        if "latency" in args.parts or "pieces" in args.parts:
+            rows = [bench_model(name, args, image, Path(folder)) for name in args.models]
+        if "cli" in args.parts:
+            torch.manual_seed(0)
+            model = create_model(args.models[0], num_classes=1000, input_size=args.input_size)
+            cli = cli_throughput(save_model_file(Path(folder) / "cli.pt", model, input_size=args.input_size,
+                                                 class_names=[f"class_{n}" for n in range(1000)]), args)
+    load_after = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    if rows:
+        print_report(rows, args, load_before, load_after)
+        print_pieces(rows)
+    if cli:
+        print_cli(args.models[0], cli, args)
+    print(f"\nload average before {load_before}, after {load_after}")
     return 0
 
 

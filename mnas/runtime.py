@@ -277,9 +277,12 @@ class SessionSettings:
     """ONNX Runtime session settings; the defaults were chosen by measuring each one
     (``bench/infer_session_bench.py``, see the README's "Fast inference")."""
 
-    optimization: str = "all"     # graph optimisation level
-    memory_arena: bool = True     # the CPU memory arena (reuses buffers across runs)
-    spinning: bool = True         # intra-op threads spin-wait for work between operators
+    optimization: str = "all"     # graph optimisation level: basic / extended / none were 1.8-3.7x slower
+    memory_arena: bool = True     # the CPU memory arena (reuses buffers across runs): no clear change
+    # intra-op threads spin-waiting for work between operators: off was 0.41-0.61x the time per image
+    # (float and int8, batch 1 and 32) on the shared 2-core machine, where spinning threads take the
+    # cores that other processes, Python's own work between runs and the CLI's decoding thread need
+    spinning: bool = False
 
     def __post_init__(self):
         if self.optimization not in OPTIMIZATION_LEVELS:
