@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 
+from .config import EVALUATORS
 from .loop import EXECUTORS, SAMPLERS, Search, SearchConfig
 
 _DEFAULTS = SearchConfig()
@@ -52,6 +53,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="ray: empty starts a local instance; 'auto' or ray://host:port joins a cluster")
     parser.add_argument("--max-retries", type=int, default=_DEFAULTS.max_retries,
                         help="ray: retries of a child whose worker died")
+    parser.add_argument("--evaluator", choices=EVALUATORS, default=_DEFAULTS.evaluator,
+                        help="live: train and time every child; table: look children up in a benchmark table")
+    parser.add_argument("--table-file", default=_DEFAULTS.table_file,
+                        help="table: a packed table (python -m mnas table pack); empty: the shipped one")
+    parser.add_argument("--population", type=int, default=_DEFAULTS.population, help="evolution: population")
+    parser.add_argument("--tournament", type=int, default=_DEFAULTS.tournament,
+                        help="evolution: members drawn per tournament")
     parser.add_argument("--compare-random", action="store_true",
                         help="also run random search with the same budget and trainer")
     parser.add_argument("--no-predictor", action="store_true", help="skip the lookup-table predictor")

@@ -11,7 +11,8 @@ from ..train import TrainConfig
 from .controller import PPOConfig
 from .reward import SOFT_W
 
-SAMPLERS = ("rl", "random")
+SAMPLERS = ("rl", "random", "evolution")
+EVALUATORS = ("live", "table")
 INPUT_SIZE = 32
 PRECISE_BN_IMAGES = 512  # BN statistics re-estimated after the short proxy run (engine's precise BN)
 # Settings a budget change may alter on resume; every other one must match the log's.
@@ -53,6 +54,12 @@ class SearchConfig:
     executor: str = "local"
     ray_address: str = ""                # ray: "" starts a local instance; "auto" or ray://host:port joins
     max_retries: int = 2                 # ray: times a child whose worker died is retried
+    # "live": children proxy-trained and timed here; "table": looked up in a benchmark table of a
+    # sub-space (mnas.search.table) in milliseconds, for strategy comparisons over many seeds
+    evaluator: str = "live"
+    table_file: str = ""                 # table: a packed table; empty: the one shipped with mnas
+    population: int = 20                 # evolution: population size (oldest ages out)
+    tournament: int = 5                  # evolution: members drawn per tournament
     controller_hidden: int = 64
     ppo_lr: float = PPOConfig.lr
     ppo_batch: int = PPOConfig.batch
@@ -89,6 +96,9 @@ class SearchConfig:
             ("baseline_widths", all(w > 0 for w in self.baseline_widths), "numbers > 0"),
             ("executor", self.executor in EXECUTORS, f"one of {', '.join(EXECUTORS)}"),
             ("max_retries", self.max_retries >= 0, "an integer >= 0"),
+            ("evaluator", self.evaluator in EVALUATORS, f"one of {', '.join(EVALUATORS)}"),
+            ("population", self.population >= 2, "an integer >= 2"),
+            ("tournament", 1 <= self.tournament <= self.population, "an integer in 1..population"),
             ("controller_hidden", self.controller_hidden >= 1, "an integer >= 1"),
             ("ppo_lr", self.ppo_lr > 0, "a number > 0"),
             ("ppo_batch", self.ppo_batch >= 1, "an integer >= 1"),

@@ -46,9 +46,11 @@ from .log import ChildLog
 from .reward import objective
 from .samplers import RandomSampler, RLSampler, make_sampler, replay
 from .space import SearchSpace
+from .table import TableExecutor, table_space
 
 __all__ = ["EXECUTORS", "INPUT_SIZE", "SAMPLERS", "ChildLog", "ProxyData", "RLSampler", "RandomSampler", "Search",
            "SearchConfig", "SearchResult", "load_proxy_data", "make_sampler", "replay"]
+
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +82,8 @@ class Search:
         self.data_root = Path(data_root)
         self.output_dir = expand_folder(output_dir)
         self.config = config or SearchConfig()
-        self.space = SearchSpace(width=self.config.width)
+        self.table_mode = self.config.evaluator == "table"
+        self.space = table_space(self.config.width) if self.table_mode else SearchSpace(width=self.config.width)
         self.train_fn = train_fn
         with output_folder_lock(self.output_dir, "search"):  # refused while another search runs there
             self._check_or_write_settings()
@@ -128,14 +131,18 @@ class Search:
         cfg = self.config
         table_path = self.output_dir / TABLE_FILE
         entries = json.loads(table_path.read_text())["entries"] if table_path.is_file() else None
-        data = load_proxy_data(self.data_root, cfg.train_images, cfg.val_images, cfg.seed)
-        executor = make_executor(data, cfg, self.space.skeleton_arch(), entries, self.train_fn)
+        if self.table_mode:
+            executor = TableExecutor(cfg)
+        else:
+            data = load_proxy_data(self.data_root, cfg.train_images, cfg.val_images, cfg.seed)
+            executor = make_executor(data, cfg, self.space.skeleton_arch(), entries, self.train_fn)
         try:
             if self.target is None:
                 self.target = executor.target(cfg.target_latency_ms)
                 self._write_settings()
             reward = objective(cfg.constraint, self.target["ratio"], cfg.w)
-            baselines = self._run_baselines(executor, reward, on_child, stop)
+            # the B1 widths are not in a table's sub-space: table mode has no baselines
+            baselines = [] if self.table_mode else self._run_baselines(executor, reward, on_child, stop)
             children = self._run_sampler(cfg.sampler, CHILDREN_LOG, cfg.budget_children, executor, reward,
                                          on_child, stop, time_budget=True)
             random_children = []
@@ -177,16 +184,17 @@ class Search:
         log = ChildLog(self.output_dir / log_name)
         records = log.read()
         sampler = make_sampler(name, self.space, self.config)
-        replay(sampler, self.space, records)
-        minutes = self.config.budget_minutes if time_budget else 0.0
         batch = self.config.ppo_batch
+        pending = replay(sampler, self.space, records, batch)  # proposals of an interrupted batch
+        minutes = self.config.budget_minutes if time_budget else 0.0
         while len(records) < budget and not stop():
             if minutes and sum(r["seconds"] for r in records) >= minutes * 60:
                 break
             first = len(records)
             # up to the end of the current PPO batch: a resumed search completes the interrupted batch
             size = min(batch - first % batch, budget - first)
-            proposals = [sampler.propose() for _ in range(size)]
+            proposals = (pending + [sampler.propose() for _ in range(size - len(pending))])[:size]
+            pending = []
             decisions = [self.space.decisions(actions) for actions, _, _ in proposals]
             jobs = [(self.space.arch(d), self._child_seed(first + i)) for i, d in enumerate(decisions)]
             stopped = False

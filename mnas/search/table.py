@@ -30,6 +30,7 @@ import json
 import math
 import os
 import random
+import statistics
 from pathlib import Path
 from typing import Callable
 
@@ -144,8 +145,8 @@ def _entry(arch: str, decisions: dict, runs: list[dict]) -> dict:
 
 def _check_or_write_build(output: Path, data_root, config: SearchConfig, plan: BuildPlan) -> None:
     path = output / BUILD_FILE
-    settings = {"data_root": str(Path(data_root).resolve()), "config": dataclasses.asdict(config),
-                "plan": dataclasses.asdict(plan)}
+    settings = json.loads(json.dumps({"data_root": str(Path(data_root).resolve()),  # as stored: lists
+                                      "config": dataclasses.asdict(config), "plan": dataclasses.asdict(plan)}))
     machines = []
     if path.is_file():
         stored = json.loads(path.read_text(encoding="utf-8"))
@@ -218,3 +219,70 @@ def seed_noise(entries: dict[str, dict]) -> dict:
 
     return {"entries_with_seeds": len(repeated), "accuracy_std": mean_std("accuracy"),
             "latency_ratio_std": mean_std("latency_ratio")}
+
+
+# ------------------------------------------------------------------------------------------ table mode
+
+DEFAULT_TABLE = Path(__file__).resolve().parent / "data" / "b1_blocks2to5_op_kernel.json.gz"
+
+
+class TableExecutor:
+    """The search's executor in table mode: children looked up, not trained, in milliseconds.
+
+    A lookup draws one of the entry's measured seeds (seeded by the child's training seed); an entry
+    measured with one seed gets the table's measured seed noise added to its accuracy (a normal draw
+    with the standard deviation of the repeated entries), so the reward stays as noisy as live.
+    ``seconds`` is what the entry cost to measure, so throughput and time budgets read as live ones.
+    """
+
+    name = "table"
+    workers = 1
+
+    def __init__(self, config: SearchConfig):
+        path = Path(config.table_file) if config.table_file else DEFAULT_TABLE
+        if not path.is_file():
+            raise FileNotFoundError(f"benchmark table {path} not found: build one with 'python -m mnas table "
+                                    "build' then 'python -m mnas table pack', or give table_file")
+        self.path = path
+        self.header, self.entries = load_table(path)
+        self.space = table_space(self.header["config"]["width"])
+        self.reference = self.space.skeleton_arch()
+        if self.reference not in self.entries:
+            raise ValueError(f"benchmark table {path} has no entry for the reference (the B1 skeleton): it "
+                             "is incomplete; finish its build or use another table")
+        self.accuracy_std = seed_noise(self.entries)["accuracy_std"]
+
+    def target(self, target_latency_ms: float) -> dict:
+        reference = self.entries[self.reference]
+        reference_ms = statistics.median(reference["reference_ms"])
+        target_ms = target_latency_ms or reference_ms
+        return {"ratio": target_ms / reference_ms, "ms": target_ms, "reference_ms": reference_ms,
+                "reference_arch": self.reference, "self_ratio": statistics.median(reference["latency_ratio"])}
+
+    def table_entries(self) -> None:
+        return None
+
+    def lookup(self, arch: str, seed: int) -> dict:
+        entry = self.entries.get(arch)
+        if entry is None:
+            raise ValueError(f"architecture {arch[:70]!r}... is not in the benchmark table {self.path.name} "
+                             f"({len(self.entries):,} entries of a {self.space.describe()}): table mode "
+                             "evaluates children of mnas.search.table.table_space() only")
+        generator = random.Random(seed)
+        index = generator.randrange(len(entry["accuracy"]))
+        accuracy = entry["accuracy"][index]
+        if len(entry["accuracy"]) == 1 and math.isfinite(self.accuracy_std):
+            accuracy = min(1.0, max(0.0, accuracy + generator.gauss(0.0, self.accuracy_std)))
+        return {"arch": arch, "accuracy": accuracy, "macs": entry["macs"], "params": entry["params"],
+                "train_seconds": entry["train_seconds"][index], "latency_ratio": entry["latency_ratio"][index],
+                "latency_spread": 0.0, "latency_ms": entry["latency_ms"][index],
+                "reference_ms": entry["reference_ms"][index], "seconds": entry["train_seconds"][index],
+                "table_accuracy": statistics.fmean(entry["accuracy"]),
+                "table_latency_ratio": statistics.median(entry["latency_ratio"])}
+
+    def evaluate(self, jobs, should_stop):
+        for arch, seed in jobs:
+            yield self.lookup(arch, seed)
+
+    def close(self) -> None:
+        pass

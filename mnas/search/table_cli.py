@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from .config import EXECUTORS, SearchConfig
-from .table import BuildPlan, build_table, load_table, pack_table, seed_noise, table_space
-
-DEFAULT_TABLE = Path(__file__).resolve().parent / "data" / "b1_blocks2to5_op_kernel.json.gz"
+from .table import DEFAULT_TABLE, BuildPlan, build_table, load_table, pack_table, seed_noise, table_space
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
