@@ -1,0 +1,196 @@
+"""Search strategies compared with statistics on the benchmark table (not a test).
+
+Each strategy (rl: the PPO controller, random, evolution) runs the real `Search` loop in table mode for
+`--seeds` seeds at the largest budget; a smaller budget's result is the prefix of the same run (the
+loop is sequential). For every budget it reports, over the seeds, the mean and 95 % bootstrap interval
+of the best child's table accuracy (the mean over the entry's measured seeds) and of its reward (with
+the table's mean figures), the regret to the table's optimum reward, and paired one-sided Wilcoxon
+signed-rank tests (rl > random, evolution > random, paired by seed); a plot of regret against budget;
+and the paper's picture: the latency of the children sampled under the soft reward (w = -0.07), a
+stronger soft reward (w = -0.3) and the hard constraint, as histograms against T.
+
+PPO's settings can be tuned with `--tune` on seeds kept apart (1000+) from the reported ones (0..).
+
+    python bench/strategies.py                              # the shipped table, 30 seeds, budgets to 500
+    python bench/strategies.py --table path.json.gz --seeds 5 --budgets 25 50
+    python bench/strategies.py --tune                       # PPO lr / entropy / batch on held-apart seeds
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mnas.search.config import SearchConfig
+from mnas.search.loop import Search
+from mnas.search.reward import objective
+from mnas.search.table import DEFAULT_TABLE, load_table
+from mnas.stats import mean_interval
+
+STRATEGIES = ("rl", "random", "evolution")
+BUDGETS = (25, 50, 100, 200, 500)
+TUNING_SEED_OFFSET = 1000
+
+
+def table_optimum(entries: dict, reward) -> tuple[str, float]:
+    arch = max(entries, key=lambda a: reward(entries[a]["mean_accuracy"], entries[a]["mean_ratio"]))
+    return arch, reward(entries[arch]["mean_accuracy"], entries[arch]["mean_ratio"])
+
+
+def run_strategy(table: str, sampler: str, seed: int, budget: int, scratch: Path, **settings) -> list[dict]:
+    config = SearchConfig(evaluator="table", table_file=table, sampler=sampler, seed=seed,
+                          budget_children=budget, **settings)
+    folder = scratch / f"{sampler}-{seed}-{abs(hash(tuple(sorted(settings.items()))))}"
+    return Search("table", folder, config).run().children
+
+
+def best_so_far(children: list[dict], entries: dict, reward, budgets) -> dict[int, dict]:
+    """Per budget: the child of highest *logged* reward among the first `budget` (what the search
+    would answer), scored by the table's mean figures."""
+    result = {}
+    for budget in budgets:
+        chosen = max(children[:budget], key=lambda r: r["reward"])
+        entry = entries[chosen["arch"]]
+        result[budget] = {"accuracy": entry["mean_accuracy"],
+                          "reward": reward(entry["mean_accuracy"], entry["mean_ratio"])}
+    return result
+
+
+def wilcoxon_greater(a, b) -> float:
+    """One-sided paired Wilcoxon signed-rank p-value for a > b (1.0 when every pair is equal)."""
+    from scipy.stats import wilcoxon
+
+    differences = np.asarray(a) - np.asarray(b)
+    if not np.any(differences):
+        return 1.0
+    return float(wilcoxon(a, b, alternative="greater", zero_method="zsplit").pvalue)
+
+
+def compare(table: str, seeds: list[int], budgets, scratch: Path, **settings) -> dict:
+    header, entries = load_table(table)
+    for entry in entries.values():
+        entry["mean_accuracy"] = statistics.fmean(entry["accuracy"])
+        entry["mean_ratio"] = statistics.median(entry["latency_ratio"])
+    reward = objective("soft", 1.0, SearchConfig().w)
+    optimum_arch, optimum = table_optimum(entries, reward)
+    results = {s: {b: [] for b in budgets} for s in STRATEGIES}
+    for sampler in STRATEGIES:
+        started = time.perf_counter()
+        for seed in seeds:
+            children = run_strategy(table, sampler, seed, max(budgets), scratch, **settings)
+            for budget, figures in best_so_far(children, entries, reward, budgets).items():
+                results[sampler][budget].append(figures)
+        print(f"  {sampler}: {len(seeds)} seeds x {max(budgets)} children in {time.perf_counter() - started:.0f} s",
+              flush=True)
+    rows = []
+    for budget in budgets:
+        for sampler in STRATEGIES:
+            runs = results[sampler][budget]
+            accuracy = mean_interval([r["accuracy"] for r in runs])
+            rewards = [r["reward"] for r in runs]
+            regret = mean_interval([optimum - r for r in rewards])
+            row = {"budget": budget, "strategy": sampler, "accuracy": accuracy,
+                   "reward": mean_interval(rewards), "regret": regret}
+            if sampler != "random":
+                row["p_vs_random"] = wilcoxon_greater(rewards, [r["reward"] for r in results["random"][budget]])
+            rows.append(row)
+    return {"table": str(table), "entries": len(entries), "space_size": header["space_size"], "seeds": seeds,
+            "optimum": {"arch": optimum_arch, "reward": optimum}, "rows": rows}
+
+
+def constraint_histogram(table: str, scratch: Path, path: Path, budget: int = 500, seed: int = 0) -> dict:
+    """Sampled children's paired latency under soft (w=-0.07), stronger soft (w=-0.3) and hard rewards."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rules = {"soft, w = -0.07": dict(constraint="soft", w=-0.07), "soft, w = -0.3": dict(constraint="soft", w=-0.3),
+             "hard (T)": dict(constraint="hard")}
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    latencies = {}
+    for name, rule in rules.items():
+        children = run_strategy(table, "rl", seed, budget, scratch, **rule)
+        latencies[name] = [r["latency_ratio"] for r in children[budget // 2:]]  # the learned half
+        ax.hist(latencies[name], bins=30, histtype="step", linewidth=2, label=name)
+    ax.axvline(1.0, color="0.3", linestyle="--", label="T (the B1 skeleton)")
+    ax.set_xlabel("paired latency of sampled children (x T), children {}-{}".format(budget // 2, budget))
+    ax.set_ylabel("children")
+    ax.set_title("soft vs hard constraint: where the controller samples (table mode)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return {name: {"median": statistics.median(v), "share_within_10pct_of_T": float(np.mean(np.abs(np.array(v) - 1) <= 0.1))}
+            for name, v in latencies.items()}
+
+
+def plot_regret(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for sampler in STRATEGIES:
+        rows = [r for r in result["rows"] if r["strategy"] == sampler]
+        budgets = [r["budget"] for r in rows]
+        mean = [r["regret"][0] for r in rows]
+        ax.fill_between(budgets, [r["regret"][1] for r in rows], [r["regret"][2] for r in rows], alpha=0.2)
+        ax.plot(budgets, mean, "o-", label=sampler)
+    ax.set_xscale("log")
+    ax.set_xlabel("children (budget)")
+    ax.set_ylabel(f"regret to the table's best reward (mean, 95 % interval, {len(result['seeds'])} seeds)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--table", default=str(DEFAULT_TABLE))
+    parser.add_argument("--seeds", type=int, default=30)
+    parser.add_argument("--budgets", type=int, nargs="+", default=list(BUDGETS))
+    parser.add_argument("--tune", action="store_true", help="grid over PPO settings on held-apart seeds")
+    parser.add_argument("--output", default="bench/results/strategies")
+    args = parser.parse_args(argv)
+    output = Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        if args.tune:
+            seeds = [TUNING_SEED_OFFSET + s for s in range(args.seeds)]
+            for lr, entropy, batch in itertools.product((0.005, 0.02, 0.05), (0.0, 0.01), (4, 8)):
+                result = compare(args.table, seeds, [max(args.budgets)], scratch, ppo_lr=lr, entropy_weight=entropy,
+                                 ppo_batch=batch)
+                rl = next(r for r in result["rows"] if r["strategy"] == "rl")
+                print(f"ppo_lr {lr}, entropy_weight {entropy}, ppo_batch {batch}: regret {rl['regret'][0]:.4f}, "
+                      f"p vs random {rl['p_vs_random']:.3g}")
+            return 0
+        result = compare(args.table, list(range(args.seeds)), sorted(args.budgets), scratch)
+        result["constraints"] = constraint_histogram(args.table, scratch, output / "constraints.png")
+    plot_regret(result, output / "regret.png")
+    (output / "strategies.json").write_text(json.dumps(result, indent=1))
+    print(f"table: {result['entries']} of {result['space_size']} entries; optimum reward {result['optimum']['reward']:.4f}")
+    print("| budget | strategy | best child's accuracy (95 % CI) | reward (95 % CI) | regret | p (> random) |")
+    print("|---|---|---|---|---|---|")
+    for r in result["rows"]:
+        p = f"{r['p_vs_random']:.3g}" if "p_vs_random" in r else ""
+        print(f"| {r['budget']} | {r['strategy']} | {r['accuracy'][0]:.4f} ({r['accuracy'][1]:.4f}-{r['accuracy'][2]:.4f}) | "
+              f"{r['reward'][0]:.4f} ({r['reward'][1]:.4f}-{r['reward'][2]:.4f}) | {r['regret'][0]:.4f} | {p} |")
+    for name, figures in result["constraints"].items():
+        print(f"{name}: median latency {figures['median']:.2f} T, {figures['share_within_10pct_of_T']:.0%} within 10 % of T")
+    print(f"plots: {output / 'regret.png'}, {output / 'constraints.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
