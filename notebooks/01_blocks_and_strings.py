@@ -74,7 +74,10 @@ for name, block in designs.items():
 
 # %% [markdown]
 # The depthwise separable conv is about 7x cheaper than the regular conv here, which is why mobile
-# networks are built from it; MBConv spends part of that saving on a wider hidden layer.
+# networks are built from it. MBConv spends that saving, and more, on a wider hidden layer: e3 costs
+# about 0.75x the regular conv's MACs and e6 about 1.5x (the numbers above). What it buys is
+# representational power at a given channel count, not a cheaper block: the search decides per block
+# whether that is worth its latency.
 #
 # ## 2. The grammar: one parser, one printer
 #
@@ -127,10 +130,10 @@ for name in VARIANTS:
 #
 # ## 4. Where do the MACs and the parameters go?
 #
-# Parameters pile up in the last blocks, where channels are many (B6 alone holds over a third of
-# B1's). MACs are spread much more evenly, because early blocks work on large maps with few channels
-# and late blocks on small maps with many. Compare the two models: the searched A1 moved compute *out*
-# of B6 and into B2, B4 and B5 (and added SE), for about the same total. Such per-block trade-offs are
+# Parameters pile up in the last blocks, where channels are many (block 6 alone holds over a third of
+# MnasNet-B1's). MACs are spread much more evenly, because early blocks work on large maps with few
+# channels and late blocks on small maps with many. Compare the two models: the searched A1 moved
+# compute *out* of block 6 and into blocks 2, 4 and 5 (and added SE), for about the same total. Such per-block trade-offs are
 # exactly what the search explores — which is why its space is *factorized per block*.
 
 # %%
@@ -158,7 +161,9 @@ plt.show()
 # At 224 px the total stride of 32 leaves a 7x7 final map. CIFAR images are 32 px: the same strides
 # would shrink them to 1x1 two stages before the end. `variant_arch(name, input_size)` removes the
 # stride of the earliest blocks until the final map is at least 4x4 — and the change is visible in the
-# string itself (look for `s11` where there was `s22`).
+# string itself (look for `s11` where there was `s22`). The search (lessons 4-6) makes another choice
+# for its 32 px skeleton: it keeps the stem strided (16x16 from the start, which halves a child's
+# training time) and unstrides blocks 3 and 6 instead (`mnas.search.space`); both end on a 4x4 map.
 
 # %%
 for size in (224, 64, 32):

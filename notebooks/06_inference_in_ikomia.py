@@ -206,8 +206,8 @@ show(fig, "latency")
 #   (resize, scale to [0, 1], normalise with the mean and std) must be done by the caller.
 #
 # We export the ONNX file into a "deployment" folder and check the two claims: a **fresh** workflow
-# with only `model_weight_file` gives the same answers, and plain ONNX Runtime with numpy-only
-# pre-processing agrees with it.
+# with only `model_weight_file` gives the same answers, and plain ONNX Runtime with hand-written
+# pre-processing (an OpenCV resize, then numpy: scale, normalise, transpose) agrees with it.
 
 # %%
 import shutil
