@@ -212,10 +212,11 @@ def seed_everything(seed: int) -> None:
 
 def build_model(name_or_arch: str, num_classes: int, input_size: int, *, pretrained: bool = False,
                 freeze_backbone: bool = False, dropout: float | None = None) -> nn.Module:
-    """A model ready to train, from scratch or from torchvision's ImageNet weights (B1 variants).
+    """A model ready to train, from scratch or from published ImageNet weights (torchvision's for the
+    B1 widths, timm's for A1 and small).
 
     With `pretrained` the backbone gets the ImageNet weights through `mnas.weights` (the torch hub
-    cache; `WeightsNotFoundError` naming the path when the file is not there offline) and the
+    cache, downloaded when missing unless offline; `WeightsNotFoundError` naming the path) and the
     classifier is replaced by a fresh one for `num_classes`. Strides adapted to small inputs change
     no tensor shape, so the weights fit at 32 px too.
     """
@@ -233,11 +234,9 @@ def build_model(name_or_arch: str, num_classes: int, input_size: int, *, pretrai
 
     if name_or_arch not in VARIANTS:
         raise ValueError("pretrained needs a model_name with ImageNet weights (one of "
-                         f"{', '.join(weights.IMAGENET_WEIGHTS)}), not an architecture string")
-    state_dict = weights.load_imagenet_state_dict(name_or_arch)  # clear error when not available
-    model = create_model(name_or_arch, num_classes=weights.head_size(state_dict),
-                         input_size=input_size, dropout=dropout)
-    weights.load_state_dict_into(model, state_dict, source=f"ImageNet weights of {name_or_arch}")
+                         f"{', '.join(weights.PRETRAINED_VARIANTS)}), not an architecture string")
+    # a clear error when not available
+    model = weights.load_imagenet_model(name_or_arch, input_size=input_size, dropout=dropout)
     model.classifier = nn.Linear(model.classifier.in_features, num_classes)
     nn.init.normal_(model.classifier.weight, 0, 0.01)
     nn.init.zeros_(model.classifier.bias)

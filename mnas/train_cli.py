@@ -26,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--model", default="mnasnet0_5", help="a named variant (default mnasnet0_5)")
     which.add_argument("--arch", help="an architecture string instead of --model (see mnas/arch.py)")
     parser.add_argument("--pretrained", action="store_true",
-                        help="start from torchvision's ImageNet weights (B1 variants; torch hub cache)")
+                        help="start from published ImageNet weights (torchvision's B1, timm's A1 and small; "
+                             "torch hub cache, downloaded when missing unless MNAS_OFFLINE=1)")
     parser.add_argument("--freeze-backbone", action="store_true",
                         help="train the classifier only (needs --pretrained)")
     parser.add_argument("--output", default="", help="output folder (default: a new one under ~/mnas-runs)")

@@ -187,6 +187,7 @@ def write_outputs(output: Path, model, job: TrainJob, result: TrainResult,
     metadata = {
         "trained_on": str(Path(job.data).resolve()), "model": job.model, "pretrained": job.pretrained,
         "device": str(resolve_device(config.device)),
+        "pretrained_weights": getattr(model, "pretrained_metadata", None),
         "epochs_done": last.epoch, "stopped": result.stopped, "val_top1": result.final.top1,
         "val_top5": result.final.top5, "per_class_accuracy": result.per_class_accuracy,
         "config": {k: (list(v) if isinstance(v, tuple) else v)

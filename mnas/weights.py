@@ -8,12 +8,15 @@ torchvision checkpoints: B1 variants have the same tensors in the same order as 
 ``mnasnet*`` (keys ``layers.N.*`` / ``classifier.1.*`` there); `convert_torchvision_state_dict` maps them by
 position and checks every shape, so weights of another variant fail on the first tensor that differs.
 
-ImageNet weights: only the four B1 widths have them, through torchvision's own path: its weights enums
-(``MNASNet1_0_Weights.IMAGENET1K_V1``), whose file is looked up in the torch hub cache,
-``$TORCH_HOME/hub/checkpoints/<file name of the enum's url>`` (`imagenet_checkpoint_path`). Nothing is
-downloaded unless asked (``download=True`` or ``MNAS_DOWNLOAD_WEIGHTS=1``): offline, a missing file is a
-clear `WeightsNotFoundError` naming the full path and how to place the file, never a hang.
-Class names of ImageNet come from the enum's ``meta["categories"]`` (no download).
+ImageNet weights (`published_weights`): the four B1 widths through torchvision's own path, its weights
+enums (``MNASNet1_0_Weights.IMAGENET1K_V1``); MnasNet-A1 and MnasNet-small from timm's checkpoints
+(``semnasnet_100``, ``mnasnet_small``; converted by `mnas.timm_convert`). Either file is looked up in the
+torch hub cache, ``$TORCH_HOME/hub/checkpoints/<file name of the url>`` (`imagenet_checkpoint_path`),
+and downloaded there when missing, as torchvision and timm do, unless offline: ``download=False`` or
+``MNAS_OFFLINE=1`` (``MNAS_DOWNLOAD_WEIGHTS=0`` too). Offline or failing, a missing file is a clear
+`WeightsNotFoundError` naming the full path and the file to place there, never a hang (socket timeout).
+The weights' metadata carry their published ImageNet top-1 / top-5. Class names of ImageNet come from
+torchvision's enum ``meta["categories"]`` (no download); timm's checkpoints use the same class order.
 
 `load_classifier_weights` puts it together for inference: a variant name, an optional weights file (a
 model file, a torchvision-style or our own state dict) and an optional class file -> model + metadata,
@@ -35,13 +38,15 @@ import torch
 from .data import check_class_names
 from .fileio import atomic_torch_save, atomic_write_text
 from .models import MnasNet, create_model, get_variant
+from .timm_convert import TIMM_WEIGHTS, convert_timm_state_dict, is_timm_state_dict
 from .preprocess import IMAGENET_MEAN, IMAGENET_STD, MAX_INPUT_SIZE, MIN_IMAGE_SIDE
 
 MODEL_FILE_FORMAT = "mnas-model/1"
 # variant -> the torchvision weights enum holding its ImageNet checkpoint
 IMAGENET_WEIGHTS = {"mnasnet0_5": "MNASNet0_5_Weights", "mnasnet0_75": "MNASNet0_75_Weights",
                     "mnasnet1_0": "MNASNet1_0_Weights", "mnasnet1_3": "MNASNet1_3_Weights"}
-DOWNLOAD_ENV = "MNAS_DOWNLOAD_WEIGHTS"
+OFFLINE_ENV = "MNAS_OFFLINE"          # 1: never download weights
+DOWNLOAD_ENV = "MNAS_DOWNLOAD_WEIGHTS"  # older switch: 0 means offline too
 DOWNLOAD_TIMEOUT_S = 30.0
 DEFAULT_INPUT_SIZE = 224
 
@@ -245,8 +250,8 @@ def load_state_dict_into(model: MnasNet, state_dict: Mapping[str, torch.Tensor],
                          source: str = "weights", model_label: str | None = None) -> MnasNet:
     """Load `state_dict` (torchvision's or ours, shapes checked) into `model`; non-finite weights refused."""
     check_finite(state_dict, source)
-    model.load_state_dict(convert_torchvision_state_dict(state_dict, model, source=source,
-                                                         model_label=model_label))
+    convert = convert_timm_state_dict if is_timm_state_dict(state_dict) else convert_torchvision_state_dict
+    model.load_state_dict(convert(state_dict, model, source=source, model_label=model_label))
     return model
 
 
@@ -254,23 +259,58 @@ def load_state_dict_into(model: MnasNet, state_dict: Mapping[str, torch.Tensor],
 # ImageNet weights through torchvision's weights enums and the torch hub cache
 
 
+PRETRAINED_VARIANTS = (*IMAGENET_WEIGHTS, *TIMM_WEIGHTS)
+
+
+@dataclasses.dataclass(frozen=True)
+class PublishedWeights:
+    """A variant's published ImageNet checkpoint: where it comes from and how good it is."""
+
+    model_name: str
+    origin: str           # e.g. "torchvision MNASNet1_0_Weights.IMAGENET1K_V1", "timm semnasnet_100.rmsp_in1k"
+    url: str
+    top1: float           # published ImageNet-1k validation accuracy, %
+    top5: float
+    check_hash: bool      # torchvision's file names carry a SHA-256 prefix that torch.hub verifies
+
+    @property
+    def file_name(self) -> str:
+        return os.path.basename(urlparse(self.url).path)
+
+    def metadata(self) -> dict:
+        return {"weights": self.origin, "url": self.url, "imagenet_top1": self.top1,
+                "imagenet_top5": self.top5}
+
+
 def imagenet_weights(model_name: str):
     """torchvision's weights enum member (``IMAGENET1K_V1``) for a B1 variant."""
-    get_variant(model_name)
-    if model_name not in IMAGENET_WEIGHTS:
-        raise WeightsNotFoundError(
-            f"no ImageNet weights are published for {model_name}: only {', '.join(IMAGENET_WEIGHTS)} "
-            f"have them (torchvision's). Give model_weight_file (a model file written by train_mnasnet, "
-            f"or a state dict) to use {model_name}")
     import torchvision.models
 
     return getattr(torchvision.models, IMAGENET_WEIGHTS[model_name]).IMAGENET1K_V1
 
 
+def published_weights(model_name: str) -> PublishedWeights:
+    """The variant's ImageNet checkpoint (torchvision's for B1, timm's for A1 and small)."""
+    get_variant(model_name)
+    if model_name in IMAGENET_WEIGHTS:
+        enum = imagenet_weights(model_name)
+        metrics = enum.meta["_metrics"]["ImageNet-1K"]
+        return PublishedWeights(model_name, f"torchvision {IMAGENET_WEIGHTS[model_name]}.IMAGENET1K_V1",
+                                enum.url, float(metrics["acc@1"]), float(metrics["acc@5"]), True)
+    if model_name in TIMM_WEIGHTS:
+        info = TIMM_WEIGHTS[model_name]
+        return PublishedWeights(model_name, f"timm {info['timm_model']}.{info['tag']}", info["url"],
+                                info["acc@1"], info["acc@5"], False)
+    raise WeightsNotFoundError(
+        f"no ImageNet weights are published for {model_name}: only {', '.join(PRETRAINED_VARIANTS)} "
+        f"have them. Give model_weight_file (a model file written by train_mnasnet, or a state dict) "
+        f"to use {model_name}")
+
+
 def imagenet_checkpoint_path(model_name: str) -> Path:
-    """Where torchvision looks for the variant's ImageNet checkpoint: the torch hub cache."""
-    url = imagenet_weights(model_name).url
-    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(url).path)
+    """Where torchvision (B1) and timm (A1, small) keep the variant's ImageNet checkpoint: the torch hub
+    cache."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / published_weights(model_name).file_name
 
 
 def imagenet_categories() -> list[str]:
@@ -278,32 +318,39 @@ def imagenet_categories() -> list[str]:
     return list(imagenet_weights("mnasnet1_0").meta["categories"])
 
 
-def _download_allowed(download: bool | None) -> bool:
+def _env_says(name: str, values: tuple[str, ...]) -> bool:
+    return os.environ.get(name, "").strip().lower() in values
+
+
+def download_allowed(download: bool | None = None) -> bool:
+    """`download` when given; else True unless ``MNAS_OFFLINE=1`` (or ``MNAS_DOWNLOAD_WEIGHTS=0``)."""
     if download is not None:
         return download
-    return os.environ.get(DOWNLOAD_ENV, "").strip().lower() in ("1", "true", "yes")
+    return not (_env_says(OFFLINE_ENV, ("1", "true", "yes")) or _env_says(DOWNLOAD_ENV, ("0", "false", "no")))
 
 
 def missing_imagenet_message(model_name: str) -> str:
-    weights, path = imagenet_weights(model_name), imagenet_checkpoint_path(model_name)
-    return (f"ImageNet weights for {model_name} not found: looked for {path} (torchvision's "
-            f"{IMAGENET_WEIGHTS[model_name]}.IMAGENET1K_V1 in the torch hub cache, "
-            f"$TORCH_HOME/hub/checkpoints). Copy {path.name} (from {weights.url}) to that folder, or set "
-            f"{DOWNLOAD_ENV}=1 to let torchvision download it when online, or give model_weight_file")
+    weights, path = published_weights(model_name), imagenet_checkpoint_path(model_name)
+    return (f"ImageNet weights for {model_name} not found: looked for {path} ({weights.origin} in the "
+            f"torch hub cache, $TORCH_HOME/hub/checkpoints). Copy {path.name} (from {weights.url}) to that "
+            f"folder, or let it download when online (downloads are off with {OFFLINE_ENV}=1 or "
+            f"download=False), or give model_weight_file")
 
 
 def load_imagenet_state_dict(model_name: str, *, download: bool | None = None) -> dict:
-    """The variant's ImageNet state dict, via ``torch.hub.load_state_dict_from_url`` (the cached file,
-    ``weights_only=True``). Downloads only when allowed (see the module doc), with a socket timeout."""
-    weights, path = imagenet_weights(model_name), imagenet_checkpoint_path(model_name)
+    """The variant's ImageNet state dict (timm's converted to our layout by the caller), via
+    ``torch.hub.load_state_dict_from_url``: the cached file, or a download when allowed (see the module
+    doc), with a socket timeout; loaded ``weights_only=True``."""
+    weights, path = published_weights(model_name), imagenet_checkpoint_path(model_name)
     cached = path.is_file()
-    if not cached and not _download_allowed(download):
-        raise WeightsNotFoundError(missing_imagenet_message(model_name))
+    if not cached and not download_allowed(download):
+        raise WeightsNotFoundError(f"{missing_imagenet_message(model_name)}. Offline: not downloaded")
     previous_timeout = socket.getdefaulttimeout()
     socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)  # urllib would otherwise wait forever on a dead link
     try:
-        return weights.get_state_dict(progress=False, check_hash=True, weights_only=True,
-                                      map_location="cpu")
+        return torch.hub.load_state_dict_from_url(weights.url, model_dir=str(path.parent), progress=False,
+                                                  check_hash=weights.check_hash, weights_only=True,
+                                                  map_location="cpu", file_name=path.name)
     except Exception as error:
         if cached:
             raise ValueError(f"ImageNet weights file {str(path)!r} is not a readable PyTorch checkpoint "
@@ -313,6 +360,18 @@ def load_imagenet_state_dict(model_name: str, *, download: bool | None = None) -
                                    f"{_load_error_detail(error)}") from None
     finally:
         socket.setdefaulttimeout(previous_timeout)
+
+
+def load_imagenet_model(model_name: str, *, input_size: int = DEFAULT_INPUT_SIZE, dropout: float | None = None,
+                        download: bool | None = None) -> MnasNet:
+    """The variant with its published ImageNet weights (1000 classes), its `published_weights`
+    metadata in ``model.pretrained_metadata``."""
+    state_dict = load_imagenet_state_dict(model_name, download=download)
+    source = f"ImageNet weights {str(imagenet_checkpoint_path(model_name))!r}"
+    model = create_model(model_name, num_classes=head_size(state_dict), input_size=input_size, dropout=dropout)
+    load_state_dict_into(model, state_dict, source=source, model_label=model_name)
+    model.pretrained_metadata = published_weights(model_name).metadata()
+    return model
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -366,6 +425,7 @@ class LoadedWeights:
     std: tuple[float, float, float]
     source: str          # where the weights came from, for messages and logs
     model_name: str      # the variant, or "custom" for a model file's own architecture
+    metadata: dict = dataclasses.field(default_factory=dict)  # published accuracy, or the model file's
 
 
 def load_classifier_weights(model_name: str = "mnasnet1_0", weight_file: str | os.PathLike | None = None,
@@ -373,8 +433,8 @@ def load_classifier_weights(model_name: str = "mnasnet1_0", weight_file: str | o
                             *, download: bool | None = None) -> LoadedWeights:
     """A variant with its ImageNet weights, or any weights file, plus class names.
 
-    * no `weight_file`: `model_name`'s ImageNet weights from the torch hub cache (B1 only) and the
-      ImageNet class names;
+    * no `weight_file`: `model_name`'s ImageNet weights from the torch hub cache (B1: torchvision's;
+      A1, small: timm's), downloaded when missing unless offline, and the ImageNet class names;
     * an mnas model file: its own architecture, class names, input size and normalisation
       (`model_name` is not used; `input_size` and `class_file` override the file's when given);
     * a state dict (torchvision's or ours): `model_name`'s architecture with the head size of the
@@ -383,6 +443,7 @@ def load_classifier_weights(model_name: str = "mnasnet1_0", weight_file: str | o
     `input_size` None means the model file's, else 224. A `class_file` must have one name per class.
     """
     mean, std = IMAGENET_MEAN, IMAGENET_STD
+    metadata = {}
     if weight_file:
         source = f"model_weight_file {str(weight_file)!r}"
         payload = read_checkpoint(weight_file)
@@ -392,6 +453,7 @@ def load_classifier_weights(model_name: str = "mnasnet1_0", weight_file: str | o
             load_state_dict_into(model, payload["state_dict"], source=source,
                                  model_label=f"its architecture ({payload['num_classes']} classes)")
             class_names, model_name = list(payload["class_names"]), "custom"
+            metadata = dict(payload.get("metadata") or {})
             input_size = input_size or int(payload["input_size"])
             mean, std = tuple(payload["mean"]), tuple(payload["std"])
         else:
@@ -407,13 +469,11 @@ def load_classifier_weights(model_name: str = "mnasnet1_0", weight_file: str | o
                 raise ValueError(f"class_file is needed: {source} has {num_classes} classes (not "
                                  f"ImageNet's 1000), so give a text file with their names, one per line")
     else:
-        state_dict = load_imagenet_state_dict(model_name, download=download)
-        source = f"ImageNet weights {str(imagenet_checkpoint_path(model_name))!r}"
         input_size = input_size or DEFAULT_INPUT_SIZE
-        model = create_model(model_name, num_classes=1000, input_size=input_size)
-        load_state_dict_into(model, state_dict, source=source, model_label=model_name)
-        class_names = imagenet_categories()
+        model = load_imagenet_model(model_name, input_size=input_size, download=download)
+        source = f"ImageNet weights {str(imagenet_checkpoint_path(model_name))!r}"
+        class_names, metadata = imagenet_categories(), model.pretrained_metadata
     if class_file:
         class_names = read_class_file(class_file, expected=model.num_classes)
     return LoadedWeights(model.eval(), class_names, int(input_size), tuple(mean), tuple(std), source,
-                         model_name)
+                         model_name, metadata)

@@ -26,6 +26,7 @@ os.environ["IKOMIA_AUTO_COMPLETION"] = "0"
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ["MPLBACKEND"] = "Agg"
 os.environ.setdefault("MNAS_FAST", "1")
+os.environ.setdefault("MNAS_OFFLINE", "1")  # tests never download (test_timm_convert.py serves a download locally)
 
 from mnas_ikomia.plugins import install_plugins  # noqa: E402
 

@@ -225,8 +225,9 @@ BAD_PARAMS = {
         lambda tmp, _: {"model_name": "mnasnet1_3"},
         r"ImageNet weights for mnasnet1_3 not found: looked for .*torch-home/hub/checkpoints/"
         r"mnasnet1_3-a4c69d6f\.pth"),
-    "a variant without ImageNet weights": (lambda tmp, _: {"model_name": "mnasnet_a1"},
-                                           "no ImageNet weights are published for mnasnet_a1"),
+    "A1 with timm's weights missing": (lambda tmp, _: {"model_name": "mnasnet_a1"},
+                                       r"ImageNet weights for mnasnet_a1 not found: looked for "
+                                       r".*torch-home/hub/checkpoints/mnasnet_a1-d9418771\.pth"),
 }
 
 

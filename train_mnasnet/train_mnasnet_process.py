@@ -66,7 +66,7 @@ def job_from_values(values: dict[str, str], data_folder: str = "") -> TrainJob:
                          f"{', '.join(VARIANTS)} (or give an architecture string in arch)")
     pretrained = parse_bool(values["pretrained"], "pretrained")
     if pretrained and arch:
-        raise ValueError("pretrained needs model_name (ImageNet weights exist for the named B1 variants), "
+        raise ValueError("pretrained needs model_name (ImageNet weights exist for the named variants), "
                          "not an architecture string in arch")
     val_fraction = values["val_fraction"].strip().lower()
     config = TrainConfig(

@@ -13,8 +13,9 @@ FORM = (
         arch("arch", "Architecture string",
              "blocks in the mnas/arch.py grammar (e.g. a search_mini result), one per line or comma-"
              "separated; when given it replaces Model. Checked as you type"),
-        flag("pretrained", "ImageNet weights", "start from torchvision's ImageNet weights of Model (named "
-             "B1 variants only); the classifier is replaced for the dataset's classes"),
+        flag("pretrained", "ImageNet weights", "start from the published ImageNet weights of Model "
+             "(torchvision's for B1, timm's for A1 and small; downloaded when missing unless MNAS_OFFLINE=1); "
+             "the classifier is replaced for the dataset's classes"),
         flag("freeze_backbone", "Freeze backbone", "train the classifier only (needs ImageNet weights: a "
              "frozen random backbone would give random features)"),
         integer("input_size", "Input size", "side of the square training images are resized to, in "
