@@ -4,7 +4,8 @@ API
 ---
 ``train(model, train_set, val_set, config, *, on_epoch_end=None, should_stop=None, on_step=None,
 checkpoint_dir=None, resume=False) -> TrainResult``
-    Trains `model` in place on in-memory `mnas.data.ImageDataset` s. After each finished epoch it
+    Trains `model` in place on in-memory `mnas.data.ImageDataset` s, or on `mnas.stream.FileDataset` s
+    decoded batch by batch in worker processes (datasets larger than memory; the same batches). After each finished epoch it
     evaluates on `val_set`, writes ``checkpoint_dir/last.pt`` (atomic; loads with
     ``torch.load(..., weights_only=True)``) and calls ``on_epoch_end(EpochStats)``; ``on_step(step)``
     follows every step. ``should_stop()`` is polled every step: when it answers True the epoch in
@@ -64,6 +65,7 @@ from .openmp import ensure_static_teams
 from .data import ImageDataset
 from .device import AUTO, autocast_dtype, check_device_spec, resolve_device
 from .fileio import atomic_torch_save
+from .stream import decoded_batches
 from .preprocess import MAX_INPUT_SIZE
 
 logger = logging.getLogger(__name__)
@@ -93,7 +95,8 @@ class TrainingDiverged(ValueError):
 
 # Settings a resumed run may change (more epochs, other loader threads, another device); any other
 # change would make the resumed run a different one than its checkpoint and history describe.
-RESUMABLE_CHANGES = ("epochs", "num_workers", "eval_batch_size", "device", "mixed_precision")
+RESUMABLE_CHANGES = ("epochs", "num_workers", "eval_batch_size", "device", "mixed_precision",
+                     "decode_workers")
 # On CUDA the decoded images live on the GPU when they take at most this share of its free memory
 DEVICE_DATA_SHARE = 0.5
 
@@ -117,6 +120,7 @@ class TrainConfig:
     seed: int = 0
     augment: bool = True
     num_workers: int = 0              # batches prepared ahead by a background thread (0: in the loop)
+    decode_workers: int = 0           # streamed datasets (mnas.stream): decoding processes (0: the cores)
     freeze_backbone: bool = False     # train the classifier only (backbone weights and BN stats fixed)
     eval_batch_size: int = 256
     # Batch-norm statistics recomputed exactly on this many training images (no augmentation) after
@@ -153,6 +157,7 @@ class TrainConfig:
             ("label_smoothing", 0 <= self.label_smoothing < 1, "a number in [0, 1)"),
             ("input_size", 8 <= self.input_size <= MAX_INPUT_SIZE, f"an integer >= 8 and <= {MAX_INPUT_SIZE}"),
             ("num_workers", self.num_workers >= 0, "an integer >= 0"),
+            ("decode_workers", self.decode_workers >= 0, "an integer >= 0 (0: one per core)"),
             ("eval_batch_size", self.eval_batch_size >= 1, "an integer >= 1"),
             ("precise_bn_images", self.precise_bn_images >= 0, "an integer >= 0"),
             ("mean", len(self.mean) == 3 and all(map(math.isfinite, self.mean)), "three finite numbers"),
@@ -338,11 +343,8 @@ def _train_batches(data: "PlacedData", config: TrainConfig, prep: BatchPreproces
                    generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """One epoch of shuffled, augmented batches; a last batch of a single image is dropped (BN)."""
     order = torch.randperm(len(data.labels), generator=generator)
-    for start in range(0, len(order), config.batch_size):
-        index = order[start:start + config.batch_size]
-        if len(index) < 2:
-            break
-        images = data.images[index.to(data.images.device)]
+    index_batches = [index for index in order.split(config.batch_size) if len(index) >= 2]
+    for index, images in zip(index_batches, decoded_batches(data.images, index_batches, config.decode_workers)):
         x = prep.train_batch(images, generator) if config.augment else prep.eval_batch(images)
         yield x, data.labels[index.to(data.labels.device)].to(prep.device, non_blocking=True)
 
@@ -350,7 +352,8 @@ def _train_batches(data: "PlacedData", config: TrainConfig, prep: BatchPreproces
 @dataclasses.dataclass
 class PlacedData:
     """A dataset's images and labels where training reads them: on the training device when they fit
-    (no per-batch host copy), else in host memory (each batch copied by `BatchPreprocessor`)."""
+    (no per-batch host copy), else in host memory (each batch copied by `BatchPreprocessor`), or files
+    decoded batch by batch (`mnas.stream.FileImages`)."""
 
     images: torch.Tensor
     labels: torch.Tensor
@@ -358,7 +361,7 @@ class PlacedData:
     @classmethod
     def place(cls, dataset: ImageDataset, device: torch.device, budget_bytes: int | None = None):
         images, labels = dataset.images, dataset.labels
-        if device.type == "cuda":
+        if device.type == "cuda" and isinstance(images, torch.Tensor):
             budget = budget_bytes if budget_bytes is not None else int(
                 DEVICE_DATA_SHARE * torch.cuda.mem_get_info(device)[0])
             if images.numel() * images.element_size() <= budget:
@@ -449,10 +452,10 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
 
 def evaluate(model: nn.Module, dataset: ImageDataset, *, input_size: int | None = None,
              batch_size: int = 256, mean=IMAGENET_MEAN, std=IMAGENET_STD,
-             channels_last: bool = True) -> EvalResult:
+             channels_last: bool = True, workers: int = 0) -> EvalResult:
     """Cross-entropy loss, top-1/top-5 accuracy (0..1) and per-class accuracy of `model` on `dataset`.
 
-    `input_size` defaults to the dataset's image size.
+    `input_size` defaults to the dataset's image size; `workers` decode a streamed dataset (0: the cores).
     """
     ensure_static_teams()
     if len(dataset) == 0:
@@ -465,10 +468,10 @@ def evaluate(model: nn.Module, dataset: ImageDataset, *, input_size: int | None 
     was_training = model.training
     model.eval()
     try:
+        chunks = list(torch.arange(len(dataset)).split(batch_size))
         with torch.inference_mode():
-            for start in range(0, len(dataset), batch_size):
-                images = dataset.images[start:start + batch_size]
-                labels = dataset.labels[start:start + batch_size].to(device, non_blocking=True)
+            for index, images in zip(chunks, decoded_batches(dataset.images, chunks, workers)):
+                labels = dataset.labels[index].to(device, non_blocking=True)
                 logits = model(prep.eval_batch(images)).float()
                 loss_sum += F.cross_entropy(logits, labels, reduction="sum")
                 topk = logits.topk(k, dim=1).indices
@@ -492,7 +495,7 @@ def model_device(model: nn.Module) -> torch.device:
 # ------------------------------------------------------------------------------------------ training
 
 def recalibrate_batch_norm(model: nn.Module, dataset: ImageDataset | PlacedData, prep: BatchPreprocessor,
-                           max_images: int, batch_size: int, seed: int = 0) -> None:
+                           max_images: int, batch_size: int, seed: int = 0, workers: int = 0) -> None:
     """Replace every BN layer's running statistics by their exact average over `max_images` images.
 
     The images are a fixed random sample (datasets are stored class by class: the first ones would
@@ -511,12 +514,10 @@ def recalibrate_batch_norm(model: nn.Module, dataset: ImageDataset | PlacedData,
         norm.train()
     try:
         sample = torch.randperm(len(dataset.labels), generator=torch.Generator().manual_seed(seed))
-        sample = sample[:max_images].to(dataset.images.device)
+        chunks = [index for index in sample[:max_images].split(batch_size) if len(index) >= 2]
         with torch.no_grad():
-            for start in range(0, len(sample), batch_size):
-                index = sample[start:start + batch_size]
-                if len(index) >= 2:
-                    model(prep.eval_batch(dataset.images[index]))
+            for images in decoded_batches(dataset.images, chunks, workers):
+                model(prep.eval_batch(images))
     finally:
         for norm, momentum in zip(norms, momenta):
             norm.momentum = momentum
@@ -627,7 +628,7 @@ def train(model: nn.Module, train_set: ImageDataset, val_set: ImageDataset, conf
         logger.info("resumed from %s after epoch %d", checkpoint_path, len(history))
     last_good_state = copy.deepcopy(model.state_dict())
     final = evaluate(model, val_set, input_size=config.input_size, batch_size=config.eval_batch_size,
-                     mean=config.mean, std=config.std) if history else None
+                     mean=config.mean, std=config.std, workers=config.decode_workers) if history else None
 
     stopped = False
     for epoch in range(len(history), config.epochs):
@@ -642,10 +643,10 @@ def train(model: nn.Module, train_set: ImageDataset, val_set: ImageDataset, conf
             break
         if config.precise_bn_images and not config.freeze_backbone:
             recalibrate_batch_norm(model, data, prep, config.precise_bn_images,
-                                   config.eval_batch_size, config.seed)
+                                   config.eval_batch_size, config.seed, config.decode_workers)
         final = evaluate(model, val_set, input_size=config.input_size,
                          batch_size=config.eval_batch_size, mean=config.mean, std=config.std,
-                         channels_last=config.channels_last)
+                         channels_last=config.channels_last, workers=config.decode_workers)
         _check_finite_state(model, final.loss, epoch, config)
         stats = EpochStats(epoch + 1, train_loss, final.loss, final.top1, final.top5, lr,
                            time.perf_counter() - started, len(train_set) / train_seconds)

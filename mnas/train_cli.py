@@ -55,6 +55,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit-per-class", type=int, default=None,
                         help="use only the first N training images of each class (quick runs)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--memory-budget-gb", type=float, default=None,
+                        help="decoded images above this stream from their files, decoded by worker "
+                             "processes while training (default: half of the memory available)")
+    parser.add_argument("--decode-workers", type=int, default=DEFAULTS.decode_workers,
+                        help="processes decoding a streamed dataset (0: one per core)")
     parser.add_argument("--device", default=DEFAULTS.device,
                         help="auto (CUDA when available, default), cpu, cuda or cuda:N")
     parser.add_argument("--no-mixed-precision", action="store_true",
@@ -70,11 +75,12 @@ def job_from_args(args: argparse.Namespace):
                          warmup_epochs=args.warmup_epochs, label_smoothing=args.label_smoothing,
                          input_size=args.input_size, seed=args.seed, augment=not args.no_augment,
                          num_workers=args.num_workers, freeze_backbone=args.freeze_backbone,
-                         device=args.device, mixed_precision=not args.no_mixed_precision)
+                         device=args.device, mixed_precision=not args.no_mixed_precision,
+                         decode_workers=args.decode_workers)
     return TrainJob(data=args.data, model=args.arch or args.model, output_folder=args.output,
                     config=config, pretrained=args.pretrained, export_onnx=args.export_onnx,
                     resume=args.resume, overwrite=args.overwrite, val_fraction=args.val_fraction,
-                    limit_per_class=args.limit_per_class)
+                    limit_per_class=args.limit_per_class, memory_budget_gb=args.memory_budget_gb)
 
 
 def run(args: argparse.Namespace) -> int:

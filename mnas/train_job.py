@@ -7,7 +7,10 @@
    pretrained / freeze combination, the output folder (a writable folder; one that already holds a run
    needs ``resume`` or ``overwrite``; a resumed run keeps its checkpoint's settings). Nothing is written
    before these checks pass, nor before the images are decoded (unreadable files skipped and counted; an
-   error when a class has none left). Then it takes the output folder's lock (`mnas.locks`: a second
+   error when a class has none left). When the decoded images would take more than the memory budget
+   (``memory_budget_gb``; by default half of the memory available), nothing is decoded up front: the
+   images stream from their files, decoded batch by batch in worker processes (`mnas.stream`), with the
+   same batches, augmentation, resume and metrics. Then it takes the output folder's lock (`mnas.locks`: a second
    run on the folder is refused, leftover temporary files of a killed run are removed).
 2. Trains with `mnas.train.train`, a checkpoint per epoch in ``<output_folder>/checkpoints/last.pt``
    (``resume`` continues from it; ``overwrite`` first deletes the previous run's files), on
@@ -30,6 +33,7 @@ from typing import Callable
 
 
 from .data import ImageDataset, find_dataset_splits, load_folder_dataset
+from .stream import decoded_bytes, list_folder_dataset, memory_budget_bytes
 from .device import resolve_device
 from .fileio import atomic_path, atomic_write_text
 from .locks import check_not_busy, check_output_folder, expand_folder, output_folder_lock, unique_run_folder
@@ -63,6 +67,7 @@ class TrainJob:
     val_fraction: float | None = None  # carve validation from train/ (always when there is no val/)
     limit_per_class: int | None = None  # quick subsets: first N training images per class
     cache_dir: str | None = None
+    memory_budget_gb: float | None = None  # decoded images above it stream from disk; None: half the free RAM
 
 
 @dataclasses.dataclass
@@ -73,6 +78,7 @@ class JobResult:
     num_train: int
     num_val: int
     skipped_files: int
+    streamed: bool = False              # images decoded batch by batch (over the memory budget)
 
 
 def default_output_root() -> Path:
@@ -125,6 +131,7 @@ def check_job(job: TrainJob, output: Path | None):
     """
     splits = find_dataset_splits(job.data)
     resolve_device(job.config.device)  # a GPU asked for and missing: refused before hours of decoding
+    memory_budget_bytes(job.memory_budget_gb)  # a bad budget is refused here too
     if output is not None:
         check_output_folder(output)
         check_not_busy(output)  # "in use by <holder>" says more than what the running holder has written
@@ -135,6 +142,15 @@ def check_job(job: TrainJob, output: Path | None):
 
 
 def _load_data(job: TrainJob) -> tuple[ImageDataset, ImageDataset]:
+    """Decoded into memory when that fits the budget; else the file lists, streamed while training."""
+    size = job.config.input_size
+    train_files, val_files, _ = list_folder_dataset(job.data, image_size=size, val_fraction=job.val_fraction,
+                                                    limit_per_class=job.limit_per_class, seed=job.config.seed)
+    needed, budget = decoded_bytes(len(train_files) + len(val_files), size), memory_budget_bytes(job.memory_budget_gb)
+    if needed > budget:
+        logger.info("the decoded images would take %.2f GB, over the memory budget of %.2f GB: streaming "
+                    "them from their files", needed / 1e9, budget / 1e9)
+        return train_files, val_files
     train_set, val_set, _ = load_folder_dataset(
         job.data, image_size=job.config.input_size, val_fraction=job.val_fraction,
         limit_per_class=job.limit_per_class, seed=job.config.seed, cache_dir=job.cache_dir)
@@ -175,7 +191,7 @@ def _train_into(output: Path, job: TrainJob, model, train_set: ImageDataset, val
                    resume=job.resume)
     files = write_outputs(output, model, job, result, train_set) if result.history else {}
     return JobResult(output, result, files, len(train_set), len(val_set),
-                     len(train_set.skipped) + len(val_set.skipped))
+                     len(train_set.skipped) + len(val_set.skipped), not isinstance(train_set, ImageDataset))
 
 
 def write_outputs(output: Path, model, job: TrainJob, result: TrainResult,

@@ -48,6 +48,8 @@ DEFAULTS = {
     "device": DEFAULT_CONFIG.device,  # auto (CUDA when available) | cpu | cuda | cuda:N
     "mixed_precision": str(DEFAULT_CONFIG.mixed_precision),  # autocast on CUDA
     "val_fraction": AUTO,             # auto: <root>/val (or test) when present, else 0.1 of train/
+    "memory_budget_gb": AUTO,         # decoded images above it stream from disk; auto: half the free RAM
+    "decode_workers": str(DEFAULT_CONFIG.decode_workers),  # streaming: decoding processes (0: one per core)
     "output_folder": "",              # empty: a new folder under ~/mnas-runs
     "export_onnx": "False",
     "resume": "False",                # continue the run in output_folder
@@ -78,7 +80,9 @@ def job_from_values(values: dict[str, str], data_folder: str = "") -> TrainJob:
         input_size=parse_number(values, "input_size", int),
         num_workers=parse_number(values, "num_workers", int), seed=parse_number(values, "seed", int),
         freeze_backbone=parse_bool(values["freeze_backbone"], "freeze_backbone"),
-        device=values["device"], mixed_precision=parse_bool(values["mixed_precision"], "mixed_precision"))
+        device=values["device"], mixed_precision=parse_bool(values["mixed_precision"], "mixed_precision"),
+        decode_workers=parse_number(values, "decode_workers", int))
+    budget = values["memory_budget_gb"].strip().lower()
     if config.freeze_backbone and not pretrained:
         raise ValueError("freeze_backbone needs pretrained=True: freezing a random backbone would train "
                          "a classifier on random features")
@@ -87,7 +91,15 @@ def job_from_values(values: dict[str, str], data_folder: str = "") -> TrainJob:
                     export_onnx=parse_bool(values["export_onnx"], "export_onnx"),
                     resume=parse_bool(values["resume"], "resume"),
                     overwrite=parse_bool(values["overwrite"], "overwrite"),
-                    val_fraction=None if val_fraction in (AUTO, "") else parse_number(values, "val_fraction"))
+                    val_fraction=None if val_fraction in (AUTO, "") else parse_number(values, "val_fraction"),
+                    memory_budget_gb=None if budget in (AUTO, "") else _positive(values, "memory_budget_gb"))
+
+
+def _positive(values: dict[str, str], name: str) -> float:
+    value = parse_number(values, name)
+    if not value > 0:
+        raise ValueError(f"{name} must be a number > 0 (or auto), got {values[name]!r}")
+    return value
 
 
 class TrainMnasnetParam(CheckedParams):

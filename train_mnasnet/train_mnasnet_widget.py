@@ -48,6 +48,11 @@ FORM = (
              "cpu, cuda, or cuda:N for GPU N"),
         flag("mixed_precision", "Mixed precision", "on a GPU, train in bfloat16/float16 autocast (faster, "
              "less memory); no effect on the CPU"),
+        number("memory_budget_gb", "Memory budget (GB)", "when the decoded images would take more, they "
+               "are streamed from their files, decoded by worker processes while training; auto: half of "
+               "the memory available", minimum=0.0, maximum=4096.0, step=1.0, decimals=1, special=AUTO),
+        integer("decode_workers", "Decoding processes", "processes decoding a streamed dataset; auto: one "
+                "per core", minimum=0, maximum=64, special=AUTO, special_value="0"),
         integer("num_workers", "Batches prepared ahead", "batches a background thread prepares while the "
                 "model trains (0: in the training loop)", minimum=0, maximum=8),
         folder("output_folder", "Output folder", "where model.pth, classes.txt and checkpoints are "
