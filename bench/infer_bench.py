@@ -312,7 +312,7 @@ def main(argv=None) -> int:
                         default=["latency", "pieces", "cli"])
     parser.add_argument("--cli-images", type=int, default=1000)
     parser.add_argument("--cli-passes", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, nargs="+", default=[8, 32])
+    parser.add_argument("--batch-size", type=int, nargs="+", default=[4, 32])
     parser.add_argument("--tiny", action="store_true", help="a quick run: mnasnet0_5, 3 rounds")
     args = parser.parse_args(argv)
     if args.threads:

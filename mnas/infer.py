@@ -8,6 +8,11 @@
 Images are numpy arrays as `mnas.preprocess` accepts them (RGB uint8 HxWx3 by default; grey, RGBA and
 16-bit converted). This module is the pure core of the ``infer_mnasnet`` Ikomia task.
 
+Folders and streams: `classify_files` (``python -m mnas infer <folder or files> --batch-size N --output
+results.csv|.json``) decodes and pre-processes the next batches in a background thread while the
+network runs the current one, and yields one `Prediction` (top-k or error) per file, in order; batched
+results equal one-image-at-a-time ones (``tests/test_infer_batch.py``).
+
 Predictions run on the backend `mnas.runtime.create_backend` picks: ``backend="auto"`` (default) is
 ONNX Runtime on CPU once it matches torch, torch on CUDA; ``int8=True`` quantises for ONNX Runtime,
 calibrated on `calibration_folder` (default: the dataset a model file records it was trained on).
@@ -207,7 +212,7 @@ def _prepared_batches(classifier: Classifier, files: Sequence[Path], batch_size:
             yield (chunk_done, *future.result())
 
 
-def classify_files(classifier: Classifier, files: Sequence[Path], *, batch_size: int = 32, top_k: int = 5,
+def classify_files(classifier: Classifier, files: Sequence[Path], *, batch_size: int = 4, top_k: int = 5,
                    decode_threads: int = 1, progress: bool = False) -> Iterator[Prediction]:
     """One `Prediction` per file, in order: batches of `batch_size` through the classifier's backend
     while the next batches are decoded in the background."""
@@ -263,8 +268,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input-size", type=int, default=None,
                         help="default: the model file's, else 224")
     parser.add_argument("--top-k", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=32,
-                        help="images per network call (results do not depend on it)")
+    # 4: the most images/s measured on the 2-core CPU (bench/infer_bench.py: batch 1 1.56x, 4 1.72x, 8
+    # 1.36x, 32 0.84x one image at a time); larger batches outgrow the CPU caches. On a GPU use more.
+    parser.add_argument("--batch-size", type=int, default=4,
+                        help="images per network call (results do not depend on it; 32+ on a GPU)")
     parser.add_argument("--output", default="", help="write the results to this .csv or .json file "
                         "(one row per image with its top-k) instead of printing them")
     parser.add_argument("--decode-threads", type=int, default=1,

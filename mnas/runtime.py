@@ -277,7 +277,7 @@ class SessionSettings:
     """ONNX Runtime session settings; the defaults were chosen by measuring each one
     (``bench/infer_session_bench.py``, see the README's "Fast inference")."""
 
-    optimization: str = "all"     # graph optimisation level: basic / extended / none were 1.8-3.7x slower
+    optimization: str = "all"     # graph optimisation level: basic / none were 1.8-3.7x slower per image
     memory_arena: bool = True     # the CPU memory arena (reuses buffers across runs): no clear change
     # intra-op threads spin-waiting for work between operators: off was 0.41-0.61x the time per image
     # (float and int8, batch 1 and 32) on the shared 2-core machine, where spinning threads take the
