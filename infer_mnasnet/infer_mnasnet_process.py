@@ -170,6 +170,8 @@ class InferMnasnet(CheckedKeysTask, dataprocess.CClassificationTask):
     def __init__(self, name, param):
         dataprocess.CClassificationTask.__init__(self, name)
         self.set_param_object(copy.deepcopy(param) if param is not None else InferMnasnetParam())
+        # chaining: input 2, a model file (train_mnasnet's output 0) that replaces model_weight_file when set
+        self.add_input(dataprocess.CPathIO(core.IODataType.FILE_PATH))
         self.classifier: Classifier | None = None
         self.loads = 0  # how many times a model was loaded (a parameter change reloads, nothing else)
         self._loaded_key: tuple | None = None
@@ -201,6 +203,9 @@ class InferMnasnet(CheckedKeysTask, dataprocess.CClassificationTask):
 
     def run(self):
         self.begin_task_run()
+        chained = self.get_input(2).get_path()
+        if chained and chained != self.get_param_object().model_weight_file:
+            self.get_param_object().model_weight_file = chained  # part of load_key: the model reloads
         classifier = self._get_classifier()
         self.emit_step_progress()
         image = self.get_input(0).get_image()

@@ -18,12 +18,14 @@ from ikomia.dnn import dnntrain
 from mnas_ikomia.params import CheckedKeysTask, CheckedParams, param_factory, parse_bool, parse_number
 from mnas_ikomia.task_info import describe_task
 
+from mnas.fileio import atomic_write_text
 from mnas.locks import expand_folder, unique_run_folder
 from mnas.search.loop import Search, SearchConfig
 
 logger = logging.getLogger(__name__)
 
 PLUGIN_NAME = "search_mini"
+BEST_ARCH_FILE = "best_arch.txt"   # output 2: what train_mnasnet's architecture input reads
 _DEFAULT = SearchConfig()
 
 DEFAULTS = {
@@ -103,6 +105,8 @@ class SearchMini(CheckedKeysTask, dnntrain.TrainProcess):
         self.add_input(dataprocess.CPathIO(core.IODataType.FOLDER_PATH))
         self.add_output(dataprocess.CDataStringIO())
         self.add_output(dataprocess.CImageIO())
+        # the best architecture string as a file: connect it to train_mnasnet's input 1 (chaining)
+        self.add_output(dataprocess.CPathIO(core.IODataType.FILE_PATH))
         self._stop_requested = False
         self.result = None  # the last run's mnas.search.SearchResult
 
@@ -161,6 +165,10 @@ class SearchMini(CheckedKeysTask, dnntrain.TrainProcess):
             self.log_metrics({"best/" + key: float(best[key]) for key in
                               ("accuracy", "latency_ratio", "latency_ms", "reward", "params", "macs")})
         self.get_output(1).set_image(_read_png(result.output_dir / "pareto.png"))
+        if best:
+            arch_file = result.output_dir / BEST_ARCH_FILE
+            atomic_write_text(arch_file, best["arch"] + "\n")
+            self.get_output(2).set_path(str(arch_file))
         for name in ("summary.json", "pareto.png", "curves.png", "children.jsonl", "baselines.jsonl"):
             if (result.output_dir / name).is_file():
                 self.log_artifact(str(result.output_dir / name))
@@ -190,8 +198,9 @@ class SearchMiniFactory(dataprocess.CTaskFactory):
                 "gets a short proxy training on a split of the dataset's train/ folder, its latency is "
                 "measured on this machine (batch 1, one thread by default) and the reward "
                 "ACC x (LAT/T)^w trains the controller. Outputs the best architecture string (for "
-                "train_mnasnet's arch parameter) and the Pareto plot against the B1 skeleton at several "
-                "widths; logs every child to MLflow; resumes from its output folder."),
+                "train_mnasnet's arch parameter), the Pareto plot against the B1 skeleton at several "
+                "widths, and the best architecture as a file to connect to train_mnasnet's input 1; logs "
+                "every child to MLflow; resumes from its output folder."),
             keywords="mnasnet,nas,neural architecture search,reinforcement learning,ppo,latency,mobile")
 
     def create(self, param=None):

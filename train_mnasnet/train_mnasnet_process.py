@@ -127,6 +127,10 @@ class TrainMnasnet(CheckedKeysTask, dnntrain.TrainProcess):
         self.set_param_object(param)  # the C++ base keeps only a sliced copy of the Python object
         self.remove_input(0)  # TrainProcess's Ikomia dataset input: ours is a folder
         self.add_input(dataprocess.CPathIO(core.IODataType.FOLDER_PATH))
+        # chaining: input 1, an architecture file (search_mini's output 2) that replaces `arch` when set;
+        # output 0, the model file written (infer_mnasnet's model file input)
+        self.add_input(dataprocess.CPathIO(core.IODataType.FILE_PATH))
+        self.add_output(dataprocess.CPathIO(core.IODataType.FILE_PATH))
         self._stop_requested = False
         self.outcome = None  # the last run's mnas.train_job.JobResult
 
@@ -149,11 +153,12 @@ class TrainMnasnet(CheckedKeysTask, dnntrain.TrainProcess):
             if not folder:
                 raise ValueError("input 0 (dataset folder) is empty: set it to a folder holding "
                                  "train/<class>/ (and optionally val/<class>/)")
-            job = job_from_values(self.get_param_object().get_values(), folder)
+            job = job_from_values(self._values_with_chained_arch(), folder)
             self._report_resumed_epochs(job)
             self.outcome = run_training_job(job, on_epoch_end=self._on_epoch_end,
                                             should_stop=lambda: self._stop_requested)
             self._log_outcome(self.outcome)
+            self.get_output(0).set_path(str(self.outcome.files.get("model", "")))
         except BaseException:
             import mlflow
 
@@ -161,6 +166,19 @@ class TrainMnasnet(CheckedKeysTask, dnntrain.TrainProcess):
             raise
         self.get_param_object().update = False
         self.end_task_run()
+
+    def _values_with_chained_arch(self) -> dict[str, str]:
+        """The parameters, `arch` replaced by the architecture file of input 1 when one is connected."""
+        values = dict(self.get_param_object().get_values())
+        arch_file = self.get_input(1).get_path() if self.get_input_count() > 1 else ""
+        if arch_file:
+            path = Path(arch_file)
+            if not path.is_file():
+                raise FileNotFoundError(f"input 1 (architecture file) {arch_file!r} does not exist: expected "
+                                        "the file search_mini writes as its output 2")
+            values["arch"] = path.read_text(encoding="utf-8").strip()
+            logger.info("%s: architecture from %s", PLUGIN_NAME, arch_file)
+        return values
 
     def _report_resumed_epochs(self, job) -> None:
         """Progress for the epochs a resumed run already has, so the bar still ends at 100 %."""
