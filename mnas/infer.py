@@ -278,7 +278,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="threads decoding images ahead of the network")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--download", action="store_true",
-                        help="let torchvision download missing ImageNet weights (needs internet)")
+                        help="download missing ImageNet weights even when MNAS_OFFLINE=1 is set (needs internet; "
+                             "without MNAS_OFFLINE a missing file is downloaded anyway)")
     parser.add_argument("--backend", default="auto", choices=BACKENDS,
                         help="auto: ONNX Runtime on CPU once it matches torch, torch on CUDA")
     parser.add_argument("--int8", action="store_true", help="int8 ONNX Runtime (static quantisation)")
