@@ -60,8 +60,22 @@ class DatasetError(ValueError):
     """A dataset folder that cannot be trained on; the message names the folder and what was expected."""
 
 
+class LabelledImages:
+    """What every dataset of the training engine shares: one label per image and the class names."""
+
+    labels: torch.Tensor
+    class_names: list[str]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
 @dataclasses.dataclass
-class ImageDataset:
+class ImageDataset(LabelledImages):
     """Decoded images in memory: uint8 N x H x W x 3, int64 labels, class names, skipped files."""
 
     images: torch.Tensor
@@ -76,13 +90,6 @@ class ImageDataset:
                              f"{tuple(self.images.shape)}")
         if self.labels.shape != (len(self.images),):
             raise ValueError(f"labels must have shape ({len(self.images)},), got {tuple(self.labels.shape)}")
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
 
     @property
     def image_size(self) -> tuple[int, int]:

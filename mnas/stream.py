@@ -25,7 +25,7 @@ from typing import Iterable, Iterator, Sequence
 
 import torch
 
-from .data import DatasetError, _decode, _file_entries, _resize_square, find_dataset_splits, stratified_split
+from .data import DatasetError, LabelledImages, _decode, _file_entries, _resize_square, find_dataset_splits, stratified_split
 
 MAX_AUTO_WORKERS = 8
 BUDGET_SHARE = 0.5  # of the memory available when the job starts
@@ -64,7 +64,7 @@ def decode_file(path: str, size: int) -> torch.Tensor:
 
 
 @dataclasses.dataclass
-class FileDataset:
+class FileDataset(LabelledImages):
     """The `mnas.data.ImageDataset` interface over files decoded on demand."""
 
     images: FileImages
@@ -72,13 +72,6 @@ class FileDataset:
     class_names: list[str]
     skipped: list[str] = dataclasses.field(default_factory=list)
     source: str = ""
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
 
     @property
     def image_size(self) -> tuple[int, int]:
