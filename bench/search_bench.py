@@ -1,18 +1,18 @@
 """Search benchmark (not a test): prints measured figures of the miniature MnasNet search on this machine.
 
-1. Throughput: children per minute of an RL search at the default settings (goal: >= 6 on 2 cores).
-2. Latency repeatability: the coefficient of variation of the per-call samples of one measurement,
-   and of the medians of repeated measurements of the same model (goal: <= 5 %).
-3. Predictor: the per-layer lookup table's mean absolute error and Spearman rank correlation against
-   measured latency over random children (goal: rank correlation >= 0.9), and the ceiling the machine
-   sets on it: the same children measured again in a second pass, ranked against the first.
-4. RL against random search at equal budget and trainer, over several seeds: mean and best reward,
-   mean reward of the second half of each run.
+1. Throughput: children per minute of an RL search at the default settings (goal: >= 6 on 2 cores),
+   with one proxy-training thread (the default) and with all cores.
+2. RL against random search at equal budget and trainer, over several seeds: mean and best reward,
+   mean reward of the second half of each run (live children; the statistics over many seeds belong
+   to bench/strategies.py on the benchmark table).
+
+The latency figures (paired vs raw, both engines, the predictor) are bench/latency_bench.py's; Ray's
+speed-up is bench/ray_bench.py's.
 
 Run it on a quiet machine (figures are wall-clock):
-    python bench/search_bench.py                       # the full benchmark (about 25 min on a quiet machine)
+    python bench/search_bench.py                       # the full benchmark (about 20 min on a quiet machine)
     python bench/search_bench.py --tiny                # a check that every part runs (about 2 min)
-    python bench/search_bench.py --parts repeatability predictor   # the latency figures alone (~2 min)
+    python bench/search_bench.py --parts throughput
 """
 
 from __future__ import annotations
@@ -30,13 +30,10 @@ from pathlib import Path
 import torch
 
 from mnas.data import cifar10_root
-from mnas.latency import LatencyTable, measure_latency, predictor_report, spearman
-from mnas.models import create_model
 from mnas.search.loop import Search, SearchConfig
-from mnas.search.space import SearchSpace
 
 
-PARTS = ("repeatability", "predictor", "throughput", "rl_vs_random")
+PARTS = ("throughput", "rl_vs_random")
 
 
 def throughput(data, out: Path, config: SearchConfig) -> dict:
@@ -51,39 +48,6 @@ def throughput(data, out: Path, config: SearchConfig) -> dict:
             "wall_seconds_with_baselines": wall,
             "mean_accuracy": statistics.fmean(r["accuracy"] for r in children),
             "predictor": result.summary["predictor"]}
-
-
-def repeatability(space: SearchSpace, models: int, measurements: int, repeats: int, threads: int) -> dict:
-    generator = torch.Generator().manual_seed(123)
-    archs = [space.skeleton_arch()] + [space.arch(space.random_actions(generator)) for _ in range(models - 1)]
-    within, between = [], []
-    for arch in archs:
-        model = create_model(arch, 10, 32)
-        latencies = [measure_latency(model, 32, threads=threads, repeats=repeats)
-                     for _ in range(measurements)]
-        within += [lat.cv for lat in latencies]
-        medians = [lat.median_ms for lat in latencies]
-        between.append(statistics.pstdev(medians) / statistics.fmean(medians))
-    return {"models": len(archs), "measurements_per_model": measurements, "repeats": repeats,
-            "median_cv_within_measurement": statistics.median(within),
-            "median_cv_of_medians": statistics.median(between), "max_cv_of_medians": max(between)}
-
-
-def predictor(space: SearchSpace, children: int, repeats: int, threads: int) -> dict:
-    """The table's predictions against measured latency, and the ceiling the machine sets on that: the
-    rank correlation of the same children measured again in a second pass."""
-    generator = torch.Generator().manual_seed(321)
-    archs = [space.arch(space.random_actions(generator)) for _ in range(children)]
-    table = LatencyTable(threads=threads, repeats=repeats)
-    predicted = [table.predict(arch, 32, 10) for arch in archs]
-    passes = [[measure_latency(create_model(arch, 10, 32), 32, threads=threads, repeats=repeats).median_ms
-               for arch in archs] for _ in range(2)]
-    measured = passes[0]
-    return {**predictor_report(predicted, measured), "table_entries": len(table.entries),
-            "mean_ratio_measured_to_predicted": statistics.fmean(m / p for m, p in zip(measured, predicted)),
-            "spearman_second_pass_vs_predicted": spearman(predicted, passes[1]),
-            "spearman_measured_twice": spearman(passes[0], passes[1]),
-            "max_change_between_passes": max(abs(b - a) / a for a, b in zip(*passes))}
 
 
 def rl_vs_random(data, out: Path, config: SearchConfig, seeds: int) -> dict:
@@ -124,23 +88,15 @@ def main(argv=None) -> int:
     out = Path(args.output or tempfile.mkdtemp(prefix="search-bench-"))
     if args.tiny:
         config = SearchConfig(budget_children=args.budget or 3, train_images=60, val_images=30,
-                              batch_size=16, baseline_widths=(0.5,), latency_repeats=5)
-        seeds, models, measurements, predictor_children = args.seeds or 2, 2, 2, 4
+                              batch_size=16, baseline_widths=(0.5,), latency_rounds=3, latency_burst=2)
+        seeds = args.seeds or 2
     else:
         config = SearchConfig(budget_children=args.budget or 24)
-        seeds, models, measurements, predictor_children = args.seeds or 3, 5, 5, 30
+        seeds = args.seeds or 3
     print(f"search bench on {os.cpu_count()} cores, torch threads {torch.get_num_threads()}, "
           f"latency threads {config.threads}; work folder {out}", flush=True)
-    space = SearchSpace(width=config.width)
     figures = {"conditions": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                               "loadavg_at_start": os.getloadavg(), "tiny": args.tiny}}
-    if "repeatability" in args.parts:
-        figures["latency_repeatability"] = repeatability(space, models, measurements,
-                                                         config.latency_repeats, config.threads)
-        print(json.dumps(figures["latency_repeatability"]), flush=True)
-    if "predictor" in args.parts:
-        figures["predictor"] = predictor(space, predictor_children, config.latency_repeats, config.threads)
-        print(json.dumps(figures["predictor"]), flush=True)
     for threads in (1, 0) if "throughput" in args.parts else ():  # the default (one thread), all cores
         key = f"throughput_train_threads_{threads or 'all'}"
         figures[key] = throughput(data, out / key, dataclasses.replace(config, train_threads=threads))
