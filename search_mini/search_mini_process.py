@@ -46,12 +46,14 @@ DEFAULTS = {
     "baseline_widths": ",".join(f"{w:g}" for w in _DEFAULT.baseline_widths),
     "train_threads": str(_DEFAULT.train_threads),
     "device": _DEFAULT.device,              # proxy training: auto (CUDA when available) | cpu | cuda[:N]
+    "final_top_k": str(_DEFAULT.final_top_k),  # > 0: the fair final comparison after the search
+    "final_epochs": str(_DEFAULT.final_epochs),
     "executor": _DEFAULT.executor,          # local | ray (children in parallel on a Ray cluster)
     "ray_address": _DEFAULT.ray_address,    # ray: empty starts a local instance; auto or ray://host:port
 }
 _KINDS = {"budget_children": int, "budget_minutes": float, "target_latency_ms": float, "w": float,
           "proxy_epochs": int, "train_images": int, "val_images": int, "seed": int, "threads": int,
-          "train_threads": int}
+          "train_threads": int, "final_top_k": int, "final_epochs": int}
 
 
 def config_from_values(values: dict[str, str]) -> SearchConfig:
@@ -164,12 +166,23 @@ class SearchMini(CheckedKeysTask, dnntrain.TrainProcess):
             table.add_value_list(values, "best child", labels)
             self.log_metrics({"best/" + key: float(best[key]) for key in
                               ("accuracy", "latency_ratio", "latency_ms", "reward", "params", "macs")})
-        self.get_output(1).set_image(_read_png(result.output_dir / "pareto.png"))
+        final = summary.get("final")
+        if final:  # the fair final comparison ran: its verdict, and its plot instead of the proxy's
+            low, high = final["interval"]
+            table.add_value_list([final["winner_arch"], final["position"], f"{final['margin']:.4f}",
+                                  f"{low:.4f}", f"{high:.4f}", f"{final['latency_ratio']:.4f}", final["words"]],
+                                 "final comparison", ["winner_arch", "position vs B1 curve", "margin",
+                                                      "interval_low", "interval_high", "latency_ratio", "verdict"])
+            self.log_metrics({"final/margin": float(final["margin"]), "final/interval_low": float(low),
+                              "final/interval_high": float(high)})
+        plot = "final.png" if final else "pareto.png"
+        self.get_output(1).set_image(_read_png(result.output_dir / plot))
         if best:
             arch_file = result.output_dir / BEST_ARCH_FILE
             atomic_write_text(arch_file, best["arch"] + "\n")
             self.get_output(2).set_path(str(arch_file))
-        for name in ("summary.json", "pareto.png", "curves.png", "children.jsonl", "baselines.jsonl"):
+        for name in ("summary.json", "pareto.png", "curves.png", "children.jsonl", "baselines.jsonl", "final.md",
+                     "final.png"):
             if (result.output_dir / name).is_file():
                 self.log_artifact(str(result.output_dir / name))
         logger.info("%s: %d children in %s; best %s", PLUGIN_NAME, summary["children"],

@@ -44,6 +44,13 @@ FORM = (
         text("device", "Device", "where children's proxy training runs: auto (the GPU when torch sees "
              "one, else the CPU), cpu, cuda, or cuda:N"),
     )),
+    Section("Final comparison (did the search help?)", (
+        integer("final_top_k", "Finalists", "after the search, retrain this many top children and the B1 "
+                "skeleton at >= 3 widths identically, choose the winner on validation and compare it with "
+                "B1's curve on test/ (95 % interval); none: no final comparison", minimum=0, maximum=100,
+                special="none", special_value="0"),
+        integer("final_epochs", "Final epochs", "epochs of each final training", minimum=1, maximum=1000),
+    )),
     Section("Where children train", (
         choice("executor", "Executor", EXECUTORS, "local: one child at a time in this process; ray: the "
                "children of each PPO batch in parallel on a Ray cluster, timed on its latency_device node"),

@@ -246,3 +246,17 @@ def test_a_child_whose_proxy_training_diverges_scores_zero_and_the_search_goes_o
     for record in result.children + result.baselines:
         assert record["accuracy"] == 0.0 and record["reward"] == 0.0
         assert "diverged" in record["diverged"] and "learning rate" in record["diverged"]
+
+
+def test_search_runs_the_fair_final_comparison_in_its_own_outputs(tmp_path, cifar10_root, one_thread):
+    config = SearchConfig(budget_children=3, **{**TINY, "baseline_widths": (0.35, 0.5, 0.75)}, final_top_k=2,
+                          final_epochs=1, final_train_per_class=12, final_val_per_class=3, final_test_per_class=3)
+    result = Search(cifar10_root, tmp_path, config).run()
+    verdict = result.summary["final"]
+    assert json.loads((tmp_path / "summary.json").read_text())["final"]["winner"] == verdict["winner"]
+    assert verdict["interval"][0] <= verdict["margin"] <= verdict["interval"][1]
+    final = json.loads((tmp_path / "final.json").read_text())
+    assert final["test_images"] == 30 and len([e for e in final["entries"] if e["role"] == "b1"]) == 3
+    assert (tmp_path / "final.png").stat().st_size > 0 and verdict["words"] in (tmp_path / "final.md").read_text()
+    with pytest.raises(ValueError, match="final_top_k"):
+        SearchConfig(final_top_k=2, evaluator="table")

@@ -58,3 +58,13 @@ def test_search_mini_refuses_bad_parameters_and_keeps_the_old_ones():
     with pytest.raises((ValueError, RuntimeError), match="budget_children must be an integer"):
         task.set_parameters({"budget_children": "many"})
     assert task.get_parameters()["constraint"] == "soft"
+
+
+
+def test_search_mini_passes_the_final_comparison_settings_to_the_search():
+    from search_mini.search_mini_process import config_from_values, DEFAULTS
+
+    config = config_from_values({**DEFAULTS, "final_top_k": "3", "final_epochs": "2"})
+    assert (config.final_top_k, config.final_epochs) == (3, 2)
+    with pytest.raises(ValueError, match="final_top_k"):
+        config_from_values({**DEFAULTS, "final_top_k": "-1"})

@@ -60,6 +60,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--population", type=int, default=_DEFAULTS.population, help="evolution: population")
     parser.add_argument("--tournament", type=int, default=_DEFAULTS.tournament,
                         help="evolution: members drawn per tournament")
+    parser.add_argument("--final-top-k", type=int, default=_DEFAULTS.final_top_k,
+                        help="after the search, retrain this many top children and >= 3 B1 widths identically "
+                             "and compare them on test/ (final.md, final.png); 0: no final comparison")
+    parser.add_argument("--final-b1-widths", type=int, default=_DEFAULTS.final_b1_widths)
+    parser.add_argument("--final-epochs", type=int, default=_DEFAULTS.final_epochs)
+    parser.add_argument("--final-train-per-class", type=int, default=_DEFAULTS.final_train_per_class)
+    parser.add_argument("--final-val-per-class", type=int, default=_DEFAULTS.final_val_per_class)
+    parser.add_argument("--final-test-per-class", type=int, default=_DEFAULTS.final_test_per_class,
+                        help="test images per class (0: all)")
     parser.add_argument("--compare-random", action="store_true",
                         help="also run random search with the same budget and trainer")
     parser.add_argument("--no-predictor", action="store_true", help="skip the lookup-table predictor")
@@ -102,5 +111,7 @@ def run(args: argparse.Namespace) -> int:
               f"{best['macs'] / 1e6:.1f}M MACs")
         print(f"  {best['arch']}")
     print(f"predictor: {json.dumps(summary['predictor'])}")
+    if "final" in summary:
+        print(summary["final"]["words"])
     print(f"outputs in {result.output_dir}: summary.json, pareto.png, curves.png, children.jsonl")
     return 0

@@ -17,7 +17,9 @@ INPUT_SIZE = 32
 PRECISE_BN_IMAGES = 512  # BN statistics re-estimated after the short proxy run (engine's precise BN)
 # Settings a budget change may alter on resume; every other one must match the log's.
 RESUMABLE_CHANGES = {"budget_children", "budget_minutes", "compare_random", "baseline_widths",
-                     "train_threads", "executor", "ray_address", "max_retries", "device"}
+                     "train_threads", "executor", "ray_address", "max_retries", "device", "final_top_k",
+                     "final_b1_widths", "final_epochs", "final_train_per_class", "final_val_per_class",
+                     "final_test_per_class"}
 EXECUTORS = ("local", "ray")
 
 
@@ -60,6 +62,13 @@ class SearchConfig:
     table_file: str = ""                 # table: a packed table; empty: the one shipped with mnas
     population: int = 20                 # evolution: population size (oldest ages out)
     tournament: int = 5                  # evolution: members drawn per tournament
+    # the fair final comparison after the search (mnas.search.final): 0 children: none
+    final_top_k: int = 0                 # top children by proxy reward retrained and tested
+    final_b1_widths: int = 3             # B1 widths retrained alike, spanning the finalists' latencies
+    final_epochs: int = 4
+    final_train_per_class: int = 450     # from train/ (the final validation: the next val_per_class)
+    final_val_per_class: int = 50
+    final_test_per_class: int = 0        # from test/ (or val/); 0: every image
     controller_hidden: int = 64
     ppo_lr: float = PPOConfig.lr
     ppo_batch: int = PPOConfig.batch
@@ -99,6 +108,13 @@ class SearchConfig:
             ("evaluator", self.evaluator in EVALUATORS, f"one of {', '.join(EVALUATORS)}"),
             ("population", self.population >= 2, "an integer >= 2"),
             ("tournament", 1 <= self.tournament <= self.population, "an integer in 1..population"),
+            ("final_top_k", self.final_top_k >= 0 and not (self.final_top_k and self.evaluator == "table"),
+             "an integer >= 0 (0: no final comparison), and 0 in table mode (nothing to retrain)"),
+            ("final_b1_widths", self.final_b1_widths >= 2, "an integer >= 2"),
+            ("final_epochs", self.final_epochs >= 1, "an integer >= 1"),
+            ("final_train_per_class", self.final_train_per_class >= 1, "an integer >= 1"),
+            ("final_val_per_class", self.final_val_per_class >= 1, "an integer >= 1"),
+            ("final_test_per_class", self.final_test_per_class >= 0, "an integer >= 0 (0: every image)"),
             ("controller_hidden", self.controller_hidden >= 1, "an integer >= 1"),
             ("ppo_lr", self.ppo_lr > 0, "a number > 0"),
             ("ppo_batch", self.ppo_batch >= 1, "an integer >= 1"),

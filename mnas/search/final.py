@@ -216,3 +216,52 @@ def write_final(result: dict, output_dir: str | Path) -> dict:
     atomic_write_text(output_dir / "final.md", format_final_table(result) + "\n\n" + result["verdict"]["words"] + "\n")
     plot_final(result, output_dir / "final.png")
     return {name: output_dir / name for name in ("final.json", "final.md", "final.png")}
+
+
+# ------------------------------------------------------------- the same comparison on a folder, in core
+
+def folder_final_comparison(search_dir: str | Path, data_root: str | Path, children: list[dict],
+                            baselines: list[dict], space: SearchSpace, config, log: Callable[[str], None] = print
+                            ) -> dict:
+    """The final comparison of a search in `search_dir`, with the core trainer (`mnas.train_job`, the
+    engine train_mnasnet runs) and tester (`mnas.infer.classify_files`, what infer_mnasnet runs):
+    retraining on symlinked subsets of ``train/`` (train and a held-out val), testing on ``test/`` (or
+    ``val/``). `config` is the search's `SearchConfig` (its ``final_*`` settings). Writes final.*."""
+    from ..data import link_subset
+    from ..infer import Classifier, classify_files
+    from ..train import TrainConfig
+    from ..train_job import TrainJob, run_training_job
+
+    search_dir, data_root = Path(search_dir), Path(data_root)
+    test_root = next((data_root / n for n in ("test", "val") if (data_root / n).is_dir()), None)
+    if test_root is None:
+        raise ValueError(f"final comparison: {data_root} has no test/ (or val/) folder to test the retrained "
+                         "models on: add one, or set final_top_k to 0")
+    data_dir = link_subset(data_root, search_dir / "final" / "data", {
+        "train": ("train", 0, config.final_train_per_class),
+        "val": ("train", config.final_train_per_class, config.final_val_per_class)})
+    files, labels = [], []
+    for class_dir in sorted(p for p in test_root.iterdir() if p.is_dir()):
+        chosen = sorted(p for p in class_dir.iterdir() if p.is_file())
+        chosen = chosen[:config.final_test_per_class] if config.final_test_per_class else chosen
+        files += chosen
+        labels += [class_dir.name] * len(chosen)
+
+    def trainer(name: str, arch: str) -> dict:
+        job = TrainJob(data=str(data_dir), model=arch, output_folder=str(search_dir / "final" / name.replace(" ", "_")),
+                       config=TrainConfig(epochs=config.final_epochs, batch_size=64, input_size=INPUT_SIZE,
+                                          seed=config.seed, device=config.device), overwrite=True)
+        result = run_training_job(job)
+        return {"model_file": str(result.files["model"]), "val_accuracy": result.result.history[-1].top1}
+
+    def tester(model_file: str) -> np.ndarray:
+        classifier = Classifier.load(weight_file=model_file, device="cpu")
+        predictions = classify_files(classifier, files, batch_size=64, top_k=1)
+        return np.array([p.top_k[0][0] == label if p.top_k else False for p, label in zip(predictions, labels)])
+
+    result = final_comparison(children, baselines, space, len(set(labels)), trainer, tester,
+                              top_k=config.final_top_k, b1_widths=config.final_b1_widths,
+                              engine=config.latency_engine, threads=config.threads, rounds=config.latency_rounds,
+                              burst=config.latency_burst, seed=config.seed, log=log)
+    write_final(result, search_dir)
+    return result

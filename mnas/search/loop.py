@@ -159,6 +159,13 @@ class Search:
 
         summary = write_report(self.output_dir, self.space, self.target, cfg, children,
                                random_children, baselines)
+        if cfg.final_top_k and children and not stop():
+            from .final import folder_final_comparison
+
+            final = folder_final_comparison(self.output_dir, self.data_root, children, baselines, self.space, cfg,
+                                            log=logger.info)
+            summary["final"] = final["verdict"]
+            atomic_write_text(self.output_dir / SUMMARY_FILE, json.dumps(summary, indent=2, default=str))
         return SearchResult(self.output_dir, children, random_children, baselines, summary)
 
     def _run_baselines(self, executor, reward, on_child, stop) -> list[dict]:
