@@ -71,6 +71,14 @@ def train_child(arch: str, seed: int, data: ProxyData, config: SearchConfig,
             "train_seconds": time.perf_counter() - started}
 
 
+def target_record(target_latency_ms: float, reference_arch: str, reference_ms: float, self_ratio: float) -> dict:
+    """T as a ratio to the reference: 1 by definition (T = the reference's latency), or a user's T in
+    ms over the reference's ms; `self_ratio` is the reference timed against itself (~1)."""
+    target_ms = target_latency_ms or reference_ms
+    return {"ratio": target_ms / reference_ms, "ms": target_ms, "reference_ms": reference_ms,
+            "reference_arch": reference_arch, "self_ratio": self_ratio}
+
+
 class ChildTimer:
     """Times architectures against the resident reference; LAT/T = `ratio / target ratio`, where the
     target ratio is 1 when T is the reference's own latency, or a user's T in ms over the reference's
@@ -89,12 +97,8 @@ class ChildTimer:
         return self.meter.measure(create_model(arch, self.num_classes, INPUT_SIZE))
 
     def target(self, target_latency_ms: float) -> dict:
-        """T as a ratio to the reference (1 by definition, or a user's ms over the reference's ms)."""
         reference = self.latency(self.reference_arch)
-        reference_ms = reference.reference_median_ms
-        target_ms = target_latency_ms or reference_ms
-        return {"ratio": target_ms / reference_ms, "ms": target_ms, "reference_ms": reference_ms,
-                "reference_arch": self.reference_arch, "self_ratio": reference.ratio}
+        return target_record(target_latency_ms, self.reference_arch, reference.reference_median_ms, reference.ratio)
 
     def time(self, arch: str) -> dict:
         """The log fields of `arch`'s latency (and the predictor's figure, in the same unit)."""

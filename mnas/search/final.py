@@ -140,18 +140,19 @@ def _verdict(entries: list[dict], correct: np.ndarray, resamples: int, seed: int
         return float(accuracies[winner] - curve)
 
     curve_accuracy, inside = interpolate_curve(b1_ratios, correct[b1].mean(axis=1), ratio)
+    observed = margin(correct)
     low, high = bootstrap_interval(correct, margin, resamples=resamples, seed=seed)
     nearest = min(b1, key=lambda i: abs(math.log(entries[i]["latency_ratio"] / ratio)))
     position = "above" if low > 0 else "below" if high < 0 else "on"
     words = (f"The search's winner ({entries[winner]['name']}, chosen on validation) is {position} "
              f"MnasNet-B1's accuracy-latency curve: test top-1 {entries[winner]['test_accuracy']:.1%} against "
              f"{curve_accuracy:.1%} for B1 at the same paired latency ({ratio:.2f}x the reference), a margin "
-             f"of {margin(correct) * 100:+.1f} points (95 % interval {low * 100:+.1f} to {high * 100:+.1f}, "
+             f"of {observed * 100:+.1f} points (95 % interval {low * 100:+.1f} to {high * 100:+.1f}, "
              f"bootstrap over {correct.shape[1]:,} test images; one training seed per model)")
     if not inside:
         words += "; its latency lies outside the B1 widths' range, so it is compared with the nearest end"
     return {"winner": entries[winner]["name"], "winner_arch": entries[winner]["arch"], "position": position,
-            "margin": margin(correct), "interval": [low, high], "b1_accuracy_at_winner": curve_accuracy,
+            "margin": observed, "interval": [low, high], "b1_accuracy_at_winner": curve_accuracy,
             "inside_b1_range": inside, "latency_ratio": ratio,
             "mcnemar_vs_nearest_b1": {"b1": entries[nearest]["name"],
                                       **mcnemar_exact(correct[winner], correct[nearest])},

@@ -38,7 +38,7 @@ from ..fileio import atomic_write_text
 from ..locks import expand_folder, output_folder_lock
 from ..machine import machine_record
 from .config import SearchConfig
-from .evaluate import load_proxy_data
+from .evaluate import load_proxy_data, target_record
 from .executor import make_executor
 from .log import ChildLog
 from .space import SearchSpace
@@ -106,7 +106,8 @@ def build_table(data_root: str | os.PathLike, output: str | os.PathLike, config:
         log = ChildLog(output / ENTRIES_LOG)
         entries = log.read()
         done = {entry["arch"] for entry in entries}
-        todo = [(space.arch(d), d, seeds) for d, seeds in plan.order(space) if space.arch(d) not in done]
+        planned = [(space.arch(d), d, seeds) for d, seeds in plan.order(space)]
+        todo = [item for item in planned if item[0] not in done]
         if limit:
             todo = todo[:max(0, limit - len(entries))]
         if not todo:
@@ -254,10 +255,8 @@ class TableExecutor:
 
     def target(self, target_latency_ms: float) -> dict:
         reference = self.entries[self.reference]
-        reference_ms = statistics.median(reference["reference_ms"])
-        target_ms = target_latency_ms or reference_ms
-        return {"ratio": target_ms / reference_ms, "ms": target_ms, "reference_ms": reference_ms,
-                "reference_arch": self.reference, "self_ratio": statistics.median(reference["latency_ratio"])}
+        return target_record(target_latency_ms, self.reference, statistics.median(reference["reference_ms"]),
+                             statistics.median(reference["latency_ratio"]))
 
     def table_entries(self) -> None:
         return None
