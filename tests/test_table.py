@@ -143,3 +143,6 @@ def test_build_measures_entries_and_resumes(tmp_path, cifar10_root, one_thread):
     assert len(build["machines"]) == 2 and build["machines"][0]["cpu"]
     with pytest.raises(ValueError, match="other settings"):
         build_table(cifar10_root, tmp_path, dataclasses.replace(config, lr=0.5), plan, limit=4)
+    # strategy settings do not touch an entry: the build resumes under them
+    build_table(cifar10_root, tmp_path, dataclasses.replace(config, sampler="random", final_top_k=2), plan, limit=3)
+    assert _log(tmp_path, ENTRIES_LOG) == entries

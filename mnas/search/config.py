@@ -21,6 +21,10 @@ RESUMABLE_CHANGES = {"budget_children", "budget_minutes", "compare_random", "bas
                      "final_b1_widths", "final_epochs", "final_train_per_class", "final_val_per_class",
                      "final_test_per_class"}
 EXECUTORS = ("local", "ray")
+# Settings that change how one child is trained or timed: a benchmark table's entries depend on these
+# only (strategy, budget and final-comparison settings do not touch an entry).
+CHILD_MEASUREMENT = ("proxy_epochs", "train_images", "val_images", "batch_size", "lr", "seed",
+                     "latency_engine", "threads", "latency_rounds", "latency_burst", "width", "predictor")
 
 
 @dataclasses.dataclass

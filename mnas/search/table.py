@@ -37,7 +37,7 @@ from typing import Callable
 from ..fileio import atomic_write_text
 from ..locks import expand_folder, output_folder_lock
 from ..machine import machine_record
-from .config import SearchConfig
+from .config import CHILD_MEASUREMENT, SearchConfig
 from .evaluate import load_proxy_data, target_record
 from .executor import make_executor
 from .log import ChildLog
@@ -151,9 +151,7 @@ def _check_or_write_build(output: Path, data_root, config: SearchConfig, plan: B
     machines = []
     if path.is_file():
         stored = json.loads(path.read_text(encoding="utf-8"))
-        mutable = {"executor", "ray_address", "max_retries", "train_threads"}
-        different = [k for k in settings["config"] if k not in mutable
-                     and stored["config"].get(k) != settings["config"][k]]
+        different = [k for k in CHILD_MEASUREMENT if stored["config"].get(k) != settings["config"][k]]
         different += [k for k in ("data_root", "plan") if stored[k] != settings[k]]
         if different:
             raise ValueError(f"output folder {output} holds a table built with other settings "
