@@ -9,8 +9,7 @@ from typing import Callable
 from ikomia import dataprocess
 from ikomia.core.task import TaskParam
 
-
-TRUE_WORDS, FALSE_WORDS = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+from mnas.settings import FALSE_WORDS, TRUE_WORDS, rename_old_keys
 
 
 def parse_bool(value: str, name: str) -> bool:
@@ -56,6 +55,7 @@ class CheckedKeysTask:
 
     def set_parameters(self, params):
         param = self.get_param_object()
+        params = rename_old_keys(params, getattr(param, "old_names", {}))
         check_known_keys(params, param.get_values(), getattr(param, "task_name", "") or self.name)
         super().set_parameters(params)
 
@@ -67,6 +67,7 @@ class CheckedParams(TaskParam):
 
     task_name: str = ""
     defaults: dict[str, str] = {}
+    old_names: dict[str, str] = {}     # an earlier parameter name -> its current one (deprecated, still read)
     check: Callable[[dict[str, str]], object]
 
     def __init__(self):
@@ -75,6 +76,7 @@ class CheckedParams(TaskParam):
         self.update = False
 
     def set_values(self, params):
+        params = rename_old_keys(params, self.old_names)
         check_known_keys(params, self.defaults, self.task_name)
         values = {key: str(params.get(key, current)) for key, current in self.cfg.items()}
         type(self).check(values)

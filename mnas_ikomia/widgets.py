@@ -1,9 +1,11 @@
 """Ikomia STUDIO parameter panels built from one declarative description per task (PyQt6).
 
-A plugin's ``*_widget.py`` lists its parameters as `Section`s of `Field`s (made with `choice`, `integer`,
-`number`, `flag`, `text`, `file`, `folder`, `arch`) and subclasses `FormWidgetFactory`; everything else -- the
-controls, their tooltips, file dialogs, the architecture string checked as you type, turning the form
-into the task's string parameters and back -- lives here once.
+A plugin's ``*_widget.py`` lists its parameters as `Section`s of `Field`s -- a configuration's settings
+through `fields_from_config` (label, help, range as `mnas.settings` declares them), the task's own with
+`choice`, `integer`, `number`, `flag`, `text`, `file`, `folder`, `arch` -- and subclasses
+`FormWidgetFactory`; everything else -- the controls, their tooltips, file dialogs, the architecture
+string checked as you type, turning the form into the task's string parameters and back -- lives here
+once.
 
 The defaults stay where they are used, in each task's parameter class: the form opens on the values of
 the parameter object it is given. Kept apart from `mnas`, which never imports ikomia or Qt.
@@ -21,8 +23,9 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, 
                              QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QSpinBox, QToolButton,
                              QVBoxLayout, QWidget)
 
+from mnas import settings
 from mnas.arch import ArchStringError, format_arch, parse_arch
-from mnas_ikomia.params import TRUE_WORDS
+from mnas.settings import TRUE_WORDS
 
 ERROR_STYLE = "color: #c62828;"  # Material red 800: readable on STUDIO's dark and on light themes
 
@@ -90,6 +93,27 @@ def folder(key: str, label: str, tooltip: str, empty: str) -> Field:
 def arch(key: str, label: str, tooltip: str) -> Field:
     """An architecture string (mnas.arch grammar), checked as it is typed; empty is allowed."""
     return Field(key, label, tooltip, "arch")
+
+
+# A spin box needs bounds: these stand in where a setting declares none
+_SPIN_DEFAULTS = {"integer": dict(minimum=0, maximum=2**31 - 1, step=1, decimals=0),
+                  "number": dict(minimum=0.0, maximum=1e9, step=0.1, decimals=4)}
+
+
+def field_from_setting(s: settings.Setting) -> Field:
+    """The form field of a configuration setting: label, tooltip, kind, range as the setting declares."""
+    kind = "text" if s.kind == "numbers" else s.kind  # a list of numbers is typed as text
+    spin = dict(_SPIN_DEFAULTS.get(kind, {}))
+    spin.update({key: value for key in ("minimum", "maximum", "step", "decimals")
+                 if (value := getattr(s, key)) is not None})
+    special_value = "" if s.special_value is None else settings.to_string(s, s.special_value)
+    return Field(s.name, s.label, s.help, kind, choices=s.choices, special=s.special,
+                 special_value=special_value, empty=s.empty, **spin)
+
+
+def fields_from_config(config_class, names: Sequence[str]) -> tuple[Field, ...]:
+    """The form fields of the settings `names` (user-facing names) of a configuration dataclass."""
+    return tuple(field_from_setting(s) for s in settings.settings_of(config_class, names))
 
 
 # ----------------------------------------------------------------------------------------------------

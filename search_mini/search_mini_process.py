@@ -15,62 +15,26 @@ from pathlib import Path
 
 from ikomia import core, dataprocess
 from ikomia.dnn import dnntrain
-from mnas_ikomia.params import CheckedKeysTask, CheckedParams, param_factory, parse_bool, parse_number
+from mnas_ikomia.params import CheckedKeysTask, CheckedParams, param_factory
 from mnas_ikomia.task_info import describe_task
 
 from mnas.fileio import atomic_write_text
 from mnas.locks import expand_folder, unique_run_folder
 from mnas.search.loop import Search, SearchConfig
+from mnas import settings
 
 logger = logging.getLogger(__name__)
 
 PLUGIN_NAME = "search_mini"
 BEST_ARCH_FILE = "best_arch.txt"   # output 2: what train_mnasnet's architecture input reads
-_DEFAULT = SearchConfig()
-
-DEFAULTS = {
-    "budget_children": str(_DEFAULT.budget_children),
-    "budget_minutes": str(_DEFAULT.budget_minutes),
-    "target_latency_ms": str(_DEFAULT.target_latency_ms),   # 0: measure the B1 skeleton here
-    "constraint": _DEFAULT.constraint,
-    "w": str(_DEFAULT.w),
-    "proxy_epochs": str(_DEFAULT.proxy_epochs),
-    "train_images": str(_DEFAULT.train_images),
-    "val_images": str(_DEFAULT.val_images),
-    "seed": str(_DEFAULT.seed),
-    "output_folder": "",          # empty: a new folder under ~/mnas-runs; a folder with a search resumes
-    "latency_engine": _DEFAULT.latency_engine,
-    "threads": str(_DEFAULT.threads),
-    "sampler": _DEFAULT.sampler,
-    "compare_random": str(_DEFAULT.compare_random),
-    "baseline_widths": ",".join(f"{w:g}" for w in _DEFAULT.baseline_widths),
-    "train_threads": str(_DEFAULT.train_threads),
-    "device": _DEFAULT.device,              # proxy training: auto (CUDA when available) | cpu | cuda[:N]
-    "final_top_k": str(_DEFAULT.final_top_k),  # > 0: the fair final comparison after the search
-    "final_epochs": str(_DEFAULT.final_epochs),
-    "executor": _DEFAULT.executor,          # local | ray (children in parallel on a Ray cluster)
-    "ray_address": _DEFAULT.ray_address,    # ray: empty starts a local instance; auto or ray://host:port
-}
-_KINDS = {"budget_children": int, "budget_minutes": float, "target_latency_ms": float, "w": float,
-          "proxy_epochs": int, "train_images": int, "val_images": int, "seed": int, "threads": int,
-          "train_threads": int, "final_top_k": int, "final_epochs": int}
+# every SearchConfig setting, as it declares it (mnas.settings), and the task's own output folder
+DEFAULTS = {**settings.string_defaults(SearchConfig),
+            "output_folder": ""}  # empty: a new folder under ~/mnas-runs; a folder with a search resumes
 
 
 def config_from_values(values: dict[str, str]) -> SearchConfig:
     """The `SearchConfig` the string parameters describe; a `ValueError` naming the first bad one."""
-    fields = {name: parse_number(values, name, kind) for name, kind in _KINDS.items()}
-    try:
-        widths = tuple(float(w) for w in values["baseline_widths"].split(",") if w.strip())
-    except ValueError:
-        raise ValueError(f"baseline_widths must be comma-separated numbers such as 0.35,0.5,0.75, got "
-                         f"{values['baseline_widths']!r}") from None
-    return SearchConfig(**fields, constraint=values["constraint"].strip().lower(),
-                        sampler=values["sampler"].strip().lower(),
-                        latency_engine=values["latency_engine"].strip().lower(),
-                        executor=values["executor"].strip().lower(), ray_address=values["ray_address"].strip(),
-                        device=values["device"],
-                        compare_random=parse_bool(values["compare_random"], "compare_random"),
-                        baseline_widths=widths)
+    return settings.build(SearchConfig, settings.parse_strings(SearchConfig, values))
 
 
 class SearchMiniParam(CheckedParams):
@@ -78,6 +42,7 @@ class SearchMiniParam(CheckedParams):
 
     task_name = PLUGIN_NAME
     defaults = DEFAULTS
+    old_names = settings.old_names(SearchConfig)
     check = staticmethod(config_from_values)
 
 

@@ -7,6 +7,7 @@ import math
 
 from ..device import AUTO, check_device_spec
 from ..latency import ENGINES
+from ..settings import setting
 from ..train import TrainConfig
 from .controller import PPOConfig
 from .reward import SOFT_W
@@ -31,52 +32,96 @@ CHILD_MEASUREMENT = ("proxy_epochs", "train_images", "val_images", "batch_size",
 class SearchConfig:
     """Every setting of a search (validated on creation; errors name the field)."""
 
-    budget_children: int = 24
-    budget_minutes: float = 0.0          # 0: no time budget; else no new child starts after it
-    target_latency_ms: float = 0.0       # T in ms; 0: T is the reference's (B1 skeleton's) latency
-    constraint: str = "soft"             # soft (alpha = beta = w) | hard (alpha = 0, beta = -1)
-    w: float = SOFT_W
-    proxy_epochs: int = 1
-    train_images: int = 1600             # proxy training images from train/ (stratified)
-    val_images: int = 800                # held-out validation images from train/ (stratified)
-    batch_size: int = 32                 # small batches: more steps per image seen in a short run
-    lr: float = 0.02                     # best of 0.02 / 0.05 / 0.1 for a 50-step proxy run (measured)
-    seed: int = 0
-    sampler: str = "rl"
-    latency_engine: str = "onnxruntime"  # the runtime infer_mnasnet ships (chosen by bench/latency_bench.py)
-    threads: int = 1                     # latency threads (the paper: one phone core)
-    # Proxy-training threads (0: all cores). One by default: on this 2-core machine shared with other
-    # jobs (load ~5), the B1 skeleton's proxy run took 19 s with one thread and 160 s with two.
-    train_threads: int = 1
-    device: str = AUTO                   # proxy training: auto (CUDA when available) | cpu | cuda[:N]
-    latency_rounds: int = 10             # paired rounds: one burst of the reference, one of the child
-    latency_burst: int = 10              # calls per burst; the fastest of a burst counts
-    width: float = 0.5                   # skeleton base width (filters 0.75-1.25 x this)
-    baseline_widths: tuple[float, ...] = (0.35, 0.5, 0.75, 1.0)
-    compare_random: bool = False         # also run random search with the same budget
-    predictor: bool = True               # predict each child's latency from the per-layer table
-    # where children train: "local" (this process, one at a time) or "ray" (Ray tasks in parallel,
-    # latency timed by one actor on the node that declares the latency_device resource)
-    executor: str = "local"
-    ray_address: str = ""                # ray: "" starts a local instance; "auto" or ray://host:port joins
-    max_retries: int = 2                 # ray: times a child whose worker died is retried
-    # "live": children proxy-trained and timed here; "table": looked up in a benchmark table of a
-    # sub-space (mnas.search.table) in milliseconds, for strategy comparisons over many seeds
-    evaluator: str = "live"
-    table_file: str = ""                 # table: a packed table; empty: the one shipped with mnas
-    population: int = 20                 # evolution: population size (oldest ages out)
-    tournament: int = 5                  # evolution: members drawn per tournament
-    # the fair final comparison after the search (mnas.search.final): 0 children: none
-    final_top_k: int = 0                 # top children by proxy reward retrained and tested
-    final_b1_widths: int = 3             # B1 widths retrained alike, spanning the finalists' latencies
-    final_epochs: int = 4
-    final_train_per_class: int = 450     # from train/ (the final validation: the next val_per_class)
-    final_val_per_class: int = 50
-    final_test_per_class: int = 0        # from test/ (or val/); 0: every image
-    controller_hidden: int = 64
-    ppo_lr: float = PPOConfig.lr
-    ppo_batch: int = PPOConfig.batch
-    entropy_weight: float = PPOConfig.entropy_weight
+    budget_children: int = setting(24, "children the sampler proposes and trains (the search's budget)",
+                                   label="Children", minimum=1, maximum=100000)
+    budget_minutes: float = setting(0.0, "no new child starts after this many minutes of children; 0 (none): "
+                                    "no time budget", label="Time budget (min)", minimum=0.0, maximum=100000.0,
+                                    step=5.0, decimals=1, special="none", special_value=0.0)
+    target_latency_ms: float = setting(
+        0.0, "T of the reward, in ms (made a ratio through the reference's ms); 0 (B1 skeleton): T is the "
+        "B1 skeleton's own latency at the base width, every child timed as a ratio to it",
+        label="Target latency T (ms)", minimum=0.0, maximum=100000.0, step=0.5, decimals=2,
+        special="B1 skeleton", special_value=0.0)
+    constraint: str = setting("soft", "soft: alpha = beta = w; hard: alpha = 0, beta = -1 (the paper's hard "
+                              "constraint)", choices=("soft", "hard"))
+    w: float = setting(SOFT_W, "exponent of the soft constraint (the paper: -0.07); <= 0", label="w",
+                       minimum=-2.0, maximum=0.0, step=0.01, decimals=3)
+    proxy_epochs: int = setting(1, "epochs of each child's short proxy training", label="Epochs per child",
+                                minimum=1, maximum=1000)
+    train_images: int = setting(1600, "proxy training images, a stratified subset of train/",
+                                label="Training images", minimum=2, maximum=10_000_000, step=100)
+    val_images: int = setting(800, "held-out validation images, also a stratified subset of train/ (test/ "
+                              "is never read)", label="Validation images", minimum=1, maximum=10_000_000, step=100)
+    batch_size: int = setting(32, "proxy training batch size (small batches: more steps per image seen in a "
+                              "short run)", minimum=2, maximum=4096)
+    lr: float = setting(0.02, "proxy training learning rate (the best of 0.02 / 0.05 / 0.1 for a 50-step "
+                        "proxy run)", name="learning_rate", old_names=("lr",), minimum=1e-6, maximum=10.0,
+                        step=0.005, decimals=6)
+    seed: int = setting(0, "seed of the controller, the random search and the proxy trainings",
+                        minimum=0, maximum=2**31 - 1)
+    sampler: str = setting("rl", "rl: the PPO-trained LSTM controller (MnasNet); random: uniform random "
+                           "search; evolution: regularised evolution", choices=SAMPLERS)
+    latency_engine: str = setting("onnxruntime", "runtime each child's latency is measured with (batch 1); "
+                                  "onnxruntime is the one infer_mnasnet ships", choices=ENGINES)
+    # the field keeps its name (search logs and benchmark tables record it); users see latency_threads
+    threads: int = setting(1, "CPU threads of the latency measurement (the paper: one phone core)",
+                           name="latency_threads", old_names=("threads",), minimum=1, maximum=256)
+    # One by default: on a 2-core machine shared with other jobs, two proxy-training threads were far
+    # slower than one (bench/search_bench.py)
+    train_threads: int = setting(1, "CPU threads of the proxy training; 0 (all): every core",
+                                 label="Training threads", minimum=0, maximum=256, special="all",
+                                 special_value=0)
+    device: str = setting(AUTO, "where children's proxy training runs: auto (the GPU when torch sees one, "
+                          "else the CPU), cpu, cuda, or cuda:N")
+    latency_rounds: int = setting(10, "paired rounds per latency measurement: a burst of the reference, one "
+                                  "of the child", minimum=3, maximum=1000)
+    latency_burst: int = setting(10, "calls per burst (the fastest counts; the median ratio over rounds is "
+                                 "reported)", minimum=1, maximum=1000)
+    width: float = setting(0.5, "the B1 skeleton's base width (children's filters are 0.75-1.25 x this)",
+                           label="Skeleton width", minimum=0.05, maximum=4.0, step=0.05, decimals=3)
+    baseline_widths: tuple[float, ...] = setting(
+        (0.35, 0.5, 0.75, 1.0), "widths of the MnasNet-B1 skeleton trained as baselines, comma-separated",
+        empty="no baselines")
+    compare_random: bool = setting(False, "also run random search with the same budget and trainer",
+                                   label="Also random search")
+    predictor: bool = setting(True, "predict each child's latency from the per-layer lookup table too "
+                              "(reported beside the measured one)", label="Latency predictor")
+    executor: str = setting("local", "local: one child at a time in this process; ray: the children of each "
+                            "batch in parallel on Ray, timed by one actor on the node that declares the "
+                            "latency_device resource", choices=EXECUTORS)
+    ray_address: str = setting("", "ray: empty starts a local Ray instance; auto or ray://host:port joins a "
+                               "running cluster", empty="a local Ray instance")
+    max_retries: int = setting(2, "ray: times a child whose worker died is retried", minimum=0, maximum=100)
+    evaluator: str = setting("live", "live: children proxy-trained and timed here; table: looked up in a "
+                             "benchmark table of a sub-space (mnas.search.table), for strategy comparisons "
+                             "over many seeds", choices=EVALUATORS)
+    table_file: str = setting("", "table: a packed table (python -m mnas table pack); empty: the one shipped "
+                              "with mnas", kind="file", empty="the table shipped with mnas")
+    population: int = setting(20, "evolution: population size (the oldest ages out)", minimum=2, maximum=10000)
+    tournament: int = setting(5, "evolution: members drawn per tournament (at most the population)",
+                              minimum=1, maximum=10000)
+    final_top_k: int = setting(
+        0, "after the search, retrain this many top children and the B1 skeleton at several widths "
+        "identically, choose the winner on validation and compare it with B1's curve on test/ (95 % "
+        "interval); 0 (none): no final comparison", label="Finalists", minimum=0, maximum=100, special="none",
+        special_value=0)
+    final_b1_widths: int = setting(3, "B1 widths retrained alike, spanning the finalists' latencies",
+                                   label="Final B1 widths", minimum=2, maximum=20)
+    final_epochs: int = setting(4, "epochs of each final training", minimum=1, maximum=1000)
+    final_train_per_class: int = setting(450, "final training images per class, from train/",
+                                         minimum=1, maximum=1_000_000, step=50)
+    final_val_per_class: int = setting(50, "final validation images per class (the next ones of train/)",
+                                       minimum=1, maximum=1_000_000, step=10)
+    final_test_per_class: int = setting(0, "final test images per class, from test/ (or val/); 0 (all): every "
+                                        "image", minimum=0, maximum=1_000_000, step=100, special="all",
+                                        special_value=0)
+    controller_hidden: int = setting(64, "rl: hidden units of the LSTM controller", minimum=1, maximum=4096)
+    ppo_lr: float = setting(PPOConfig.lr, "rl: the controller's learning rate (Adam)", label="PPO learning rate",
+                            minimum=1e-6, maximum=1.0, step=0.001, decimals=6)
+    ppo_batch: int = setting(PPOConfig.batch, "rl: children per controller update", label="PPO batch",
+                             minimum=1, maximum=1000)
+    entropy_weight: float = setting(PPOConfig.entropy_weight, "rl: weight of the entropy bonus (keeps the "
+                                    "controller exploring)", minimum=0.0, maximum=10.0, step=0.01, decimals=4)
 
     def __post_init__(self):
         self.baseline_widths = tuple(float(w) for w in self.baseline_widths)
