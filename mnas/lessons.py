@@ -33,6 +33,18 @@ def figure_shower(folder: Path) -> Callable[[object, str], None]:
     return show
 
 
+def record_claims(folder: Path, **claims) -> Path:
+    """Merge `claims` (JSON values) into ``folder/claims.json``: the figures a lesson's text states,
+    which tests/test_notebooks.py checks after running the lesson."""
+    import json
+
+    path = Path(folder) / "claims.json"
+    stored = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    stored.update(json.loads(json.dumps(claims)))  # keys as JSON makes them (int keys become strings)
+    path.write_text(json.dumps(stored, indent=2), encoding="utf-8")
+    return path
+
+
 def lesson_notebooks(folder: Path = LESSONS_DIR) -> list[Path]:
     """The lessons' ``NN_name.ipynb`` files in ``folder``, in lesson order."""
     return sorted(Path(folder).glob("[0-9][0-9]_*.ipynb"))

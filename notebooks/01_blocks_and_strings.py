@@ -27,6 +27,15 @@
 # 0.25. In this lesson we take that grammar apart, build the three published MnasNets from it, and see
 # where their parameters and their multiply-accumulates (MACs) go.
 #
+# **Objectives.** After this lesson you can
+#
+# * draw a depthwise separable conv, an MBConv block and a squeeze-and-excitation module, and count
+#   their multiply-accumulates (MACs);
+# * read and write any MnasNet as a block string, and build it with `mnas.models.create_model`;
+# * say where MnasNet-B1 and MnasNet-A1 spend their parameters and their MACs, and why the search's
+#   space is *per block*;
+# * explain how a 224 px network is adapted to 32 px CIFAR images, and which adaptation the search uses.
+#
 # **Lesson time:** 5 s of computing on a quiet 2-core machine, fast or full mode (see README.md).
 
 # %% tags=["parameters"]
@@ -37,25 +46,40 @@ FAST = os.environ.get("MNAS_FAST", "0") == "1"  # the test suite runs every less
 # %% [markdown]
 # ## 1. Three kinds of layer
 #
-# * A **regular convolution** mixes space and channels at once: a k x k conv from C_in to C_out channels
-#   costs k·k·C_in·C_out MACs per output pixel.
-# * A **depthwise separable convolution** splits the two: a k x k *depthwise* conv filters each channel
-#   on its own (k·k·C_in), then a 1x1 *pointwise* conv mixes channels (C_in·C_out). In the grammar it is
-#   an MBConv with expansion 1: `e1`.
-# * An **MBConv** (MobileNetV2's inverted residual) first *expands* the channels by a factor e with a
-#   1x1 conv, filters them depthwise, then *projects* back down with a linear 1x1 conv; when the shape
-#   is unchanged a residual connection adds the input back.
+# * A **regular convolution** mixes space and channels at once: a $k\times k$ conv from $C_{in}$ to
+#   $C_{out}$ channels costs $k^2 C_{in} C_{out}$ MACs per output pixel.
+# * A **depthwise separable convolution** splits the two: a $k\times k$ *depthwise* conv filters each
+#   channel on its own ($k^2 C_{in}$), then a $1\times 1$ *pointwise* conv mixes channels
+#   ($C_{in} C_{out}$). In the grammar it is an MBConv with expansion 1: `e1`. Its cost relative to
+#   the regular conv is
+#   $$\frac{k^2 C_{in} + C_{in} C_{out}}{k^2 C_{in} C_{out}} = \frac{1}{C_{out}} + \frac{1}{k^2}.$$
+# * An **MBConv** (MobileNetV2's inverted residual) first *expands* the channels by a factor $e$ with a
+#   $1\times 1$ conv, filters them depthwise, then *projects* back down with a linear $1\times 1$ conv;
+#   when the shape is unchanged a residual connection adds the input back. Per pixel, with $C$ channels
+#   in and out: $C\cdot eC + k^2\, eC + eC\cdot C = eC\,(2C + k^2)$ MACs.
 # * **Squeeze-and-excitation** (SE) pools each channel to one number, passes the vector through a tiny
 #   bottleneck and multiplies the channels by the resulting gates in (0, 1): cheap channel attention.
 #
-# Let us count what each costs for the same input and output.
+# The picture (drawn by `mnas.pictures.draw_blocks`) shows the three side by side.
 
 # %%
 import matplotlib.pyplot as plt
 import torch
 
 from mnas.arch import format_block, parse_arch, parse_block
+from mnas.lessons import figure_shower, lesson_outputs, record_claims
 from mnas.models import MnasNet, count_macs, count_params
+from mnas.pictures import draw_blocks
+
+OUTPUTS = lesson_outputs(1)  # outputs/lesson01, git-ignored: the figures and the checked claims
+show = figure_shower(OUTPUTS)  # show(fig, name): saved there as name.png, then displayed
+show(draw_blocks(), "blocks")
+
+# %% [markdown]
+# Let us count what each costs for the same input and output: 40 channels in and out, $3\times 3$, on
+# a $28\times 28$ map.
+
+# %%
 
 designs = {
     "regular conv": "r1_k3_s11_e1_i40_o40_conv",
@@ -64,18 +88,26 @@ designs = {
     "MBConv e6": "r1_k3_s11_e6_i40_o40",
     "MBConv e6 + SE": "r1_k3_s11_e6_i40_o40_se0.25",
 }
+cost = {}  # MACs of each design
 for name, block in designs.items():
     # one block on a 28x28 map: wrap it in a network whose stem makes 40 channels at 28x28
     net = MnasNet(f"r1_k1_s11_e1_i3_o40_conv, {block}", num_classes=1)
     stem = MnasNet("r1_k1_s11_e1_i3_o40_conv", num_classes=1)
     params = count_params(net) - count_params(stem)
     macs = count_macs(net, 28) - count_macs(stem, 28)
-    print(f"{name:<22} {block:<30} params {params:>7,}  MACs {macs / 1e6:6.2f}M")
+    cost[name] = macs
+    print(f"{name:<22} {block:<30} params {params:>7,}  MACs {macs / 1e6:6.2f}M  "
+          f"({macs / cost.get('regular conv', macs):.2f}x the regular conv)")
+ratios = {name: macs / cost["regular conv"] for name, macs in cost.items()}
+print(f"depthwise separable: {1 / ratios['depthwise separable']:.1f}x cheaper than the regular conv "
+      f"(formula: 1 / (1/40 + 1/9) = {1 / (1 / 40 + 1 / 9):.1f}x, the rest is batch norm)")
+record_claims(OUTPUTS, macs_vs_regular_conv=ratios)
 
 # %% [markdown]
 # The depthwise separable conv is about 7x cheaper than the regular conv here, which is why mobile
 # networks are built from it. MBConv spends that saving, and more, on a wider hidden layer: e3 costs
-# about 0.75x the regular conv's MACs and e6 about 1.5x (the numbers above). What it buys is
+# about 0.75x the regular conv's MACs and e6 about 1.5x (the ratios printed above; the notebook tests
+# check them). SE adds almost no MACs (one value per channel) but about a fifth more parameters. What it buys is
 # representational power at a given channel count, not a cheaper block: the search decides per block
 # whether that is worth its latency.
 #
@@ -133,27 +165,36 @@ for name in VARIANTS:
 # Parameters pile up in the last blocks, where channels are many (block 6 alone holds over a third of
 # MnasNet-B1's). MACs are spread much more evenly, because early blocks work on large maps with few
 # channels and late blocks on small maps with many. Compare the two models: the searched A1 moved
-# compute *out* of block 6 and into blocks 2, 4 and 5 (and added SE), for about the same total. Such per-block trade-offs are
+# compute *out* of block 6 and into blocks 2, 4 and 5 (and added SE), for about the same total. (In
+# the plot "1" to "7" are the seven blocks; "MnasNet-B1" is the *model*, B1 for short in later lessons.) Such per-block trade-offs are
 # exactly what the search explores — which is why its space is *factorized per block*.
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+per_block = {}
 for name, color in (("mnasnet1_0", "tab:blue"), ("mnasnet_a1", "tab:orange")):
     model = create_model(name)
     blocks = parse_arch(model.arch)
     macs = macs_per_block(model, 224)
     params = [count_params(stage) for stage in model.features]
+    per_block[name] = {"macs": macs, "params": params, "total_params": count_params(model)}
     offset = -0.2 if color == "tab:blue" else 0.2
     positions = [i + offset for i in range(len(blocks))]
     axes[0].bar(positions, [m / 1e6 for m in macs], width=0.4, color=color, label=name)
     axes[1].bar(positions, [p / 1e6 for p in params], width=0.4, color=color, label=name)
-labels = ["stem"] + [f"B{i}" for i in range(1, 8)] + ["head"]
+labels = ["stem"] + [str(i) for i in range(1, 8)] + ["head"]
 for axis, title in zip(axes, ("MACs per block (M)", "parameters per block (M)")):
     axis.set_xticks(range(len(labels)), labels)
-    axis.set_title(title)
+    axis.set(title=title, xlabel="block")
     axis.legend()
 fig.tight_layout()
-plt.show()
+show(fig, "per_block")
+b1, a1 = per_block["mnasnet1_0"], per_block["mnasnet_a1"]
+print(f"block 6 holds {b1['params'][6] / b1['total_params']:.0%} of MnasNet-B1's parameters")
+print("A1 minus B1, MACs per block (M):", {i: round((a1["macs"][i] - b1["macs"][i]) / 1e6, 1) for i in range(1, 8)})
+record_claims(OUTPUTS, block6_param_share_b1=b1["params"][6] / b1["total_params"],
+              a1_minus_b1_block_macs={i: a1["macs"][i] - b1["macs"][i] for i in range(1, 8)},
+              variants={name: {"params": params, "macs": macs} for name, params, macs in rows})
 
 # %% [markdown]
 # ## 5. Input size changes the network
@@ -164,6 +205,7 @@ plt.show()
 # string itself (look for `s11` where there was `s22`). The search (lessons 4-6) makes another choice
 # for its 32 px skeleton: it keeps the stem strided (16x16 from the start, which halves a child's
 # training time) and unstrides blocks 3 and 6 instead (`mnas.search.space`); both end on a 4x4 map.
+# The skeleton is printed below with the others: lessons 2 to 6 all use it.
 
 # %%
 for size in (224, 64, 32):
@@ -173,6 +215,15 @@ for size in (224, 64, 32):
         final = model.features(torch.zeros(1, 3, size, size)).shape[-1]
     print(f"{size:>3} px: final map {final}x{final}, MACs {count_macs(model, size) / 1e6:6.1f}M, "
           f"strides {[b.stride for b in parse_arch(arch)]}")
+
+from mnas.search.space import SearchSpace
+
+skeleton = SearchSpace().skeleton_arch()  # B1 x0.5 as the search builds it for 32 px
+model = create_model(skeleton, num_classes=10, input_size=32).eval()
+with torch.no_grad():
+    final = model.features(torch.zeros(1, 3, 32, 32)).shape[-1]
+print(f"the search's skeleton: final map {final}x{final}, MACs {count_macs(model, 32) / 1e6:6.1f}M, "
+      f"strides {[b.stride for b in parse_arch(skeleton)]}")
 
 # %% [markdown]
 # ## 6. Your own architecture
@@ -198,3 +249,23 @@ print(model(torch.rand(2, 3, 32, 32)).softmax(-1).shape)
 # 3. The paper's search chooses per block among {conv, dconv, MBConv e3, MBConv e6}. Using section 1,
 #    predict the cheapest choice for a block with 80 input and 80 output channels on a 14x14 map, then
 #    check it.
+#
+# ## Summary
+#
+# * A depthwise separable conv costs about $1/C_{out} + 1/k^2$ of a regular conv; MBConv spends more
+#   than that saving on an expanded hidden layer ($e$ times the channels), for representational power.
+# * SE is channel attention for almost no MACs; the residual path needs an unchanged shape (or, in
+#   this project's grammar, a `poolskip`).
+# * One grammar (`mnas.arch`) writes every network: the named variants, the search's children, the
+#   trained model files. The search's 32 px skeleton is MnasNet-B1 x0.5 with blocks 3 and 6 unstrided.
+# * Parameters pile up in late blocks, MACs spread evenly; the searched A1 moved MACs between blocks,
+#   which a per-block search space makes possible.
+#
+# ## References
+#
+# * M. Tan, B. Chen, R. Pang, V. Vasudevan, M. Sandler, A. Howard, Q. V. Le. *MnasNet: Platform-Aware
+#   Neural Architecture Search for Mobile.* CVPR 2019. [arXiv:1807.11626](https://arxiv.org/abs/1807.11626)
+# * M. Sandler et al. *MobileNetV2: Inverted Residuals and Linear Bottlenecks.* CVPR 2018.
+#   [arXiv:1801.04381](https://arxiv.org/abs/1801.04381) (the MBConv block)
+# * J. Hu, L. Shen, G. Sun. *Squeeze-and-Excitation Networks.* CVPR 2018.
+#   [arXiv:1709.01507](https://arxiv.org/abs/1709.01507)

@@ -20,13 +20,23 @@
 # search space, the project's training engine gives it a short **proxy training** on a CIFAR-10
 # subset, its latency is **measured** on this machine (lesson 2), and the multi-objective reward
 #
-#     reward = ACC(m) x (LAT(m) / T) ^ w
+# $$\text{reward}(m) = ACC(m) \times \left[\frac{LAT(m)}{T}\right]^{w},\qquad
+#   w = \begin{cases}\alpha & LAT(m) \le T\\ \beta & LAT(m) > T\end{cases}$$
 #
 # goes back to the controller through PPO. The paper sampled about 8,000 children, each trained for
 # 5 epochs on ImageNet, on 64 TPUs for 4.5 days; we sample a handful, each trained for seconds on two
 # CPU cores. The mechanics are the same, and so are the questions: how the reward trades accuracy for
 # speed, what the search finds compared with simply scaling MnasNet-B1, and whether the controller does
 # better than random sampling at the same budget.
+#
+# **Objectives.** After this lesson you can
+#
+# * write the multi-objective reward, draw its iso-lines, and say how the soft and the hard constraint
+#   trade accuracy for latency;
+# * run the real search loop (proxy training, paired latency, PPO) and read its log, Pareto front and
+#   curves against the MnasNet-B1 baselines;
+# * judge a controller-against-random comparison at a tiny budget, with its noise;
+# * run and resume the same search as the `search_mini` Ikomia task.
 #
 # **Lesson time:** measured by the test suite on a quiet 2-core machine: fast mode 27 s,
 # full mode 121 s (48 s in fast mode when other jobs shared the machine; see README.md).
@@ -49,10 +59,11 @@ FRESH = FAST                          # fast: start over each run; full: resume 
 # skeleton, in interleaved bursts on the same core (lesson 2's paired measurement), so LAT/T is measured
 # directly as a ratio and the machine's drift cancels. The exponent w decides the trade:
 #
-# * **soft** (the paper's choice): w = -0.07 on both sides of T. Doubling the latency costs a factor
-#   2^-0.07 = 0.953, i.e. about 5 % relative accuracy; models slower *and* faster than T compete.
-# * **hard**: w = 0 under T (only accuracy counts) and w = -1 over it: beyond T the reward is
-#   ACC x T/LAT, so a model 25 % over T keeps 80 % of its accuracy as reward: a budget, not a trade.
+# * **soft** (the paper's choice): $\alpha = \beta = -0.07$. Doubling the latency costs a factor
+#   $2^{-0.07} = 0.953$, i.e. about 5 % relative accuracy; models slower *and* faster than T compete.
+# * **hard**: $\alpha = 0$ under T (only accuracy counts) and $\beta = -1$ over it: beyond T the reward
+#   is $ACC \times T/LAT$, so a model 25 % over T keeps $1/1.25 = 80$ % of its accuracy as reward:
+#   a budget, not a trade.
 #
 # `mnas.search.reward.objective` builds both. For a fixed accuracy, here is the reward as a function
 # of latency:
@@ -167,6 +178,9 @@ for r in front:
 #
 # The reward is a function of (accuracy, latency) only, so we can re-score the children we just
 # measured with the hard constraint and see whether it would have preferred a different network.
+# The picture draws the reward's **iso-lines** over our children: every point of one line earns the
+# same reward, so the best child is the one on the highest line. Soft iso-lines are tilted (a little
+# accuracy buys a lot of latency); hard ones are flat under T and bend down steeply beyond it.
 
 # %%
 target = summary["target_ratio"]  # 1: T is the skeleton's own latency, the unit of every ratio
@@ -178,6 +192,14 @@ for name, rule in rules.items():
           f"reward {best_reward:.3f}")
 over = [r for r in everything if r["latency_ratio"] > target]
 print(f"{len(over)} of {len(everything)} children are slower than T; the hard reward scales them by T / LAT")
+
+from mnas.pictures import draw_reward_isolines
+
+points = [(r["latency_ratio"], r["accuracy"]) for r in everything]
+accuracies = [a for _, a in points]
+ratios = [r for r, _ in points]
+show(draw_reward_isolines(points, accuracy_range=(max(0.0, min(accuracies) - 0.05), min(1.0, max(accuracies) + 0.05)),
+                          ratio_range=(min(0.5, min(ratios) * 0.9), max(2.0, max(ratios) * 1.1))), "reward_isolines")
 
 # %% [markdown]
 # ## 5. Reward and entropy over the search; the controller against random search
@@ -231,7 +253,9 @@ for path in sorted(run_dir.iterdir()):
 # ## 6. The same search as an Ikomia task, resumed
 #
 # In Ikomia STUDIO or a workflow the search is the `search_mini` task: a dataset folder in, the best
-# child and the Pareto plot out, each child's figures logged to MLflow (into a file store here, as in
+# child and the Pareto plot out (the library's `pareto.png`: its front is that of the *controller's*
+# children only, random search's being the grey crosses, so it can differ from section 3's front of
+# all children), each child's figures logged to MLflow (into a file store here, as in
 # lesson 5). Pointed at our folder with the same settings, it **resumes** the search: every child is
 # already in the logs, so it trains nothing, replays the controller's updates from the log and
 # publishes the result.
@@ -269,7 +293,30 @@ show(fig, "search_mini_output")
 # 1. Run the search again with `constraint="hard"` in a new folder and compare the latencies of the
 #    children the controller samples with the soft search's. Does the hard constraint keep them
 #    under T?
-# 2. Set `w=-0.3` (a much stronger latency penalty, soft). Which end of the Pareto front does the best
-#    child move to?
+# 2. Set `w=-0.3` (a much stronger latency penalty, soft), first by re-scoring the children above with
+#    `objective("soft", target, w=-0.3)`, then with a new search in a *new* folder, e.g.
+#    `OUTPUTS / "w-0.3"` (a search folder refuses other settings, so that resuming stays one search).
+#    Which end of the Pareto front does the best child move to?
 # 3. Run the random search with three different `seed`s at this budget and note the best reward each
 #    time. How large is the spread, compared with the gap between the controller and random above?
+#
+# ## Summary
+#
+# * The reward $ACC\times(LAT/T)^w$ turns two objectives into one; its iso-lines show the trade: soft
+#   ($w=-0.07$) gives about 5 % relative accuracy per doubling of latency, hard caps latency at T.
+# * The live loop is the paper's: sample, proxy-train, time on the target (here: ONNX Runtime, paired
+#   with the skeleton), reward, PPO; every child is logged before the controller learns, so it resumes.
+# * A handful of children with a near-chance proxy cannot show a controller learning, nor tell it from
+#   random search: that needs thousands of children and repeated seeds (lesson 3's synthetic run, and
+#   the benchmark table), and "did the search help?" needs a fair final training (lesson 5).
+#
+# ## References
+#
+# * M. Tan et al. *MnasNet: Platform-Aware Neural Architecture Search for Mobile.* CVPR 2019.
+#   [arXiv:1807.11626](https://arxiv.org/abs/1807.11626) (section 3: the reward, soft and hard)
+# * B. Zoph et al. *Learning Transferable Architectures for Scalable Image Recognition* (NASNet).
+#   CVPR 2018. [arXiv:1707.07012](https://arxiv.org/abs/1707.07012)
+# * J. Schulman et al. *Proximal Policy Optimization Algorithms.* 2017.
+#   [arXiv:1707.06347](https://arxiv.org/abs/1707.06347)
+# * E. Real, A. Aggarwal, Y. Huang, Q. V. Le. *Regularized Evolution for Image Classifier Architecture
+#   Search.* AAAI 2019. [arXiv:1802.01548](https://arxiv.org/abs/1802.01548)
