@@ -215,16 +215,16 @@ def build(cls, fields: dict[str, Any]):
 # The command line
 
 
-class _DeprecatedOption(argparse.Action):
+class DeprecatedOption(argparse.Action):
     """An old option name: still works, and says which one replaces it."""
 
-    def __init__(self, *args, new_flag: str, convert, **kwargs):
-        self.new_flag, self.convert = new_flag, convert
+    def __init__(self, *args, new_flag: str, **kwargs):
+        self.new_flag = new_flag
         super().__init__(*args, **kwargs)
 
     def __call__(self, parser, namespace, values, option_string=None):
         print(f"warning: {option_string} is deprecated: use {self.new_flag}", file=sys.stderr)
-        setattr(namespace, self.dest, self.convert(values))
+        setattr(namespace, self.dest, values)
 
 
 def _argument_type(s: Setting):
@@ -252,8 +252,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls, names: Iterable[str] | N
                             help=f"{help_text} (default: {shown})", choices=s.choices or None,
                             metavar=None if s.choices else s.name.upper())
         for old in s.old_names:
-            parser.add_argument("--" + old.replace("_", "-"), dest=s.field, action=_DeprecatedOption,
-                                new_flag=s.flag, convert=_argument_type(s), default=argparse.SUPPRESS,
+            parser.add_argument("--" + old.replace("_", "-"), dest=s.field, action=DeprecatedOption,
+                                new_flag=s.flag, type=_argument_type(s), default=argparse.SUPPRESS,
                                 help=argparse.SUPPRESS)
 
 

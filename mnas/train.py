@@ -66,12 +66,11 @@ from .data import ImageDataset
 from .device import AUTO, autocast_dtype, check_device_spec, resolve_device
 from .fileio import atomic_torch_save
 from .stream import decoded_batches
-from .preprocess import MAX_INPUT_SIZE
+from .preprocess import IMAGENET_MEAN, IMAGENET_STD, MAX_INPUT_SIZE
+from .settings import setting
 
 logger = logging.getLogger(__name__)
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 OPTIMIZERS = ("sgd", "rmsprop")
 SCHEDULES = ("cosine", "step")
 SMALL_INPUT_MAX = 64        # at or below: CIFAR-style pad-and-crop augmentation; above: random-resized crop
@@ -105,35 +104,57 @@ DEVICE_DATA_SHARE = 0.5
 class TrainConfig:
     """Hyper-parameters of one training run (all validated in `__post_init__`)."""
 
-    epochs: int = 10
-    batch_size: int = 128
-    lr: float = 0.05
-    optimizer: str = "sgd"            # sgd (Nesterov momentum) | rmsprop (the paper's settings)
-    momentum: float = 0.9
-    weight_decay: float = 4e-5        # on conv / linear weights only, not on BN or biases
-    schedule: str = "cosine"          # cosine to 0 | step (x lr_step_gamma every lr_step_epochs)
-    warmup_epochs: float = 0.0        # linear warm-up from 0, per step
-    lr_step_epochs: float = 2.4       # the paper: x0.97 every 2.4 epochs
-    lr_step_gamma: float = 0.97
-    label_smoothing: float = 0.0
-    input_size: int = 32
-    seed: int = 0
-    augment: bool = True
-    num_workers: int = 0              # batches prepared ahead by a background thread (0: in the loop)
-    decode_workers: int = 0           # streamed datasets (mnas.stream): decoding processes (0: the cores)
-    freeze_backbone: bool = False     # train the classifier only (backbone weights and BN stats fixed)
+    epochs: int = setting(10, "passes over the training set", minimum=1, maximum=10000)
+    batch_size: int = setting(128, "images per optimisation step", minimum=2, maximum=4096)
+    lr: float = setting(0.05, "peak learning rate (after warm-up)", name="learning_rate", old_names=("lr",),
+                        minimum=1e-6, maximum=10.0, step=0.005, decimals=6)
+    optimizer: str = setting("sgd", "sgd: Nesterov momentum; rmsprop: the MnasNet paper's settings",
+                             choices=OPTIMIZERS)
+    momentum: float = setting(0.9, "momentum of sgd and rmsprop", minimum=0.0, maximum=0.999, step=0.01,
+                              decimals=3)
+    weight_decay: float = setting(4e-5, "L2 penalty on conv and linear weights (not on batch norm or biases)",
+                                  minimum=0.0, maximum=0.1, step=1e-5, decimals=6)
+    schedule: str = setting("cosine", "cosine: decays to 0 over the run; step: x lr_step_gamma every "
+                            "lr_step_epochs (the paper: x0.97 every 2.4 epochs)", choices=SCHEDULES)
+    warmup_epochs: float = setting(0.0, "linear warm-up of the learning rate from 0, in epochs (per step)",
+                                   label="Warm-up epochs", minimum=0.0, maximum=100.0, step=0.5, decimals=2)
+    lr_step_epochs: float = setting(2.4, "step schedule: epochs between two decays", label="Step every (epochs)",
+                                    minimum=0.01, maximum=1000.0, step=0.1, decimals=2)
+    lr_step_gamma: float = setting(0.97, "step schedule: factor of each decay", label="Step factor",
+                                   minimum=0.01, maximum=1.0, step=0.01, decimals=3)
+    label_smoothing: float = setting(0.0, "weight moved from the true class to the others in the loss (0: "
+                                     "none, 0.1 is common)", minimum=0.0, maximum=0.9, step=0.05, decimals=2)
+    # The surfaces default to "auto" (mnas.train_job.default_input_size: 32 for CIFAR-scale images, else
+    # 224); 32 is the engine's own default (the search's proxy runs)
+    input_size: int = setting(32, "side of the square training images are resized to, in pixels; auto: 32 "
+                              "when the dataset's images are at most 64 px (CIFAR scale), else 224",
+                              minimum=8, maximum=MAX_INPUT_SIZE, step=8, special="auto", special_default=True)
+    seed: int = setting(0, "random seed of initialisation, shuffling and augmentation", minimum=0,
+                        maximum=2**31 - 1)
+    augment: bool = setting(True, "augment the training images (pad-and-crop up to 64 px, random-resized crop "
+                            "above; horizontal flip)", label="Augmentation")
+    num_workers: int = setting(0, "batches a background thread prepares while the model trains (0: in the "
+                               "training loop)", label="Batches prepared ahead", minimum=0, maximum=8)
+    decode_workers: int = setting(0, "processes decoding a streamed dataset (mnas.stream); 0 (auto): one per "
+                                  "core", label="Decoding processes", minimum=0, maximum=64, special="auto",
+                                  special_value=0)
+    freeze_backbone: bool = setting(False, "train the classifier only, backbone weights and batch-norm "
+                                    "statistics fixed (needs ImageNet weights: a frozen random backbone would "
+                                    "give random features)")
     eval_batch_size: int = 256
     # Batch-norm statistics recomputed exactly on this many training images (no augmentation) after
     # each epoch: with BN momentum 0.01 a short proxy run of ~100 steps leaves the running statistics
     # far from the weights' (precise BN, as in pycls); 0 turns it off.
     precise_bn_images: int = 2048
-    # NHWC tensors and weights: 1.4-1.7x the training images/s of NCHW for mnasnet0_5 at 32 px on this
-    # 2-core CPU (bench/train_cifar.py); the uint8 NHWC images become channels-last with no extra copy
+    # NHWC tensors and weights: faster training on the CPU (bench/train_cifar.py); the uint8 NHWC images
+    # become channels-last with no extra copy
     channels_last: bool = True
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
-    device: str = AUTO                # auto (CUDA when available) | cpu | cuda | cuda:N
-    mixed_precision: bool = True      # autocast on CUDA (no effect on the CPU)
+    device: str = setting(AUTO, "where training runs: auto (the GPU when torch sees one, else the CPU), cpu, "
+                          "cuda, or cuda:N for GPU N")
+    mixed_precision: bool = setting(True, "on a GPU, train in bfloat16/float16 autocast (faster, less memory); "
+                                    "no effect on the CPU")
 
     def __post_init__(self):
         self.mean, self.std = tuple(map(float, self.mean)), tuple(map(float, self.std))

@@ -14,73 +14,37 @@ import argparse
 import logging
 import sys
 
-from .train import OPTIMIZERS, SCHEDULES, TrainConfig
-
-DEFAULTS = TrainConfig()
+from . import settings
+from .train import TrainConfig
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from .train_job import TrainJob
+
     parser.add_argument("--data", required=True,
                         help="dataset folder: <data>/train/<class>/* and optionally <data>/val/<class>/*")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--model", default="mnasnet0_5", help="a named variant (default mnasnet0_5)")
     which.add_argument("--arch", help="an architecture string instead of --model (see mnas/arch.py)")
-    parser.add_argument("--pretrained", action="store_true",
-                        help="start from published ImageNet weights (torchvision's B1, timm's A1 and small; "
-                             "torch hub cache, downloaded when missing unless MNAS_OFFLINE=1)")
-    parser.add_argument("--freeze-backbone", action="store_true",
-                        help="train the classifier only (needs --pretrained)")
-    parser.add_argument("--output", default="", help="output folder (default: a new one under ~/mnas-runs)")
-    parser.add_argument("--resume", action="store_true", help="continue from <output>/checkpoints/last.pt")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace the training run already in --output (its files are deleted)")
-    parser.add_argument("--export-onnx", action="store_true", help="also write model.onnx")
-    parser.add_argument("--epochs", type=int, default=DEFAULTS.epochs)
-    parser.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
-    parser.add_argument("--lr", type=float, default=DEFAULTS.lr, help="peak learning rate")
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=DEFAULTS.optimizer)
-    parser.add_argument("--momentum", type=float, default=DEFAULTS.momentum)
-    parser.add_argument("--weight-decay", type=float, default=DEFAULTS.weight_decay)
-    parser.add_argument("--schedule", choices=SCHEDULES, default=DEFAULTS.schedule)
-    parser.add_argument("--warmup-epochs", type=float, default=DEFAULTS.warmup_epochs)
-    parser.add_argument("--label-smoothing", type=float, default=DEFAULTS.label_smoothing)
-    parser.add_argument("--input-size", type=int, default=DEFAULTS.input_size)
-    parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
-    parser.add_argument("--num-workers", type=int, default=DEFAULTS.num_workers,
-                        help="batches prepared ahead in a background thread (0: in the training loop)")
-    parser.add_argument("--no-augment", action="store_true", help="train without augmentation")
-    parser.add_argument("--val-fraction", type=float, default=None,
-                        help="carve this fraction of train/ for validation (default: use val/ or test/, "
-                             "else 0.1)")
+    parser.add_argument("--output", default="", help="output folder (default: a new one under $MNAS_OUTPUT_DIR "
+                                                     "or ~/mnas-runs)")
     parser.add_argument("--limit-per-class", type=int, default=None,
                         help="use only the first N training images of each class (quick runs)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
-    parser.add_argument("--memory-budget-gb", type=float, default=None,
-                        help="decoded images above this stream from their files, decoded by worker "
-                             "processes while training (default: half of the memory available)")
-    parser.add_argument("--decode-workers", type=int, default=DEFAULTS.decode_workers,
-                        help="processes decoding a streamed dataset (0: one per core)")
-    parser.add_argument("--device", default=DEFAULTS.device,
-                        help="auto (CUDA when available, default), cpu, cuda or cuda:N")
-    parser.add_argument("--no-mixed-precision", action="store_true",
-                        help="train in float32 on CUDA too (mixed precision is used there by default)")
+    parser.add_argument("--train-threads", type=int, default=None,
+                        help="torch CPU threads of the training (default: torch's)")
+    parser.add_argument("--threads", dest="train_threads", type=int, default=argparse.SUPPRESS,
+                        action=settings.DeprecatedOption, new_flag="--train-threads", help=argparse.SUPPRESS)
+    settings.add_arguments(parser, TrainJob)     # the job's settings and every training setting, as
+    settings.add_arguments(parser, TrainConfig)  # TrainJob and TrainConfig declare them
 
 
 def job_from_args(args: argparse.Namespace):
-    from .train_job import TrainJob
+    from .train_job import TrainJob, train_config
 
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                         optimizer=args.optimizer, momentum=args.momentum,
-                         weight_decay=args.weight_decay, schedule=args.schedule,
-                         warmup_epochs=args.warmup_epochs, label_smoothing=args.label_smoothing,
-                         input_size=args.input_size, seed=args.seed, augment=not args.no_augment,
-                         num_workers=args.num_workers, freeze_backbone=args.freeze_backbone,
-                         device=args.device, mixed_precision=not args.no_mixed_precision,
-                         decode_workers=args.decode_workers)
-    return TrainJob(data=args.data, model=args.arch or args.model, output_folder=args.output,
-                    config=config, pretrained=args.pretrained, export_onnx=args.export_onnx,
-                    resume=args.resume, overwrite=args.overwrite, val_fraction=args.val_fraction,
-                    limit_per_class=args.limit_per_class, memory_budget_gb=args.memory_budget_gb)
+    config = train_config(settings.values_from_args(TrainConfig, args), args.data)
+    return settings.build(TrainJob, dict(data=args.data, model=args.arch or args.model, output_folder=args.output,
+                                         config=config, limit_per_class=args.limit_per_class,
+                                         **settings.values_from_args(TrainJob, args)))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -90,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
     from .train_job import run_training_job
 
     logging.basicConfig(level=logging.INFO, format="[train] %(message)s")
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    if args.train_threads:
+        torch.set_num_threads(args.train_threads)
     job = job_from_args(args)  # a bad setting: ValueError, reported by mnas.__main__
     bar = tqdm(unit="step", dynamic_ncols=True, disable=None)
 

@@ -39,7 +39,9 @@ from .fileio import atomic_path, atomic_write_text
 from .locks import check_not_busy, check_output_folder, expand_folder, output_folder_lock, unique_run_folder
 from .models import VARIANTS
 from .runtime import export_onnx
-from .train import (CHECKPOINT_NAME, EpochStats, TrainConfig, TrainResult, build_model,
+from . import settings
+from .settings import setting
+from .train import (CHECKPOINT_NAME, SMALL_INPUT_MAX, EpochStats, TrainConfig, TrainResult, build_model,
                     check_resume_config, load_checkpoint, seed_everything, steps_per_epoch, train)
 
 logger = logging.getLogger(__name__)
@@ -50,24 +52,44 @@ ONNX_FILE_NAME = "model.onnx"
 HISTORY_FILE_NAME = "history.json"
 CURVES_FILE_NAME = "curves.png"
 CHECKPOINT_DIR_NAME = "checkpoints"
+SMALL_IMAGE_INPUT_SIZE, PHOTO_INPUT_SIZE = 32, 224  # input_size "auto" (default_input_size)
 
 
 @dataclasses.dataclass
 class TrainJob:
-    """What to train on what, and where the results go."""
+    """What to train on what, and where the results go (the job's own settings declared for every
+    surface with `mnas.settings`, as `TrainConfig`'s are)."""
 
     data: str                          # <data>/train/<class>/*, optional <data>/val (or test)/<class>/*
     model: str = "mnasnet0_5"          # a named variant or an architecture string (mnas.arch)
     output_folder: str = ""            # empty: a new folder under default_output_root()
     config: TrainConfig = dataclasses.field(default_factory=TrainConfig)
-    pretrained: bool = False
-    export_onnx: bool = False
-    resume: bool = False               # continue the run in output_folder
-    overwrite: bool = False            # replace the run in output_folder (its files are deleted)
-    val_fraction: float | None = None  # carve validation from train/ (always when there is no val/)
+    pretrained: bool = setting(False, "start from the published ImageNet weights of the named model "
+                               "(torchvision's for B1, timm's for A1 and small; downloaded when missing unless "
+                               "MNAS_OFFLINE=1); the classifier is replaced for the dataset's classes",
+                               label="ImageNet weights")
+    export_onnx: bool = setting(False, "also write model.onnx (dynamic batch axis) beside model.pth",
+                                label="Export ONNX")
+    resume: bool = setting(False, "continue the run in the output folder from its checkpoint instead of "
+                           "starting over")
+    overwrite: bool = setting(False, "replace the run already in the output folder (its files are deleted); "
+                              "without it, or resume, a folder holding a run is refused")
+    val_fraction: float | None = setting(
+        None, "share of train/ held out for validation; auto: the dataset's val/ (or test/) folder when "
+        "present, else 0.1", label="Validation fraction", kind="number", minimum=0.05, maximum=0.9, step=0.05,
+        decimals=2, special="auto", special_default=True)
     limit_per_class: int | None = None  # quick subsets: first N training images per class
     cache_dir: str | None = None
-    memory_budget_gb: float | None = None  # decoded images above it stream from disk; None: half the free RAM
+    memory_budget_gb: float | None = setting(
+        None, "when the decoded images would take more, they are streamed from their files, decoded by "
+        "worker processes while training; auto: half of the memory available", label="Memory budget (GB)",
+        kind="number", minimum=1.0, maximum=4096.0, step=1.0, decimals=1, special="auto", special_default=True)
+
+    def __post_init__(self):
+        if self.val_fraction is not None and not 0 < self.val_fraction < 1:
+            raise ValueError(f"val_fraction must be a number in (0, 1) (or auto), got {self.val_fraction!r}")
+        if self.memory_budget_gb is not None:
+            memory_budget_bytes(self.memory_budget_gb)  # refuses a budget <= 0, naming memory_budget_gb
 
 
 @dataclasses.dataclass
@@ -83,6 +105,32 @@ class JobResult:
 
 def default_output_root() -> Path:
     return Path(os.environ.get("MNAS_OUTPUT_DIR") or Path.home() / "mnas-runs")
+
+
+def default_input_size(data: str | os.PathLike) -> int:
+    """input_size "auto": 32 px when the dataset's first training image is CIFAR-scale (at most
+    `SMALL_INPUT_MAX` px on its longer side), else 224 (photos, and before the dataset is known)."""
+    from PIL import Image
+
+    train_dir = Path(data) / "train" if str(data) else None
+    if train_dir is None or not train_dir.is_dir():
+        return PHOTO_INPUT_SIZE
+    for class_dir in sorted(p for p in train_dir.iterdir() if p.is_dir()):
+        for path in sorted(class_dir.iterdir()):
+            try:
+                with Image.open(path) as image:  # reads the header only
+                    return SMALL_IMAGE_INPUT_SIZE if max(image.size) <= SMALL_INPUT_MAX else PHOTO_INPUT_SIZE
+            except OSError:
+                continue  # not an image: the data checks report it
+    return PHOTO_INPUT_SIZE
+
+
+def train_config(fields: dict, data: str | os.PathLike = "") -> TrainConfig:
+    """The `TrainConfig` of user settings (field -> value, `mnas.settings`); input_size None ("auto") is
+    `default_input_size(data)`. A `ValueError` names the setting as the user knows it."""
+    if fields.get("input_size") is None:
+        fields = {**fields, "input_size": default_input_size(data)}
+    return settings.build(TrainConfig, fields)
 
 
 # Every file a training run writes into its output folder (overwrite deletes exactly these).

@@ -106,6 +106,8 @@ def field_from_setting(s: settings.Setting) -> Field:
     spin = dict(_SPIN_DEFAULTS.get(kind, {}))
     spin.update({key: value for key in ("minimum", "maximum", "step", "decimals")
                  if (value := getattr(s, key)) is not None})
+    if kind in _SPIN_DEFAULTS and s.special and s.special_value is None:
+        spin["minimum"] -= spin["step"]  # a slot below the range shows the word (e.g. "auto")
     special_value = "" if s.special_value is None else settings.to_string(s, s.special_value)
     return Field(s.name, s.label, s.help, kind, choices=s.choices, special=s.special,
                  special_value=special_value, empty=s.empty, **spin)

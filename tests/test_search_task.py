@@ -49,7 +49,7 @@ def test_search_mini_runs_in_a_workflow_and_logs_every_child(tmp_path, cifar10_r
     assert no_server_left()
 
 
-def test_search_mini_refuses_bad_parameters_and_keeps_the_old_ones():
+def test_search_mini_refuses_bad_parameters_and_keeps_the_old_ones(mlflow_file_store):  # no server started
     workflow = Workflow()
     task = workflow.add_task(name=PLUGIN, auto_connect=True)
     # Ikomia re-raises the parameter class's ValueError as a RuntimeError carrying its message

@@ -14,51 +14,33 @@ from pathlib import Path
 
 from ikomia import core, dataprocess
 from ikomia.dnn import dnntrain
-from mnas_ikomia.params import CheckedKeysTask, CheckedParams, param_factory, parse_bool, parse_number
+from mnas_ikomia.params import CheckedKeysTask, CheckedParams, param_factory
 from mnas_ikomia.task_info import describe_task
 
+from mnas import settings
 from mnas.arch import parse_arch
 from mnas.locks import expand_folder
 from mnas.models import VARIANTS
 from mnas.train import CHECKPOINT_NAME, IMAGE_CHANNELS, TrainConfig, load_checkpoint
-from mnas.train_job import CHECKPOINT_DIR_NAME, TrainJob, run_training_job
+from mnas.train_job import CHECKPOINT_DIR_NAME, TrainJob, run_training_job, train_config
 
 logger = logging.getLogger(__name__)
 
 PLUGIN_NAME = "train_mnasnet"
-AUTO = "auto"
-DEFAULT_CONFIG = TrainConfig(input_size=224)
-
+# the task's own parameters, then every TrainJob and TrainConfig setting as they declare it (mnas.settings)
 DEFAULTS = {
     "model_name": "mnasnet0_5",
     "arch": "",                       # an architecture string; when given it replaces model_name
-    "pretrained": "False",
-    "freeze_backbone": "False",
-    "epochs": str(DEFAULT_CONFIG.epochs),
-    "batch_size": str(DEFAULT_CONFIG.batch_size),
-    "learning_rate": str(DEFAULT_CONFIG.lr),
-    "optimizer": DEFAULT_CONFIG.optimizer,
-    "weight_decay": str(DEFAULT_CONFIG.weight_decay),
-    "schedule": DEFAULT_CONFIG.schedule,
-    "warmup_epochs": str(DEFAULT_CONFIG.warmup_epochs),
-    "label_smoothing": str(DEFAULT_CONFIG.label_smoothing),
-    "input_size": str(DEFAULT_CONFIG.input_size),
-    "num_workers": str(DEFAULT_CONFIG.num_workers),
-    "seed": str(DEFAULT_CONFIG.seed),
-    "device": DEFAULT_CONFIG.device,  # auto (CUDA when available) | cpu | cuda | cuda:N
-    "mixed_precision": str(DEFAULT_CONFIG.mixed_precision),  # autocast on CUDA
-    "val_fraction": AUTO,             # auto: <root>/val (or test) when present, else 0.1 of train/
-    "memory_budget_gb": AUTO,         # decoded images above it stream from disk; auto: half the free RAM
-    "decode_workers": str(DEFAULT_CONFIG.decode_workers),  # streaming: decoding processes (0: one per core)
-    "output_folder": "",              # empty: a new folder under ~/mnas-runs
-    "export_onnx": "False",
-    "resume": "False",                # continue the run in output_folder
-    "overwrite": "False",             # replace the run in output_folder (its files are deleted)
+    "output_folder": "",              # empty: a new folder under $MNAS_OUTPUT_DIR or ~/mnas-runs
+    **settings.string_defaults(TrainJob),
+    **settings.string_defaults(TrainConfig),
 }
 
 
 def job_from_values(values: dict[str, str], data_folder: str = "") -> TrainJob:
-    """The training job the string parameters describe; a `ValueError` naming the first bad one."""
+    """The training job the string parameters describe; a `ValueError` naming the first bad one.
+
+    input_size auto is decided from `data_folder` (224 while it is not known yet)."""
     arch = values["arch"].strip()
     model_name = values["model_name"].strip()
     if arch:
@@ -66,40 +48,16 @@ def job_from_values(values: dict[str, str], data_folder: str = "") -> TrainJob:
     elif model_name not in VARIANTS:
         raise ValueError(f"model_name {model_name!r} is not a MnasNet variant: expected one of "
                          f"{', '.join(VARIANTS)} (or give an architecture string in arch)")
-    pretrained = parse_bool(values["pretrained"], "pretrained")
-    if pretrained and arch:
+    job_settings = settings.parse_strings(TrainJob, values)
+    if job_settings["pretrained"] and arch:
         raise ValueError("pretrained needs model_name (ImageNet weights exist for the named variants), "
                          "not an architecture string in arch")
-    val_fraction = values["val_fraction"].strip().lower()
-    config = TrainConfig(
-        epochs=parse_number(values, "epochs", int), batch_size=parse_number(values, "batch_size", int),
-        lr=parse_number(values, "learning_rate"), optimizer=values["optimizer"].strip().lower(),
-        weight_decay=parse_number(values, "weight_decay"), schedule=values["schedule"].strip().lower(),
-        warmup_epochs=parse_number(values, "warmup_epochs"),
-        label_smoothing=parse_number(values, "label_smoothing"),
-        input_size=parse_number(values, "input_size", int),
-        num_workers=parse_number(values, "num_workers", int), seed=parse_number(values, "seed", int),
-        freeze_backbone=parse_bool(values["freeze_backbone"], "freeze_backbone"),
-        device=values["device"], mixed_precision=parse_bool(values["mixed_precision"], "mixed_precision"),
-        decode_workers=parse_number(values, "decode_workers", int))
-    budget = values["memory_budget_gb"].strip().lower()
-    if config.freeze_backbone and not pretrained:
+    config = train_config(settings.parse_strings(TrainConfig, values), data_folder)
+    if config.freeze_backbone and not job_settings["pretrained"]:
         raise ValueError("freeze_backbone needs pretrained=True: freezing a random backbone would train "
                          "a classifier on random features")
-    return TrainJob(data=data_folder, model=arch or model_name, output_folder=values["output_folder"].strip(),
-                    config=config, pretrained=pretrained,
-                    export_onnx=parse_bool(values["export_onnx"], "export_onnx"),
-                    resume=parse_bool(values["resume"], "resume"),
-                    overwrite=parse_bool(values["overwrite"], "overwrite"),
-                    val_fraction=None if val_fraction in (AUTO, "") else parse_number(values, "val_fraction"),
-                    memory_budget_gb=None if budget in (AUTO, "") else _positive(values, "memory_budget_gb"))
-
-
-def _positive(values: dict[str, str], name: str) -> float:
-    value = parse_number(values, name)
-    if not value > 0:
-        raise ValueError(f"{name} must be a number > 0 (or auto), got {values[name]!r}")
-    return value
+    return settings.build(TrainJob, dict(data=data_folder, model=arch or model_name, config=config,
+                                         output_folder=values["output_folder"].strip(), **job_settings))
 
 
 class TrainMnasnetParam(CheckedParams):
@@ -107,6 +65,7 @@ class TrainMnasnetParam(CheckedParams):
 
     task_name = PLUGIN_NAME
     defaults = DEFAULTS
+    old_names = {**settings.old_names(TrainJob), **settings.old_names(TrainConfig)}
     check = staticmethod(job_from_values)
 
 
