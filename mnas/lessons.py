@@ -119,3 +119,117 @@ def _copy_readme(target: Path) -> str:
             f"    {jupyterlab_command(target)}\n\n"
             "and double-click a `.ipynb`. What the lessons write goes to `outputs/` here. For fresh\n"
             "lessons, make a new copy; this folder can be deleted at any time.\n")
+
+
+# ------------------------------------------------------------------------- the teacher's edition
+
+SOLUTIONS_DIR = LESSONS_DIR / "solutions"
+TEACHER_DIR = REPO_ROOT / "outputs" / "teacher"  # git-ignored
+
+
+def lesson_number(notebook: Path) -> int:
+    return int(Path(notebook).name[:2])
+
+
+def with_solutions(notebook, number: int):
+    """`notebook` with its exercise solutions (``notebooks/solutions/NN.py``, jupytext py:percent)
+    appended under a heading; the solutions run in the lesson's kernel, after the lesson."""
+    import jupytext
+    import nbformat
+
+    source = SOLUTIONS_DIR / f"{number:02d}.py"
+    if not source.is_file():
+        raise FileNotFoundError(f"no solutions for lesson {number}: expected {source}")
+    heading = nbformat.v4.new_markdown_cell("## Solutions to the exercises (teacher's edition only)\n\n"
+                                            "Not in the students' notebooks.")
+    notebook.cells += [heading] + list(jupytext.read(source).cells)
+    return notebook
+
+
+class _Environment:
+    """Set environment variables for the kernels started inside the block, then restore them."""
+
+    def __init__(self, **values: str):
+        self.values, self.saved = values, {}
+
+    def __enter__(self):
+        import os
+
+        self.saved = {key: os.environ.get(key) for key in self.values}
+        os.environ.update(self.values)
+
+    def __exit__(self, *exc):
+        import os
+
+        for key, value in self.saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def build_teacher_edition(output: str | Path = TEACHER_DIR, *, fast: bool = False,
+                          lessons: list[int] | None = None, timeout: int = 1800,
+                          log: Callable[[str], None] = print) -> list[dict]:
+    """Execute the lessons with their solutions, in full mode (``fast``: MNAS_FAST=1) in a temporary
+    working copy, and write one HTML per lesson with its outputs into `output`, plus ``index.html``
+    and ``times.json``. The repository's notebooks are only read. Returns one record per lesson
+    (``lesson``, ``html``, ``seconds``, ``error``); a lesson that fails is written up to its error and
+    the build goes on with the next."""
+    import datetime
+    import json
+    import os
+    import tempfile
+    import time
+
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    from nbconvert import HTMLExporter
+
+    available = {lesson_number(p): p for p in lesson_notebooks()}
+    chosen = sorted(set(lessons)) if lessons else sorted(available)
+    unknown = [n for n in chosen if n not in available]
+    if unknown:
+        raise ValueError(f"lessons {unknown} do not exist: expected numbers among {sorted(available)}")
+    output = Path(output).expanduser().resolve()
+    output.mkdir(parents=True, exist_ok=True)
+    mode = "fast" if fast else "full"
+    records = []
+    with tempfile.TemporaryDirectory(prefix="mnas-teacher-") as work, _Environment(MNAS_FAST="1" if fast else "0"):
+        copy_lessons(work)  # one folder for all: lessons 5 and 6 use what 4 and 5 wrote
+        for number in chosen:
+            copy = Path(work) / available[number].name
+            notebook = with_solutions(nbformat.read(copy, as_version=4), number)
+            client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                                    resources={"metadata": {"path": work}})
+            log(f"lesson {number}: executing {copy.name} in {mode} mode ...")
+            start, error = time.perf_counter(), None
+            try:
+                client.execute()
+            except CellExecutionError as failure:
+                error = str(failure).splitlines()[-1] if str(failure) else type(failure).__name__
+            seconds = time.perf_counter() - start
+            load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+            stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+            notebook.cells.insert(0, nbformat.v4.new_markdown_cell(
+                f"**Teacher's edition** ({mode} mode): executed {stamp} in **{seconds:.0f} s**, load average "
+                f"{load} at the end" + (f". **It stopped on an error:** `{error}`" if error else "") + "."))
+            html = output / f"{copy.stem}.html"
+            html.write_text(HTMLExporter().from_notebook_node(notebook)[0], encoding="utf-8")
+            records.append({"lesson": number, "name": copy.stem, "html": str(html), "mode": mode,
+                            "seconds": round(seconds, 1), "load_average": load, "error": error})
+            log(f"lesson {number}: {seconds:.0f} s{' (ERROR: ' + error + ')' if error else ''} -> {html}")
+    (output / "times.json").write_text(json.dumps(records, indent=2), encoding="utf-8")
+    (output / "index.html").write_text(_index_html(records), encoding="utf-8")
+    return records
+
+
+def _index_html(records: list[dict]) -> str:
+    rows = "\n".join(f"<tr><td><a href=\"{Path(r['html']).name}\">{r['name']}</a></td><td>{r['mode']}</td>"
+                     f"<td>{r['seconds']:.0f} s</td><td>{r['load_average']}</td><td>{r['error'] or 'ok'}</td></tr>"
+                     for r in records)
+    return ("<!doctype html><meta charset=\"utf-8\"><title>MnasNet lessons: teacher's edition</title>\n"
+            "<h1>MnasNet lessons: teacher's edition</h1>\n<table border=\"1\" cellpadding=\"4\">\n"
+            "<tr><th>lesson</th><th>mode</th><th>execution time</th><th>load average (1, 5, 15 min)</th>"
+            f"<th>status</th></tr>\n{rows}\n</table>\n")
