@@ -115,6 +115,10 @@ def test_installed_package_declares_its_dependencies_and_cli(fresh_venv, tmp_pat
     cli = subprocess.run([fresh_venv / "bin" / "mnas", "train", "--help"], cwd=tmp_path,
                          capture_output=True, text=True)
     assert cli.returncode == 0 and "--data" in cli.stdout
+    shipped = Path(module_file).parent / "search" / "data"   # the benchmark table travels with the wheel
+    assert (shipped / "README.md").is_file()
+    assert sorted(p.name for p in shipped.glob("*.json.gz*")) == sorted(
+        p.name for p in (REPO_ROOT / "mnas" / "search" / "data").glob("*.json.gz*"))
 
 
 def test_copied_plugins_run_each_task_from_the_installed_package(fresh_venv, tmp_path, cifar10_root):
