@@ -1,7 +1,7 @@
 """Proxy fidelity (not a test): does the search's short proxy training rank children like a long one?
 
 Random children of the search space and the B1 skeleton widths are trained
-- by several candidate proxies (images, epochs; the search's batch and lr), each with >= 2 seeds,
+- by several candidate proxies (images, epochs, learning rate, batch), each with >= 2 seeds,
   scored on the search's own held-out split of train/ (what the live search sees), and
 - by a long training (default 3 epochs on 10,000 images of train/), scored on 2,000 other held-out
   images of train/ (test/ is never read),
@@ -35,7 +35,7 @@ from mnas.machine import machine_record
 from mnas.models import create_model
 from mnas.search.loop import INPUT_SIZE, ChildLog, SearchConfig, load_proxy_data
 from mnas.search.space import SearchSpace
-from mnas.stats import kendall_tau
+from mnas.stats import bootstrap_interval, kendall_tau
 from mnas.train import train
 
 WIDTHS = (0.35, 0.5, 0.75, 1.0)
@@ -47,11 +47,17 @@ class Fidelity:
     train_images: int
     epochs: int
     seeds: int
+    lr: float | None = None          # None: the search's
+    batch_size: int | None = None    # None: the search's
 
 
 PROXIES = (Fidelity("p1600x1", 1600, 1, 2),   # the search's default
            Fidelity("p3200x1", 3200, 1, 2),
-           Fidelity("p1600x2", 1600, 2, 2))
+           Fidelity("p1600x2", 1600, 2, 2),
+           Fidelity("p800x1", 800, 1, 2),
+           Fidelity("p1600x1-lr0.05", 1600, 1, 2, lr=0.05),
+           Fidelity("p1600x1-b64", 1600, 1, 2, batch_size=64))
+DEFAULT_PROXY = PROXIES[0]
 LONG = Fidelity("long", 10_000, 3, 1)
 LONG_VAL_IMAGES = 2_000
 
@@ -76,7 +82,8 @@ def train_once(arch: str, data, fidelity: Fidelity, seed: int) -> dict:
     train_set, val_set = data
     torch.manual_seed(seed)
     model = create_model(arch, train_set.num_classes, INPUT_SIZE)
-    train_config = dataclasses.replace(config.train_config(seed), epochs=fidelity.epochs)
+    train_config = dataclasses.replace(config.train_config(seed), epochs=fidelity.epochs,
+                                       lr=fidelity.lr or config.lr, batch_size=fidelity.batch_size or config.batch_size)
     started = time.process_time()
     result = train(model, train_set, val_set, train_config)
     return {"accuracy": float(result.final.top1), "cpu_seconds": time.process_time() - started}
@@ -111,6 +118,30 @@ def run(args) -> None:
                           f"{figures['accuracy']:.3f} ({figures['cpu_seconds']:.0f} CPU-s)", flush=True)
 
 
+def seed_matrix(by_arch: dict, archs: list[str], proxy: Fidelity) -> np.ndarray:
+    """children x seeds accuracies of `proxy`."""
+    return np.array([[r["accuracy"] for r in by_arch[a][proxy.name][:proxy.seeds]] for a in archs])
+
+
+def one_seed_tau(rows: np.ndarray) -> float:
+    """Mean over the seed rows of Kendall tau against the last row (the long training)."""
+    return statistics.fmean(kendall_tau(rows[s], rows[-1]) for s in range(len(rows) - 1))
+
+
+def paired_difference(by_arch: dict, archs: list[str], proxy: Fidelity) -> dict:
+    """tau(proxy) - tau(default) on the same children (one seed each), with its bootstrap interval."""
+    archs = [a for a in archs if len(by_arch[a].get(DEFAULT_PROXY.name, [])) >= DEFAULT_PROXY.seeds]
+    default, other = seed_matrix(by_arch, archs, DEFAULT_PROXY), seed_matrix(by_arch, archs, proxy)
+    rows = np.vstack([default.T, other.T, [by_arch[a][LONG.name][0]["accuracy"] for a in archs]])
+    split = default.shape[1]
+
+    def difference(sample: np.ndarray) -> float:
+        return one_seed_tau(sample[split:]) - one_seed_tau(np.vstack([sample[:split], sample[-1:]]))
+
+    low, high = bootstrap_interval(rows, difference)
+    return {"difference": difference(rows), "low": low, "high": high, "children": len(archs)}
+
+
 def report(output: str) -> dict:
     records = ChildLog(Path(output) / "fidelity.jsonl").read()
     by_arch: dict[str, dict[str, list[dict]]] = {}
@@ -124,31 +155,39 @@ def report(output: str) -> dict:
         usable = [a for a in complete if len(by_arch[a].get(proxy.name, [])) >= proxy.seeds]
         if len(usable) < 3:
             continue
-        runs = np.array([[r["accuracy"] for r in by_arch[a][proxy.name][:proxy.seeds]] for a in usable])
+        runs = seed_matrix(by_arch, usable, proxy)
         long = [by_arch[a][LONG.name][0]["accuracy"] for a in usable]
         seed_variance = float(np.mean(np.var(runs, axis=1, ddof=1)))
         total_variance = float(np.var(runs.ravel(), ddof=1))
-        single_seed_tau = statistics.fmean(kendall_tau(runs[:, s], long) for s in range(proxy.seeds))
+        # children are the sampling unit: intervals resample them, the same children for every row
+        with_long = np.vstack([runs.T, long])
+        low, high = bootstrap_interval(with_long, one_seed_tau)
         row = {"proxy": proxy.name, "children": len(usable),
                "kendall_tau_mean_of_seeds": kendall_tau(runs.mean(axis=1), long),
-               "kendall_tau_one_seed": single_seed_tau,
+               "kendall_tau_one_seed": one_seed_tau(with_long), "tau_interval": (low, high),
                "spearman_mean_of_seeds": spearman(runs.mean(axis=1), long),
                "seed_noise_share": seed_variance / total_variance if total_variance else float("nan"),
                "seed_to_seed_tau": kendall_tau(runs[:, 0], runs[:, 1]) if proxy.seeds > 1 else float("nan"),
                "cpu_seconds_per_run": statistics.fmean(r["cpu_seconds"] for a in usable
                                                        for r in by_arch[a][proxy.name][:proxy.seeds])}
         row["tau_per_cpu_minute"] = row["kendall_tau_one_seed"] / (row["cpu_seconds_per_run"] / 60)
+        if proxy is not DEFAULT_PROXY:
+            row["versus_default"] = paired_difference(by_arch, usable, proxy)
         rows.append(row)
     if long_accuracy:
         print(f"long training ({LONG.epochs} epochs on {LONG.train_images:,} images, {LONG_VAL_IMAGES:,} held out): "
               f"accuracy {min(long_accuracy):.3f}-{max(long_accuracy):.3f}, "
               f"{statistics.fmean(r['cpu_seconds'] for a in complete for r in by_arch[a][LONG.name]):.0f} CPU-s each")
-    print("| proxy | children | tau (one seed) | tau (mean of 2 seeds) | Spearman (mean) | seed-to-seed tau | "
-          "seed-noise share of variance | CPU-s per run | tau per CPU-minute |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(f"| proxy | children | tau, one seed (95 % CI) | vs {DEFAULT_PROXY.name}, paired (95 % CI) | "
+          "tau (mean of 2 seeds) | Spearman (mean) | seed-to-seed tau | seed-noise share of variance | "
+          "CPU-s per run | tau per CPU-minute |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['proxy']} | {r['children']} | {r['kendall_tau_one_seed']:.3f} | "
-              f"{r['kendall_tau_mean_of_seeds']:.3f} | {r['spearman_mean_of_seeds']:.3f} | "
+        low, high = r["tau_interval"]
+        versus = r.get("versus_default")
+        paired = f"{versus['difference']:+.3f} ({versus['low']:+.3f} to {versus['high']:+.3f})" if versus else "-"
+        print(f"| {r['proxy']} | {r['children']} | {r['kendall_tau_one_seed']:.3f} ({low:.2f}-{high:.2f}) | "
+              f"{paired} | {r['kendall_tau_mean_of_seeds']:.3f} | {r['spearman_mean_of_seeds']:.3f} | "
               f"{r['seed_to_seed_tau']:.3f} | {r['seed_noise_share']:.0%} | {r['cpu_seconds_per_run']:.0f} | "
               f"{r['tau_per_cpu_minute']:.3f} |")
     return {"rows": rows, "children_complete": len(complete)}
