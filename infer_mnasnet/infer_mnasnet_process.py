@@ -6,6 +6,7 @@ A thin adapter: parameters (strings, as Ikomia wants them) <-> `mnas.infer.Class
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import math
 import os
@@ -16,16 +17,16 @@ from ikomia import core, dataprocess
 from mnas_ikomia.params import CheckedKeysTask, parse_bool
 from mnas_ikomia.task_info import describe_task
 
-from mnas.infer import Classifier
-from mnas.models import VARIANTS
+from mnas import settings
+from mnas.infer import AUTO, Classifier, InferSettings
 from mnas.preprocess import MAX_INPUT_SIZE, MIN_IMAGE_SIDE
-from mnas.runtime import BACKENDS
 
 logger = logging.getLogger(__name__)
 
 PLUGIN_NAME = "infer_mnasnet"
-AUTO = "auto"
 ALL = "all"
+# input_size and threads are parsed below (their messages give the range); the others by mnas.settings
+_PARSED_BY_SETTINGS = ("model_name", "model_weight_file", "class_file", "backend", "int8", "calibration_folder")
 
 
 def _cuda_available() -> bool:
@@ -34,39 +35,32 @@ def _cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
+def _word_or_integer(value: str, name: str, word: str, minimum: int, maximum: int | None = None) -> int | None:
+    """`word` (or empty / 0 / none): None; otherwise an integer in minimum..maximum; else a `ValueError`
+    naming the parameter and the range."""
+    text = str(value).strip().lower()
+    if text in (word, "", "0", "none"):
+        return None
+    number = int(text) if text.isdigit() else -1
+    if number < minimum or (maximum is not None and number > maximum):
+        upper = f" and <= {maximum}" if maximum is not None else ""
+        raise ValueError(f"{name} must be '{word}' or an integer >= {minimum}{upper}, got {value!r}")
+    return number
+
+
 def parse_input_size(value: str) -> int | None:
     """'auto' (or empty / 0): the model file's input size, else 224; otherwise an integer >= 8."""
-    text = str(value).strip().lower()
-    if text in (AUTO, "", "0", "none"):
-        return None
-    try:
-        size = int(text)
-    except ValueError:
-        size = -1
-    if not MIN_IMAGE_SIDE <= size <= MAX_INPUT_SIZE:
-        raise ValueError(f"input_size must be '{AUTO}' or an integer >= {MIN_IMAGE_SIDE} and <= {MAX_INPUT_SIZE}, "
-                         f"got {value!r}")
-    return size
+    return _word_or_integer(value, "input_size", AUTO, MIN_IMAGE_SIDE, MAX_INPUT_SIZE)
 
 
 def parse_threads(value: str) -> int | None:
     """'auto' (or empty / 0): the machine's CPU threads; otherwise an integer >= 1."""
-    text = str(value).strip().lower()
-    if text in (AUTO, "", "0", "none"):
-        return None
-    if not text.isdigit():
-        raise ValueError(f"threads must be '{AUTO}' or an integer >= 1, got {value!r}")
-    return int(text)
+    return _word_or_integer(value, "threads", AUTO, 1)
 
 
 def parse_top_k(value: str) -> int | None:
     """'all' (or empty / 0): every class; otherwise an integer >= 1."""
-    text = str(value).strip().lower()
-    if text in (ALL, "", "0", "none"):
-        return None
-    if not text.isdigit():
-        raise ValueError(f"top_k must be '{ALL}' or an integer >= 1, got {value!r}")
-    return int(text)
+    return _word_or_integer(value, "top_k", ALL, 1)
 
 
 def _file_state(path: str) -> tuple | None:
@@ -81,19 +75,15 @@ def _file_state(path: str) -> tuple | None:
 
 
 class InferMnasnetParam(core.CWorkflowTaskParam):
-    """Parameters of infer_mnasnet; every value is a string on the Ikomia side."""
+    """Parameters of infer_mnasnet; every value is a string on the Ikomia side. The model and runtime
+    ones are `mnas.infer.InferSettings`' (kept as attributes: model_name, input_size, ...); cuda and
+    top_k are the task's own."""
 
     def __init__(self):
         core.CWorkflowTaskParam.__init__(self)
-        self.model_name = "mnasnet1_0"
-        self.input_size: int | None = None  # None: the model file's, else 224
-        self.model_weight_file = ""
-        self.class_file = ""
+        for name, value in dataclasses.asdict(InferSettings()).items():
+            setattr(self, name, value)     # input_size, threads None: auto
         self.cuda = _cuda_available()
-        self.backend = AUTO  # auto: ONNX Runtime on CPU once it matches torch; torch on CUDA
-        self.int8 = False
-        self.calibration_folder = ""  # int8 calibration images; empty: the dataset the model file names
-        self.threads: int | None = None  # None: the machine's
         # whole-image results: every class (None, the default: the full distribution, as Ikomia's
         # results table and the public MnasNet task give it) or the k most probable
         self.top_k: int | None = None
@@ -103,36 +93,20 @@ class InferMnasnetParam(core.CWorkflowTaskParam):
         """Parse everything before assigning anything, so a bad value leaves the old parameters intact."""
         current = self.get_values()
         values = {key: str(params.get(key, current[key])) for key in current}
-        model_name = values["model_name"].strip()
-        if model_name not in VARIANTS:
-            raise ValueError(f"model_name {model_name!r} is not a MnasNet variant: expected one of "
-                             f"{', '.join(VARIANTS)}")
-        input_size = parse_input_size(values["input_size"])
-        cuda = parse_bool(values["cuda"], "cuda")
-        backend = values["backend"].strip().lower()
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {values['backend']!r}")
-        int8, threads = parse_bool(values["int8"], "int8"), parse_threads(values["threads"])
-        top_k = parse_top_k(values["top_k"])
+        fields = settings.parse_strings(InferSettings, values, _PARSED_BY_SETTINGS)
+        chosen = InferSettings(**fields, input_size=parse_input_size(values["input_size"]),
+                               threads=parse_threads(values["threads"]))
+        cuda, top_k = parse_bool(values["cuda"], "cuda"), parse_top_k(values["top_k"])
         # top_k only changes what is published: it does not reload the model
         changed = {**values, "top_k": ""} != {**current, "top_k": ""}
-        self.model_name, self.input_size, self.cuda = model_name, input_size, cuda
-        self.backend, self.int8, self.threads, self.top_k = backend, int8, threads, top_k
-        self.calibration_folder = values["calibration_folder"].strip()
-        self.model_weight_file = values["model_weight_file"].strip()
-        self.class_file = values["class_file"].strip()
+        for name, value in dataclasses.asdict(chosen).items():
+            setattr(self, name, value)
+        self.cuda, self.top_k = cuda, top_k
         self.update = self.update or changed
 
     def get_values(self):
-        return {"model_name": self.model_name,
-                "input_size": AUTO if self.input_size is None else str(self.input_size),
-                "model_weight_file": self.model_weight_file,
-                "class_file": self.class_file,
+        return {**{s.name: settings.to_string(s, getattr(self, s.field)) for s in settings.settings_of(InferSettings)},
                 "cuda": str(self.cuda),
-                "backend": self.backend,
-                "int8": str(self.int8),
-                "calibration_folder": self.calibration_folder,
-                "threads": AUTO if self.threads is None else str(self.threads),
                 "top_k": ALL if self.top_k is None else str(self.top_k)}
 
     def load_key(self) -> tuple:

@@ -39,13 +39,64 @@ from tqdm import tqdm
 
 from .fileio import atomic_write_text
 from .models import VARIANTS
-from .preprocess import Preprocessor
+from .preprocess import MAX_INPUT_SIZE, MIN_IMAGE_SIDE, Preprocessor
 from .runtime import BACKENDS, IMAGE_SUFFIXES, calibration_files, create_backend, trained_on
+from . import settings
+from .settings import setting
 from .weights import LoadedWeights, load_classifier_weights
+
+AUTO = "auto"
 
 
 def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@dataclasses.dataclass
+class InferSettings:
+    """The model and runtime settings of an inference, declared once (`mnas.settings`): the
+    infer_mnasnet task's parameters, ``python -m mnas infer``'s options and the STUDIO form derive from
+    them. Where the results go (the task: cuda and top_k; the command: --device, --top-k, --batch-size)
+    stays with each surface."""
+
+    model_name: str = setting("mnasnet1_0", "MnasNet variant whose ImageNet weights (or the state dict given) "
+                              "are used; ignored with an mnas model file, which carries its own architecture",
+                              label="Model", choices=VARIANTS)
+    model_weight_file: str = setting(
+        "", "a train_mnasnet model file (architecture, classes and input size inside: enough alone) or a "
+        "state dict for the model; empty: the model's ImageNet weights from the torch hub cache",
+        label="Weights file", kind="file", empty="the model's ImageNet weights", old_names=("weights",),
+        file_filter="Model files (*.pt *.pth);;All files (*)")
+    class_file: str = setting("", "one class name per line, in label order; empty: the model file's names, "
+                              "else ImageNet's", kind="file", empty="the model file's, else ImageNet's",
+                              old_names=("classes",), file_filter="Text files (*.txt);;All files (*)")
+    input_size: int | None = setting(None, "side of the square each image (or box) is resized to, in pixels; "
+                                     "auto: the model file's input size, else 224", kind="integer",
+                                     minimum=MIN_IMAGE_SIDE, maximum=MAX_INPUT_SIZE, step=8, special=AUTO,
+                                     special_default=True)
+    backend: str = setting(AUTO, "auto: ONNX Runtime on the CPU once its output matches torch's (torch "
+                           "otherwise), torch on CUDA; torch; onnxruntime", choices=BACKENDS)
+    int8: bool = setting(False, "static int8 quantisation for ONNX Runtime, calibrated on the calibration "
+                         "images; faster, slightly less accurate", label="int8 (ONNX Runtime)")
+    calibration_folder: str = setting("", "int8 only: a folder of images of the model's own dataset (200 are "
+                                      "taken); empty: the dataset the model file names",
+                                      label="Calibration images", kind="folder",
+                                      empty="the dataset the model file names")
+    threads: int | None = setting(None, "CPU threads of ONNX Runtime; auto: the cores this process may use",
+                                  label="CPU threads", kind="integer", minimum=1, maximum=256, special=AUTO,
+                                  special_default=True)
+
+    def __post_init__(self):
+        if self.model_name not in VARIANTS:
+            raise ValueError(f"model_name {self.model_name!r} is not a MnasNet variant: expected one of "
+                             f"{', '.join(VARIANTS)}")
+        if self.input_size is not None and not MIN_IMAGE_SIDE <= self.input_size <= MAX_INPUT_SIZE:
+            raise ValueError(f"input_size must be '{AUTO}' or an integer >= {MIN_IMAGE_SIDE} and <= "
+                             f"{MAX_INPUT_SIZE}, got {self.input_size!r}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be '{AUTO}' or an integer >= 1, got {self.threads!r}")
 
 
 class Classifier:
@@ -260,16 +311,11 @@ OUTPUT_SUFFIXES = (".csv", ".json")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("images", nargs="+", help="image files or folders of images (searched recursively)")
-    parser.add_argument("--model-name", default="mnasnet1_0", choices=list(VARIANTS),
-                        help="variant (ignored for an mnas model file, which carries its architecture)")
-    parser.add_argument("--weights", default="", help="model file or state dict (default: the "
-                        "variant's ImageNet weights from the torch hub cache)")
-    parser.add_argument("--classes", default="", help="class file, one name per line")
-    parser.add_argument("--input-size", type=int, default=None,
-                        help="default: the model file's, else 224")
-    parser.add_argument("--top-k", type=int, default=5)
-    # 4: the most images/s measured on the 2-core CPU (bench/infer_bench.py: batch 1 1.56x, 4 1.72x, 8
-    # 1.36x, 32 0.84x one image at a time); larger batches outgrow the CPU caches. On a GPU use more.
+    settings.add_arguments(parser, InferSettings)  # the model and runtime settings, as declared
+    parser.add_argument("--top-k", type=int, default=5, help="classes printed (or written) per image, the "
+                        "most probable first (default: 5; the task publishes every class)")
+    # 4: the most images/s of the batch sizes bench/infer_bench.py compares on a 2-core CPU (README:
+    # Fast inference); larger batches outgrow the CPU caches. On a GPU use more.
     parser.add_argument("--batch-size", type=int, default=4,
                         help="images per network call (results do not depend on it; 32+ on a GPU)")
     parser.add_argument("--output", default="", help="write the results to this .csv or .json file "
@@ -280,12 +326,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--download", action="store_true",
                         help="download missing ImageNet weights even when MNAS_OFFLINE=1 is set (needs internet; "
                              "without MNAS_OFFLINE a missing file is downloaded anyway)")
-    parser.add_argument("--backend", default="auto", choices=BACKENDS,
-                        help="auto: ONNX Runtime on CPU once it matches torch, torch on CUDA")
-    parser.add_argument("--int8", action="store_true", help="int8 ONNX Runtime (static quantisation)")
-    parser.add_argument("--calibration-folder", default="",
-                        help="int8 calibration images (default: the dataset the model file names)")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: the machine's)")
 
 
 def _check_arguments(args: argparse.Namespace) -> list[Path]:
@@ -301,10 +341,11 @@ def _check_arguments(args: argparse.Namespace) -> list[Path]:
 def run(args: argparse.Namespace) -> int:
     try:
         files = _check_arguments(args)
-        classifier = Classifier.load(args.model_name, args.weights, args.classes, args.input_size,
-                                     args.device, download=args.download or None, backend=args.backend,
-                                     int8=args.int8, calibration_folder=args.calibration_folder or None,
-                                     threads=args.threads)
+        chosen = settings.build(InferSettings, settings.values_from_args(InferSettings, args))
+        classifier = Classifier.load(chosen.model_name, chosen.model_weight_file, chosen.class_file,
+                                     chosen.input_size, args.device, download=args.download or None,
+                                     backend=chosen.backend, int8=chosen.int8,
+                                     calibration_folder=chosen.calibration_folder or None, threads=chosen.threads)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

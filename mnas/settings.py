@@ -48,6 +48,7 @@ class Setting:
     special_value: Any = None          # what `special` means; None: "decide later" (e.g. from the data)
     special_default: bool = False      # the surfaces default to `special` rather than to `default`
     empty: str = ""                    # what an empty text or path means
+    file_filter: str = ""              # a file setting's dialog filter, e.g. "Model files (*.pth)"
     old_names: tuple[str, ...] = ()
 
     @property
@@ -59,7 +60,7 @@ def setting(default, help: str, *, name: str | None = None, label: str | None = 
             choices: Sequence[str] | None = None, minimum: float | None = None, maximum: float | None = None,
             step: float | None = None, decimals: int | None = None, special: str = "",
             special_value: Any = None, special_default: bool = False, empty: str = "", kind: str | None = None,
-            old_names: Sequence[str] = ()):
+            file_filter: str = "", old_names: Sequence[str] = ()):
     """A dataclass field with its default and the metadata every surface derives its option from.
 
     `kind` is taken from the field's type unless given (``file`` / ``folder`` for paths, ``choice`` is
@@ -69,8 +70,8 @@ def setting(default, help: str, *, name: str | None = None, label: str | None = 
         raise ValueError(f"setting kind must be one of {', '.join(KINDS)}, got {kind!r}")
     metadata = dict(name=name, label=label, choices=tuple(choices or ()), minimum=minimum, maximum=maximum,
                     step=step, decimals=decimals, special=special, special_value=special_value,
-                    special_default=special_default, empty=empty, kind=kind, old_names=tuple(old_names),
-                    help=help)
+                    special_default=special_default, empty=empty, kind=kind, file_filter=file_filter,
+                    old_names=tuple(old_names), help=help)
     if isinstance(default, (list, dict, set)):
         raise TypeError("a setting's default must be immutable (use a tuple)")
     return dataclasses.field(default=default, metadata={_METADATA_KEY: metadata})
@@ -102,7 +103,7 @@ def settings_of(cls, names: Iterable[str] | None = None) -> list[Setting]:
                              choices=meta["choices"], minimum=meta["minimum"], maximum=meta["maximum"],
                              step=meta["step"], decimals=meta["decimals"], special=meta["special"],
                              special_value=meta["special_value"], special_default=meta["special_default"],
-                             empty=meta["empty"], old_names=meta["old_names"]))
+                             empty=meta["empty"], file_filter=meta["file_filter"], old_names=meta["old_names"]))
     if names is None:
         return found
     by_name = {s.name: s for s in found}

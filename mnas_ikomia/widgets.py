@@ -110,7 +110,8 @@ def field_from_setting(s: settings.Setting) -> Field:
         spin["minimum"] -= spin["step"]  # a slot below the range shows the word (e.g. "auto")
     special_value = "" if s.special_value is None else settings.to_string(s, s.special_value)
     return Field(s.name, s.label, s.help, kind, choices=s.choices, special=s.special,
-                 special_value=special_value, empty=s.empty, **spin)
+                 special_value=special_value, empty=s.empty, file_filter=s.file_filter or "All files (*)",
+                 **spin)
 
 
 def fields_from_config(config_class, names: Sequence[str]) -> tuple[Field, ...]:
