@@ -39,9 +39,13 @@ for weight in (0.0, ORIGINAL["CONFIG"].entropy_weight, 0.5):
 CONFIG, NOISE = ORIGINAL["CONFIG"], ORIGINAL["NOISE"]
 
 # %% [markdown]
-# With no bonus the softmaxes collapse fast on whatever the first noisy rewards favoured, and a wrong
-# early choice is then rarely sampled again: exploration stops. A large bonus keeps the policy near
-# uniform and it learns slowly. The default sits between.
+# What to look for: without the bonus nothing holds the softmaxes open, so the entropy ends lowest and
+# the controller commits to whatever the first rewards favoured; with `NOISE = 0.2` those rewards are
+# mostly noise (one matching decision is worth $1/42 \approx 0.024$, a tenth of the noise), so it can
+# commit to wrong choices and rarely sample the right ones again: exploration stops. A large bonus
+# keeps the policy near uniform and slows learning. At a budget this small and a reward this noisy,
+# all three learn little: compare the greedy matches with the 42 decisions and with the noiseless run
+# of section 5.
 #
 # ### Exercise 3: a latency penalty in the reward
 

@@ -46,8 +46,10 @@ for per_class in (TRAIN_PER_CLASS // 2, TRAIN_PER_CLASS, 2 * TRAIN_PER_CLASS):
     print(f"{per_class:>4} images per class: validation top-1 {curve[-1]:.1%}, last epoch {seconds:.1f} s")
 
 # %% [markdown]
-# An epoch's time grows in proportion to the data; accuracy grows much more slowly, by a few points per
-# doubling at these sizes (and not at all in fast mode, where every run stays near chance).
+# What to look for: an epoch's time grows about in proportion to the data (one pass over every image),
+# while accuracy grows far more slowly than the data; in fast mode every run stays near chance and
+# the differences are noise (with the validation images of this lesson, a standard error of a few
+# points).
 #
 # ### Exercise 3: a broken string
 

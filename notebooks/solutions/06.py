@@ -9,9 +9,11 @@ for label, (net, size) in cases.items():
         print(f"{label:<26} {engine:<12} 1 thread {one:7.2f} ms, 2 threads {two:7.2f} ms: {one / two:.2f}x")
 
 # %% [markdown]
-# At 32 px each layer has too little work to split between two threads: the gain is small or even
-# negative (the threads' synchronisation costs more than it saves); at 224 px the layers are large
-# enough to share.
+# What to look for: at 32 px each layer has too little work to split between two threads, so the gain
+# is small or below 1x (the threads synchronise at every layer); at 224 px the layers are large enough
+# to share, and the gain is larger. Both need a second core that is free: on a machine where other
+# programs use it (the load average at the top of this page), two threads wait for each other and are
+# *slower* than one, which is why the search and `infer_mnasnet` time with one thread.
 #
 # ### Exercise 2: int8
 
@@ -35,6 +37,8 @@ for name in ("astronaut", "coffee"):
     print(f"{name}: " + ", ".join(f"{label} {float(confidence):.0%}" for label, confidence in top))
 
 # %% [markdown]
-# The model must answer one of its ten classes, and its softmax sums to 1 whatever the input: a
+# The model must answer one of its ten classes, and its softmax sums to 1 whatever the input: even a
 # confident answer on a photo of an astronaut says nothing about whether the image belongs to any
-# class. Confidence is not a measure of being in-distribution.
+# class. Confidence is not a measure of being in-distribution. (A model near chance, as after fast
+# mode's short training, gives almost the same answer to every image: compare with the CIFAR-10
+# predictions above.)
