@@ -15,7 +15,7 @@ import sys
 
 COMMANDS = {
     # name: (module, one-line help)
-    "summary": ("mnas.summary", "params, MACs and measured latency of every variant; classify photos"),
+    "summary": ("mnas.summary", "params, MACs and measured latency of every named variant"),
     "infer": ("mnas.infer", "classify image files with a variant or a trained weights file"),
     "train": ("mnas.train_cli", "train or fine-tune an architecture on a folder dataset"),
     "search": ("mnas.search.cli", "run the miniature MnasNet platform-aware search"),

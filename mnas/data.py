@@ -7,7 +7,7 @@ Layout (the Ikomia classification folder layout)::
 
 API
 ---
-``load_folder_dataset(root, *, image_size=None, val_fraction=None, ...) -> (train, val)``
+``load_folder_dataset(root, *, image_size=None, val_fraction=None, ...) -> (train, val, splits)``
     The one call the trainer's users make: finds the splits, checks them, decodes every image once,
     carves a stratified validation split from train/ when there is no val/ (or when asked).
 ``find_dataset_splits(root) -> DatasetSplits``
@@ -45,7 +45,7 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
-from .fileio import atomic_torch_save
+from .fileio import atomic_torch_save, mnas_cache_dir
 
 logger = logging.getLogger(__name__)
 
@@ -211,19 +211,19 @@ def _decode(path: Path) -> torch.Tensor | None:
         return None
 
 
+def resize_uint8(images: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 N x H x W x 3 images, each resized whole to size x size (antialiased bilinear; aspect ratio
+    not kept, as infer_mnasnet does), on their device; returned as they are when already that size."""
+    if images.shape[1:3] == (size, size):
+        return images
+    x = F.interpolate(images.permute(0, 3, 1, 2).float(), size=(size, size), mode="bilinear", antialias=True,
+                      align_corners=False)
+    return x.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+
+
 def _resize_square(image: torch.Tensor, size: int) -> torch.Tensor:
-    """The whole image resized to size x size (aspect ratio not kept, as infer_mnasnet does)."""
-    if image.shape[:2] == (size, size):
-        return image
-    chw = image.permute(2, 0, 1)[None].float()
-    chw = F.interpolate(chw, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-    return chw[0].round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).contiguous()
-
-
-def default_cache_dir() -> Path:
-    """$MNAS_CACHE/datasets, else ~/.cache/mnas/datasets (beside mnas.runtime's onnx/ cache)."""
-    root = Path(os.environ["MNAS_CACHE"]) if os.environ.get("MNAS_CACHE") else Path.home() / ".cache" / "mnas"
-    return root / "datasets"
+    """One H x W x 3 image resized whole to size x size (`resize_uint8`)."""
+    return resize_uint8(image[None], size)[0].contiguous()
 
 
 def _cache_key(split_dir: Path, files: Sequence[os.DirEntry], image_size: int | None) -> str:
@@ -293,7 +293,7 @@ def load_split(split_dir: str | os.PathLike, *, classes: Sequence[str] | None = 
         files += class_files
         labels += [label] * len(class_files)
 
-    cache_path = Path(cache_dir or default_cache_dir()) / f"{_cache_key(split_dir, files, image_size)}.pt"
+    cache_path = Path(cache_dir or mnas_cache_dir("datasets")) / f"{_cache_key(split_dir, files, image_size)}.pt"
     cached = _read_cache(cache_path) if use_cache else None
     if cached is None:
         images, kept, skipped = _decode_files([Path(e.path) for e in files], image_size, split_dir)

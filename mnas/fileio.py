@@ -1,4 +1,5 @@
-"""Writes that never leave a half-written file behind: write to a temporary sibling, then rename."""
+"""Writes that never leave a half-written file behind (write to a temporary sibling, then rename), and
+where mnas keeps its caches."""
 
 from __future__ import annotations
 
@@ -11,6 +12,12 @@ from typing import Iterator
 import torch
 
 TEMP_SUFFIX = ".tmp"  # atomic_path's temporary files: .<name>.<random>.tmp
+
+
+def mnas_cache_dir(kind: str) -> Path:
+    """``$MNAS_CACHE/<kind>``, else ``~/.cache/mnas/<kind>`` (kind: datasets, onnx)."""
+    root = Path(os.environ["MNAS_CACHE"]) if os.environ.get("MNAS_CACHE") else Path.home() / ".cache" / "mnas"
+    return root / kind
 
 
 def _umask() -> int:

@@ -163,11 +163,6 @@ class Classifier:
             return self.preprocessor(images, channel_order=channel_order, name=name)
         return self.preprocessor.batch(list(images), channel_order=channel_order, name=name)
 
-    @torch.inference_mode()
-    def logits(self, batch: np.ndarray) -> np.ndarray:
-        """Pre-processed N x 3 x S x S batch -> N x num_classes logits (float32)."""
-        return self.model(torch.from_numpy(batch).to(self.device)).float().cpu().numpy()
-
     def predict(self, images: np.ndarray | Sequence[np.ndarray], *, channel_order: str = "rgb",
                 name: str = "image") -> np.ndarray:
         """Images -> N x num_classes probabilities (softmax of the logits), on `self.backend`."""

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from .openmp import ensure_static_teams
+from .runtime import SessionSettings, create_session, export_onnx
 
 ENGINES = ("torch", "onnxruntime")
 
@@ -63,28 +64,16 @@ def time_calls(call: Callable[[], object], warmup: int, repeats: int) -> list[fl
     return samples
 
 
+# The latency meter's sessions keep ONNX Runtime's own default, spinning intra-op threads (every figure
+# of the search was timed so); inference turns spinning off (mnas.runtime.SessionSettings)
+LATENCY_SESSION = SessionSettings(spinning=True)
+
+
 def onnx_bytes(model: nn.Module, input_size: int, in_channels: int = 3) -> bytes:
     """Export `model` (eval mode, batch 1) to ONNX in memory."""
     buffer = io.BytesIO()
-    example = torch.zeros(1, in_channels, input_size, input_size)
-    was_training = model.training
-    model.eval()
-    try:
-        torch.onnx.export(model, (example,), buffer, dynamo=False, input_names=["input"],
-                          output_names=["logits"], opset_version=17)
-    finally:
-        model.train(was_training)
+    export_onnx(model, input_size, buffer, in_channels, dynamic_batch=False)
     return buffer.getvalue()
-
-
-def onnxruntime_session(model_bytes_or_path, threads: int):
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(model_bytes_or_path, options, providers=["CPUExecutionProvider"])
 
 
 def _check_engine(engine: str, threads: int) -> None:
@@ -106,7 +95,7 @@ def forward_call(model: nn.Module, input_size: int, engine: str, in_channels: in
     image = torch.rand(1, in_channels, input_size, input_size)
     if engine == "onnxruntime":
         exported = exported or onnx_bytes(model, input_size, in_channels)
-        session = onnxruntime_session(exported, torch.get_num_threads())
+        session = create_session(exported, torch.get_num_threads(), LATENCY_SESSION)
         feed = {"input": image.numpy().astype(np.float32)}
         yield lambda: session.run(None, feed)
         return

@@ -24,10 +24,9 @@ at least twice the target is first halved, as often as needed, by a bilinear res
 size (which averages each pair of pixels: a 2-tap box filter, OpenCV's fast path), then one bilinear
 resize covers the remaining factor (1 to 2) -- or, when what is left is small (at most
 `SMALL_AREA_PIXELS`, e.g. on the way to 32 px), ``INTER_AREA``, whose cost grows with its source and is
-negligible there. A 480x640 photo -> 224 px: 0.15 ms against 0.96 ms for ``INTER_AREA`` alone (whose
-non-integer area path is slow) and 0.08 ms for plain bilinear; top-1 agreement of a CIFAR-10 model with
-torchvision's antialiased transform 98.2 % (15-20x) and 99.5 % (3x), against 98.5 % and 98.8 % for
-``INTER_AREA`` alone and 97.4 % and 97.7 % for plain bilinear (``bench/infer_preprocess_bench.py``).
+negligible there. ``bench/infer_preprocess_bench.py`` compares its cost and its top-1 agreement with
+torchvision's antialiased transform against ``INTER_AREA`` alone and plain bilinear (figures in the
+README).
 Enlarging is one bilinear resize.
 
 Images whose shorter side is below `MIN_IMAGE_SIDE` are refused: there is nothing left to classify.
@@ -180,9 +179,3 @@ def preprocess(image, input_size: int, mean: Sequence[float] = IMAGENET_MEAN,
     """Image array -> contiguous float32 ``1x3xSxS`` network input (see the module doc)."""
     return _preprocessor(input_size, mean, std)(image, channel_order=channel_order, out=out, name=name)
 
-
-def preprocess_batch(images: Sequence[np.ndarray], input_size: int, mean: Sequence[float] = IMAGENET_MEAN,
-                     std: Sequence[float] = IMAGENET_STD, *, channel_order: str = "rgb",
-                     name: str = "image") -> np.ndarray:
-    """Several images -> one contiguous float32 ``Nx3xSxS`` batch."""
-    return _preprocessor(input_size, mean, std).batch(images, channel_order=channel_order, name=name)

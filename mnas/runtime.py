@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from .openmp import ensure_static_teams
-from .fileio import atomic_path, atomic_write_text
+from .fileio import atomic_path, atomic_write_text, mnas_cache_dir
 
 logger = logging.getLogger(__name__)
 
@@ -54,12 +54,6 @@ def default_threads() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
-
-
-def default_cache_dir() -> Path:
-    if os.environ.get("MNAS_CACHE"):
-        return Path(os.environ["MNAS_CACHE"]) / "onnx"
-    return Path.home() / ".cache" / "mnas" / "onnx"
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -92,17 +86,27 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def export_onnx(model: nn.Module, input_size: int, path: str | os.PathLike, in_channels: int = 3) -> None:
-    """Export `model` in eval mode to `path` (atomically), batch dimension dynamic."""
+def export_onnx(model: nn.Module, input_size: int, target, in_channels: int = 3, *,
+                dynamic_batch: bool = True) -> None:
+    """Export `model` in eval mode (input ``input`` N x C x S x S, output ``logits``) to `target`: a path
+    (written atomically) or a binary buffer. The batch dimension is dynamic unless `dynamic_batch` is
+    False (the latency meter's batch-1 graphs)."""
     device = next(model.parameters()).device
     example = torch.zeros(1, in_channels, input_size, input_size, device=device)
+    axes = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}} if dynamic_batch else None
+
+    def export(destination) -> None:
+        torch.onnx.export(model, (example,), destination, dynamo=False, opset_version=OPSET,
+                          input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], dynamic_axes=axes)
+
     was_training = model.training
     model.eval()
     try:
-        with atomic_path(path) as tmp:
-            torch.onnx.export(model, (example,), str(tmp), dynamo=False, opset_version=OPSET,
-                              input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                              dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}})
+        if isinstance(target, (str, os.PathLike)):
+            with atomic_path(target) as tmp:
+                export(str(tmp))
+        else:
+            export(target)
     finally:
         model.train(was_training)
 
@@ -147,7 +151,7 @@ def onnx_model_path(model: nn.Module, input_size: int, cache_dir: str | os.PathL
                     in_channels: int = 3) -> Path:
     """The float ONNX model of `model` at `input_size`: from the cache when valid, else exported now."""
     fingerprint = model_fingerprint(model, input_size, in_channels)
-    path = Path(cache_dir or default_cache_dir()) / f"{fingerprint[:40]}.onnx"
+    path = Path(cache_dir or mnas_cache_dir("onnx")) / f"{fingerprint[:40]}.onnx"
     expected = {"fingerprint": fingerprint, "arch": getattr(model, "arch", ""),
                 "input_size": int(input_size), "exporter": EXPORTER}
     return cached_build(path, expected, lambda p: export_onnx(model, input_size, p, in_channels))
@@ -277,11 +281,11 @@ class SessionSettings:
     """ONNX Runtime session settings; the defaults were chosen by measuring each one
     (``bench/infer_session_bench.py``, see the README's "Fast inference")."""
 
-    optimization: str = "all"     # graph optimisation level: basic / none were 1.8-3.7x slower per image
+    optimization: str = "all"     # graph optimisation level: the lower levels were slower per image
     memory_arena: bool = True     # the CPU memory arena (reuses buffers across runs): no clear change
-    # intra-op threads spin-waiting for work between operators: off was 0.41-0.61x the time per image
-    # (float and int8, batch 1 and 32) on the shared 2-core machine, where spinning threads take the
-    # cores that other processes, Python's own work between runs and the CLI's decoding thread need
+    # intra-op threads spin-waiting for work between operators: off was faster per image on a shared
+    # CPU, where spinning threads take the cores that other processes, Python's own work between runs
+    # and the CLI's decoding thread need
     spinning: bool = False
 
     def __post_init__(self):
@@ -290,8 +294,9 @@ class SessionSettings:
                              f"{self.optimization!r}")
 
 
-def create_session(model_path: str | os.PathLike, threads: int, settings: SessionSettings = SessionSettings()):
-    """An ONNX Runtime CPU session of `model_path` with `threads` intra-op threads and `settings`."""
+def create_session(model: str | os.PathLike | bytes, threads: int, settings: SessionSettings = SessionSettings()):
+    """An ONNX Runtime CPU session of `model` (a file, or the model's bytes) with `threads` intra-op threads
+    and `settings`: the one session factory of inference and of the latency meter."""
     import onnxruntime as ort
 
     levels = {"disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
@@ -304,7 +309,8 @@ def create_session(model_path: str | os.PathLike, threads: int, settings: Sessio
     options.graph_optimization_level = levels[settings.optimization]
     options.enable_cpu_mem_arena = settings.memory_arena
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if settings.spinning else "0")
-    return ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+    source = model if isinstance(model, bytes) else str(model)
+    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
 
 class OnnxRuntimeBackend:

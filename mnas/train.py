@@ -25,7 +25,7 @@ checkpoint_dir=None, resume=False) -> TrainResult``
     Seeds the global RNG (weight init, dropout) before building the model.
 
 A proxy training for the search is ``train(create_model(arch, n, 32), train_set, val_set,
-TrainConfig(epochs=3, batch_size=128))`` followed by ``result.final.top1``.
+SearchConfig().train_config(seed))`` followed by ``result.final.top1`` (`mnas.search.evaluate`).
 
 Device: ``TrainConfig.device`` is auto (CUDA when torch sees a GPU), cpu, cuda or cuda:N
 (`mnas.device`). On CUDA the decoded images move to the GPU once when they fit in half its free memory
@@ -39,9 +39,10 @@ Data path: images stay uint8 N x H x W x 3 in memory; each batch is gathered, au
 as one tensor op (no per-image Python loop, no DataLoader processes). Augmentation fits the input
 size: at input_size <= 64 (CIFAR-like) a random crop after 4 px zero padding plus horizontal flip; at
 larger sizes a random-resized crop (scale 0.08-1, ratio 3/4-4/3, via ``torchvision.ops.roi_align``)
-plus flip. Evaluation sees the whole image resized to `input_size` (aspect ratio not kept), exactly
-what ``infer_mnasnet`` does (`mnas.preprocess`), so the accuracy reported here is the deployed one;
-load the data at ``image_size=input_size`` and evaluation is the identity.
+plus flip. Evaluation sees the whole image resized to `input_size` (aspect ratio not kept), as
+``infer_mnasnet`` does, but with torch's antialiased bilinear resize (`mnas.data.resize_uint8`) where
+inference uses OpenCV (`mnas.preprocess`): the two differ by rounding, and top-1 can differ slightly on
+images stored at another size. Load the data at ``image_size=input_size`` and evaluation does no resize.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .openmp import ensure_static_teams
-from .data import ImageDataset
+from .data import ImageDataset, resize_uint8
 from .device import AUTO, autocast_dtype, check_device_spec, resolve_device
 from .fileio import atomic_torch_save
 from .stream import decoded_batches
@@ -322,10 +323,7 @@ class BatchPreprocessor:
             memory_format=self.memory_format)
 
     def _resize_uint8(self, images: torch.Tensor) -> torch.Tensor:
-        images = images.to(self.device, non_blocking=True)
-        x = F.interpolate(images.permute(0, 3, 1, 2).float(), size=(self.input_size,) * 2,
-                          mode="bilinear", antialias=True, align_corners=False)
-        return x.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+        return resize_uint8(images.to(self.device, non_blocking=True), self.input_size)
 
 
 def _pad_random_crop(images: torch.Tensor, padding: int, generator: torch.Generator) -> torch.Tensor:
