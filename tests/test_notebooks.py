@@ -1,8 +1,10 @@
-"""Every lesson runs in fast mode from a class's working copy; committed notebooks carry no outputs,
+"""Every lesson runs in fast mode from a class's working copy, and the figures its text states hold
+(lessons 1, 3 and 5 record them in outputs/lessonNN/claims.json); committed notebooks carry no outputs,
 match their .py source and hold the kernel metadata JupyterLab writes (so they open unmodified)."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -90,6 +92,51 @@ def class_copy(tmp_path_factory) -> Path:
     return folder
 
 
+def _check_lesson1(claims: dict) -> None:
+    """The MACs comparisons lesson 1's text states, on its own printed figures."""
+    ratios = claims["macs_vs_regular_conv"]
+    assert 6.5 < 1 / ratios["depthwise separable"] < 8, "depthwise separable is not 'about 7x cheaper'"
+    assert 0.7 < ratios["MBConv e3"] < 0.8, "MBConv e3 is not 'about 0.75x' the regular conv"
+    assert 1.4 < ratios["MBConv e6"] < 1.6, "MBConv e6 is not 'about 1.5x' the regular conv"
+    assert abs(ratios["MBConv e6 + SE"] / ratios["MBConv e6"] - 1) < 0.01, "SE is not 'almost no MACs'"
+    assert claims["block6_param_share_b1"] > 1 / 3, "block 6 does not hold 'over a third' of B1's parameters"
+    moved = claims["a1_minus_b1_block_macs"]
+    assert moved["6"] < 0 and all(moved[block] > 0 for block in ("2", "4", "5")), \
+        "A1 did not move MACs out of block 6 into blocks 2, 4 and 5"
+    variants = claims["variants"]
+    assert variants["mnasnet1_0"]["params"] == 4_383_312 and 310e6 < variants["mnasnet1_0"]["macs"] < 320e6
+    assert 3.85e6 < variants["mnasnet_a1"]["params"] < 3.95e6 and 305e6 < variants["mnasnet_a1"]["macs"] < 320e6
+
+
+def _check_lesson3(claims: dict) -> None:
+    """Learning beats random search on the synthetic reward (the lesson's four panels say so)."""
+    halves = claims["synthetic_reward"]
+    for rule in ("reinforce", "ppo"):
+        assert halves[rule]["second_half"] > halves["random"]["second_half"] + 0.1, f"{rule} is not above random"
+        assert halves[rule]["second_half"] > halves[rule]["first_half"], f"{rule}'s reward did not rise"
+
+
+def _check_lesson5(claims: dict) -> None:
+    """The final comparison's verdict is consistent with its interval."""
+    verdict = claims["final_verdict"]
+    low, high = verdict["interval"]
+    assert low <= verdict["margin"] <= high
+    assert verdict["position"] == ("above" if low > 0 else "below" if high < 0 else "on")
+    assert claims["final_models"] >= 2 + 3  # finalists (fast: 2) and B1 at three widths
+
+
+CLAIM_CHECKS = {"01": _check_lesson1, "03": _check_lesson3, "05": _check_lesson5}
+
+
+def test_lesson4_reward_figures_as_stated():
+    """Lesson 4's words on the two rewards: soft doubling costs about 5 %, hard 25 % over T keeps 80 %."""
+    from mnas.search.reward import objective
+
+    assert 0.045 < 1 - objective("soft", 1.0)(1.0, 2.0) < 0.05
+    assert objective("hard", 1.0)(1.0, 1.25) == pytest.approx(0.8)
+    assert objective("hard", 1.0)(0.7, 0.5) == pytest.approx(0.7)
+
+
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
 def test_notebook_runs_in_fast_mode(source, class_copy, record_property):
     from nbclient import NotebookClient
@@ -102,3 +149,6 @@ def test_notebook_runs_in_fast_mode(source, class_copy, record_property):
     elapsed = time.perf_counter() - start
     record_property("seconds", round(elapsed, 1))
     print(f"{source.stem}: {elapsed:.1f} s in fast mode")
+    check = CLAIM_CHECKS.get(source.stem[:2])
+    if check:  # the figures the lesson's text states, as the lesson recorded them
+        check(json.loads((class_copy / "outputs" / f"lesson{source.stem[:2]}" / "claims.json").read_text()))
