@@ -351,7 +351,7 @@ print(f"mean change of the target choice's frequency over all 42 decisions: {mov
 # * Learning shows as reward rising above random search's flat line, entropy falling and the best
 #   architecture's probability climbing by orders of magnitude.
 # * With a real reward every child costs a training run: the paper's 8,000 children are out of reach
-#   on a laptop, which is why lessons 4's table run and its live run differ so much in what they show.
+#   on a laptop, so lesson 4's live search shows the loop's mechanics, not a controller learning.
 #
 # ## References
 #

@@ -307,8 +307,9 @@ show(fig, "search_mini_output")
 # * The live loop is the paper's: sample, proxy-train, time on the target (here: ONNX Runtime, paired
 #   with the skeleton), reward, PPO; every child is logged before the controller learns, so it resumes.
 # * A handful of children with a near-chance proxy cannot show a controller learning, nor tell it from
-#   random search: that needs thousands of children and repeated seeds (lesson 3's synthetic run, and
-#   the benchmark table), and "did the search help?" needs a fair final training (lesson 5).
+#   random search: that needs thousands of children and repeated seeds (lesson 3's synthetic run;
+#   `bench/strategies.py` compares the strategies over many seeds on the project's benchmark table of
+#   measured children), and "did the search help?" needs a fair final training (lesson 5).
 #
 # ## References
 #
