@@ -265,15 +265,15 @@ def write_outputs(output: Path, model, job: TrainJob, result: TrainResult,
     history = {"history": [dataclasses.asdict(h) for h in result.history], **metadata}
     atomic_write_text(output / HISTORY_FILE_NAME, json.dumps(history, indent=2))
     files["history"] = output / HISTORY_FILE_NAME
-    files["curves"] = plot_curves(result.history, output / CURVES_FILE_NAME, title=job.model[:60])
+    files["curves"] = plot_training_curves(result.history, output / CURVES_FILE_NAME, title=job.model[:60])
     if job.export_onnx:
         export_onnx(model, config.input_size, output / ONNX_FILE_NAME, model.in_channels)
         files["onnx"] = output / ONNX_FILE_NAME
     return files
 
 
-def plot_curves(history: list[EpochStats], path: Path, title: str = "") -> Path:
-    """Loss and accuracy per epoch as a PNG (matplotlib Agg), written atomically."""
+def plot_training_curves(history: list[EpochStats], path: Path, title: str = "") -> Path:
+    """Loss and accuracy per epoch of a training run as a PNG (matplotlib Agg), written atomically."""
     import matplotlib
 
     matplotlib.use("Agg")

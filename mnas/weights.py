@@ -151,10 +151,16 @@ def check_finite(state_dict: Mapping[str, torch.Tensor], source: str) -> None:
 def load_model_file(path: str | os.PathLike) -> tuple[MnasNet, dict]:
     """Rebuild the model a model file describes; returns (model in eval mode, the file's metadata)."""
     payload = read_model_file(path)
+    return model_from_payload(payload, f"model_weight_file {str(path)!r}"), payload
+
+
+def model_from_payload(payload: dict, source: str) -> MnasNet:
+    """The model a checked model file's payload describes, its weights loaded (eval mode); the payload
+    keeps everything but its state dict."""
     model = MnasNet(payload["arch"], payload["num_classes"], payload.get("dropout", 0.2))
-    load_state_dict_into(model, payload.pop("state_dict"), source=f"model_weight_file {str(path)!r}",
+    load_state_dict_into(model, payload.pop("state_dict"), source=source,
                          model_label=f"its architecture ({payload['num_classes']} classes)")
-    return model.eval(), payload
+    return model.eval()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -449,9 +455,7 @@ def load_classifier_weights(model_name: str = "mnasnet1_0", weight_file: str | o
         payload = read_checkpoint(weight_file)
         if is_model_file(payload):
             check_model_file(payload, source)
-            model = MnasNet(payload["arch"], payload["num_classes"], payload.get("dropout", 0.2))
-            load_state_dict_into(model, payload["state_dict"], source=source,
-                                 model_label=f"its architecture ({payload['num_classes']} classes)")
+            model = model_from_payload(payload, source)
             class_names, model_name = list(payload["class_names"]), "custom"
             metadata = dict(payload.get("metadata") or {})
             input_size = input_size or int(payload["input_size"])

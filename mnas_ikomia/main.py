@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
                              "default: CIFAR-10 from ../shared/datasets")
     parser.add_argument("--download", action="store_true",
                         help="download CIFAR-10 through torchvision when it is not found locally")
-    parser.add_argument("--output", default="runs/pipeline", help="where the pipeline writes everything")
+    parser.add_argument("--output", default=None, help="where the pipeline writes everything (default: "
+                        "pipeline under $MNAS_OUTPUT_DIR or ~/mnas-runs)")
     parser.add_argument("--no-pipeline", action="store_true", help="skip search -> train -> infer")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
 

@@ -112,13 +112,15 @@ def _train_task_trainer(data_dir: Path, output: Path, settings: "PipelineSetting
     return train
 
 
-def run_pipeline(data: str | os.PathLike | None = None, output: str | os.PathLike = "runs/pipeline",
+def run_pipeline(data: str | os.PathLike | None = None, output: str | os.PathLike | None = None,
                  settings: PipelineSettings | None = None, download: bool = False,
                  log=print) -> dict:
-    """`_run_pipeline` holding the output folder's lock (`mnas.locks`): a second pipeline there is refused."""
+    """`_run_pipeline` holding the output folder's lock (`mnas.locks`): a second pipeline there is refused.
+    `output` None: ``pipeline`` under $MNAS_OUTPUT_DIR or ~/mnas-runs (rerunning resumes its search)."""
     from mnas.locks import output_folder_lock
+    from mnas.train_job import default_output_root
 
-    with output_folder_lock(output, "pipeline") as folder:
+    with output_folder_lock(output or default_output_root() / "pipeline", "pipeline") as folder:
         return _run_pipeline(data, folder, settings, download, log)
 
 

@@ -9,13 +9,12 @@ architecture string and figures, a table), 1 the Pareto plot (accuracy vs measur
 
 from __future__ import annotations
 
-import copy
 import logging
 from pathlib import Path
 
 from ikomia import core, dataprocess
-from ikomia.dnn import dnntrain
-from mnas_ikomia.params import CheckedKeysTask, CheckedParams, param_factory
+from mnas_ikomia.folder_train_task import FolderTrainTask
+from mnas_ikomia.params import CheckedParams, param_factory
 from mnas_ikomia.task_info import describe_task
 
 from mnas.fileio import atomic_write_text
@@ -61,20 +60,17 @@ def _figures(record: dict) -> dict[str, float]:
     return {key: float(record[key]) for key in keys if record.get(key) is not None}
 
 
-class SearchMini(CheckedKeysTask, dnntrain.TrainProcess):
+class SearchMini(FolderTrainTask):
     """Runs (or resumes) a search on the dataset folder of input 0."""
 
+    param_class = SearchMiniParam
+
     def __init__(self, name, param):
-        param = copy.deepcopy(param) if param is not None else SearchMiniParam()
-        dnntrain.TrainProcess.__init__(self, name, param)
-        self.set_param_object(param)  # the C++ base keeps only a sliced copy of the Python object
-        self.remove_input(0)  # TrainProcess's Ikomia dataset input: ours is a folder
-        self.add_input(dataprocess.CPathIO(core.IODataType.FOLDER_PATH))
+        FolderTrainTask.__init__(self, name, param)
         self.add_output(dataprocess.CDataStringIO())
         self.add_output(dataprocess.CImageIO())
         # the best architecture string as a file: connect it to train_mnasnet's input 1 (chaining)
         self.add_output(dataprocess.CPathIO(core.IODataType.FILE_PATH))
-        self._stop_requested = False
         self.result = None  # the last run's mnas.search.SearchResult
 
     def get_progress_steps(self):
@@ -84,33 +80,14 @@ class SearchMini(CheckedKeysTask, dnntrain.TrainProcess):
             return 1
         return len(config.baseline_widths) + config.budget_children * (1 + config.compare_random)
 
-    def stop(self):
-        super().stop()
-        self._stop_requested = True  # polled by the trainer every step and between children
-
-    def run(self):
-        self.begin_task_run()
-        self._stop_requested = False
+    def work(self, folder: str) -> None:
         self.result = None
-        try:
-            folder = self.get_input(0).get_path()
-            if not folder:
-                raise ValueError("input 0 (dataset folder) is empty: set it to a folder holding "
-                                 "train/<class>/<images>")
-            values = self.get_param_object().get_values()
-            config = config_from_values(values)
-            output_folder = values["output_folder"].strip()
-            output = expand_folder(output_folder) if output_folder else default_output_folder()
-            search = Search(folder, output, config)
-            self.result = search.run(on_child=self._on_child, should_stop=lambda: self._stop_requested)
-            self._publish(self.result)
-        except BaseException:
-            import mlflow
-
-            mlflow.end_run(status="FAILED")  # a failed run must not stay open for the next one
-            raise
-        self.get_param_object().update = False
-        self.end_task_run()
+        values = self.get_param_object().get_values()
+        config = config_from_values(values)
+        output_folder = values["output_folder"].strip()
+        output = expand_folder(output_folder) if output_folder else default_output_folder()
+        self.result = Search(folder, output, config).run(on_child=self._on_child, should_stop=self.should_stop)
+        self._publish(self.result)
 
     def _on_child(self, phase: str, record: dict, index: int, total: int) -> None:
         prefix = {"rl": "child", "random": "random"}.get(phase, "baseline")

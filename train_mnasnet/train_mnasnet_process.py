@@ -7,14 +7,13 @@ Input 0 is the dataset folder (``<root>/train/<class>/*``, optional ``<root>/val
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
 from pathlib import Path
 
 from ikomia import core, dataprocess
-from ikomia.dnn import dnntrain
-from mnas_ikomia.params import CheckedKeysTask, CheckedParams, param_factory
+from mnas_ikomia.folder_train_task import FolderTrainTask
+from mnas_ikomia.params import CheckedParams, param_factory
 from mnas_ikomia.task_info import describe_task
 
 from mnas import settings
@@ -77,20 +76,18 @@ def metric_key(text: str) -> str:
     return re.sub(r"[^\w\-./ ]", "_", text)
 
 
-class TrainMnasnet(CheckedKeysTask, dnntrain.TrainProcess):
+class TrainMnasnet(FolderTrainTask):
     """Trains on the dataset folder of input 0; writes model.pth + classes.txt for infer_mnasnet."""
 
+    param_class = TrainMnasnetParam
+    folder_layout = "train/<class>/ (and optionally val/<class>/)"
+
     def __init__(self, name, param):
-        param = copy.deepcopy(param) if param is not None else TrainMnasnetParam()
-        dnntrain.TrainProcess.__init__(self, name, param)
-        self.set_param_object(param)  # the C++ base keeps only a sliced copy of the Python object
-        self.remove_input(0)  # TrainProcess's Ikomia dataset input: ours is a folder
-        self.add_input(dataprocess.CPathIO(core.IODataType.FOLDER_PATH))
+        FolderTrainTask.__init__(self, name, param)
         # chaining: input 1, an architecture file (search_mini's output 2) that replaces `arch` when set;
         # output 0, the model file written (infer_mnasnet's model file input)
         self.add_input(dataprocess.CPathIO(core.IODataType.FILE_PATH))
         self.add_output(dataprocess.CPathIO(core.IODataType.FILE_PATH))
-        self._stop_requested = False
         self.outcome = None  # the last run's mnas.train_job.JobResult
 
     def get_progress_steps(self):
@@ -99,32 +96,13 @@ class TrainMnasnet(CheckedKeysTask, dnntrain.TrainProcess):
         except (ValueError, KeyError):
             return 1
 
-    def stop(self):
-        super().stop()
-        self._stop_requested = True  # polled by the trainer every step
-
-    def run(self):
-        self.begin_task_run()
-        self._stop_requested = False
+    def work(self, folder: str) -> None:
         self.outcome = None
-        try:
-            folder = self.get_input(0).get_path()
-            if not folder:
-                raise ValueError("input 0 (dataset folder) is empty: set it to a folder holding "
-                                 "train/<class>/ (and optionally val/<class>/)")
-            job = job_from_values(self._values_with_chained_arch(), folder)
-            self._report_resumed_epochs(job)
-            self.outcome = run_training_job(job, on_epoch_end=self._on_epoch_end,
-                                            should_stop=lambda: self._stop_requested)
-            self._log_outcome(self.outcome)
-            self.get_output(0).set_path(str(self.outcome.files.get("model", "")))
-        except BaseException:
-            import mlflow
-
-            mlflow.end_run(status="FAILED")  # a failed run must not stay open for the next one
-            raise
-        self.get_param_object().update = False
-        self.end_task_run()
+        job = job_from_values(self._values_with_chained_arch(), folder)
+        self._report_resumed_epochs(job)
+        self.outcome = run_training_job(job, on_epoch_end=self._on_epoch_end, should_stop=self.should_stop)
+        self._log_outcome(self.outcome)
+        self.get_output(0).set_path(str(self.outcome.files.get("model", "")))
 
     def _values_with_chained_arch(self) -> dict[str, str]:
         """The parameters, `arch` replaced by the architecture file of input 1 when one is connected."""

@@ -14,8 +14,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="dataset folder with train/<class>/ (default: CIFAR-10 from ../shared/datasets "
                              "or $MNAS_CIFAR10; --download fetches it through torchvision when online)")
     parser.add_argument("--download", action="store_true", help="download CIFAR-10 when not found")
-    parser.add_argument("--output", default="runs/search",
-                        help="output folder; an unfinished search there resumes (default: runs/search)")
+    parser.add_argument("--output", default=None,
+                        help="output folder; an unfinished search there resumes (default: search under "
+                             "$MNAS_OUTPUT_DIR or ~/mnas-runs)")
     add_setting_arguments(parser, SearchConfig)  # every setting, as SearchConfig declares it
 
 
@@ -27,10 +28,11 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..data import cifar10_root
+    from ..train_job import default_output_root
 
     config = config_from_args(args)
     data_root = args.data or cifar10_root(download=args.download)
-    search = Search(data_root, args.output, config)
+    search = Search(data_root, args.output or default_output_root() / "search", config)
     total = len(config.baseline_widths) + config.budget_children * (2 if config.compare_random else 1)
     with tqdm(total=total, unit="child", desc="search") as bar:
         def on_child(phase: str, record: dict, index: int, count: int) -> None:
