@@ -56,6 +56,8 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
                    "truck")
 
 
+IMAGE_CHANNELS = 3  # every image is decoded to RGB
+
 class DatasetError(ValueError):
     """A dataset folder that cannot be trained on; the message names the folder and what was expected."""
 

@@ -18,9 +18,6 @@ checkpoint_dir=None, resume=False) -> TrainResult``
     Loss, top-1 and top-5 accuracy (fractions in 0..1) and per-class accuracy.
 ``TrainConfig``
     Every hyper-parameter, validated on creation (a clear error naming the field).
-``build_model(name_or_arch, num_classes, input_size, *, pretrained=False, freeze_backbone=False)``
-    A named variant or an architecture string, from scratch or from ImageNet weights; refuses to
-    freeze a random backbone.
 ``seed_everything(seed)``
     Seeds the global RNG (weight init, dropout) before building the model.
 
@@ -35,11 +32,11 @@ from one CPU generator, so a run makes the same draws on every device; checkpoin
 (``map_location``), so a run written on a GPU resumes on the CPU and back. The model is handed back on
 the CPU.
 
+Beside it: `mnas.weights.build_model` (a model to train, from scratch or from ImageNet weights),
+`mnas.augment` (batches normalised and augmented), `mnas.checkpoint` (what a resumed run needs).
+
 Data path: images stay uint8 N x H x W x 3 in memory; each batch is gathered, augmented and normalised
-as one tensor op (no per-image Python loop, no DataLoader processes). Augmentation fits the input
-size: at input_size <= 64 (CIFAR-like) a random crop after 4 px zero padding plus horizontal flip; at
-larger sizes a random-resized crop (scale 0.08-1, ratio 3/4-4/3, via ``torchvision.ops.roi_align``)
-plus flip. Evaluation sees the whole image resized to `input_size` (aspect ratio not kept), as
+as one tensor op (no per-image Python loop, no DataLoader processes; `mnas.augment`). Evaluation sees the whole image resized to `input_size` (aspect ratio not kept), as
 ``infer_mnasnet`` does, but with torch's antialiased bilinear resize (`mnas.data.resize_uint8`) where
 inference uses OpenCV (`mnas.preprocess`): the two differ by rounding, and top-1 can differ slightly on
 images stored at another size. Load the data at ``image_size=input_size`` and evaluation does no resize.
@@ -62,8 +59,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .augment import BatchPreprocessor
+from .checkpoint import CHECKPOINT_NAME, checkpoint_payload, load_checkpoint, model_device, restore
+from .data import ImageDataset
 from .openmp import ensure_static_teams
-from .data import ImageDataset, resize_uint8
 from .device import AUTO, autocast_dtype, check_device_spec, resolve_device
 from .fileio import atomic_torch_save
 from .stream import decoded_batches
@@ -74,11 +73,6 @@ logger = logging.getLogger(__name__)
 
 OPTIMIZERS = ("sgd", "rmsprop")
 SCHEDULES = ("cosine", "step")
-SMALL_INPUT_MAX = 64        # at or below: CIFAR-style pad-and-crop augmentation; above: random-resized crop
-CROP_PADDING = 4
-IMAGE_CHANNELS = 3         # the data path decodes every image to RGB
-CHECKPOINT_NAME = "last.pt"
-CHECKPOINT_FORMAT = "mnas-checkpoint/1"
 # The paper's RMSProp (TensorFlow): decay 0.9, momentum 0.9, epsilon 1e-3 added *inside* the square
 # root. PyTorch adds epsilon outside it, so sqrt(1e-3) gives the same denominator floor.
 RMSPROP_ALPHA = 0.9
@@ -93,10 +87,6 @@ class TrainingDiverged(ValueError):
     """The loss became NaN or infinite; the message names the epoch, the step and the learning rate."""
 
 
-# Settings a resumed run may change (more epochs, other loader threads, another device); any other
-# change would make the resumed run a different one than its checkpoint and history describe.
-RESUMABLE_CHANGES = ("epochs", "num_workers", "eval_batch_size", "device", "mixed_precision",
-                     "decode_workers")
 # On CUDA the decoded images live on the GPU when they take at most this share of its free memory
 DEVICE_DATA_SHARE = 0.5
 
@@ -237,40 +227,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def build_model(name_or_arch: str, num_classes: int, input_size: int, *, pretrained: bool = False,
-                freeze_backbone: bool = False, dropout: float | None = None) -> nn.Module:
-    """A model ready to train, from scratch or from published ImageNet weights (torchvision's for the
-    B1 widths, timm's for A1 and small).
-
-    With `pretrained` the backbone gets the ImageNet weights through `mnas.weights` (the torch hub
-    cache, downloaded when missing unless offline; `WeightsNotFoundError` naming the path) and the
-    classifier is replaced by a fresh one for `num_classes`. Strides adapted to small inputs change
-    no tensor shape, so the weights fit at 32 px too.
-    """
-    from .arch import parse_arch
-    from .models import VARIANTS, create_model
-
-    if freeze_backbone and not pretrained:
-        raise ValueError("freeze_backbone needs pretrained weights: freezing a random backbone would "
-                         "train a classifier on random features; set pretrained or unfreeze")
-    if not pretrained:
-        model = create_model(name_or_arch, num_classes=num_classes, input_size=input_size, dropout=dropout)
-        parse_arch(model.arch, image_channels=IMAGE_CHANNELS)  # the data path decodes RGB: i3 first
-        return model
-    from . import weights
-
-    if name_or_arch not in VARIANTS:
-        raise ValueError("pretrained needs a model_name with ImageNet weights (one of "
-                         f"{', '.join(weights.PRETRAINED_VARIANTS)}), not an architecture string")
-    # a clear error when not available
-    model = weights.load_imagenet_model(name_or_arch, input_size=input_size, dropout=dropout)
-    model.classifier = nn.Linear(model.classifier.in_features, num_classes)
-    nn.init.normal_(model.classifier.weight, 0, 0.01)
-    nn.init.zeros_(model.classifier.bias)
-    model.num_classes = num_classes
-    return model
-
-
 def freeze_backbone(model: nn.Module) -> None:
     """Fix every parameter except the classifier's; `train` also keeps the backbone's BN in eval mode."""
     for parameter in model.features.parameters():
@@ -278,85 +234,6 @@ def freeze_backbone(model: nn.Module) -> None:
 
 
 # ------------------------------------------------------------------------------------------------- data
-
-class BatchPreprocessor:
-    """uint8 N x H x W x 3 batches -> normalised float N x 3 x S x S, augmented or for evaluation."""
-
-    def __init__(self, input_size: int, mean=IMAGENET_MEAN, std=IMAGENET_STD, channels_last: bool = True,
-                 device: torch.device | str = "cpu"):
-        self.input_size = input_size
-        self.small = input_size <= SMALL_INPUT_MAX
-        self.device = torch.device(device)
-        std_t = torch.tensor(std).view(1, 3, 1, 1)
-        self.scale = (1.0 / (255.0 * std_t)).to(self.device)
-        self.shift = (-torch.tensor(mean).view(1, 3, 1, 1) / std_t).to(self.device)
-        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
-
-    def _to_float(self, images: torch.Tensor) -> torch.Tensor:
-        # NHWC uint8 permuted is channels-last already; one copy to float in the wanted layout
-        images = images.to(self.device, non_blocking=True)
-        x = images.permute(0, 3, 1, 2).to(torch.float32, memory_format=self.memory_format)
-        return x.mul_(self.scale).add_(self.shift)
-
-    def _crop_resize(self, x: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
-        """Crop each image of float NCHW `x` to its box (x1, y1, x2, y2) and resize to input_size."""
-        from torchvision.ops import roi_align
-
-        rois = torch.cat([torch.arange(len(x), dtype=x.dtype, device=x.device)[:, None],
-                          boxes.to(x.device, x.dtype)], dim=1)
-        return roi_align(x, rois, self.input_size, spatial_scale=1.0, sampling_ratio=0, aligned=True)
-
-    def eval_batch(self, images: torch.Tensor) -> torch.Tensor:
-        """The whole image at input_size (resized when stored at another size), normalised."""
-        if images.shape[1:3] != (self.input_size, self.input_size):
-            images = self._resize_uint8(images)
-        return self._to_float(images)
-
-    def train_batch(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        images = images.to(self.device, non_blocking=True)
-        if self.small:
-            if images.shape[1:3] != (self.input_size, self.input_size):
-                images = self._resize_uint8(images)
-            return self._to_float(_flip(_pad_random_crop(images, CROP_PADDING, generator), generator))
-        x = self._crop_resize(self._to_float(images), _random_resized_boxes(images.shape, generator))
-        return _flip(x.permute(0, 2, 3, 1), generator).permute(0, 3, 1, 2).contiguous(
-            memory_format=self.memory_format)
-
-    def _resize_uint8(self, images: torch.Tensor) -> torch.Tensor:
-        return resize_uint8(images.to(self.device, non_blocking=True), self.input_size)
-
-
-def _pad_random_crop(images: torch.Tensor, padding: int, generator: torch.Generator) -> torch.Tensor:
-    """Random H x W crops of NHWC `images` zero-padded by `padding`, gathered in one indexing op."""
-    n, height, width, _ = images.shape
-    padded = F.pad(images, (0, 0, padding, padding, padding, padding))
-    # drawn on the CPU generator (the same draws on every device), then moved to the images
-    top = torch.randint(0, 2 * padding + 1, (n, 1), generator=generator).to(images.device)
-    left = torch.randint(0, 2 * padding + 1, (n, 1), generator=generator).to(images.device)
-    rows = (top + torch.arange(height, device=images.device))[:, :, None]
-    cols = (left + torch.arange(width, device=images.device))[:, None, :]
-    return padded[torch.arange(n, device=images.device)[:, None, None], rows, cols]
-
-
-def _flip(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Flip a random half of NHWC `images` left-right."""
-    flip = (torch.rand(len(images), generator=generator) < 0.5).to(images.device)
-    return torch.where(flip[:, None, None, None], images.flip(2), images)
-
-
-def _random_resized_boxes(shape, generator: torch.Generator, scale=(0.08, 1.0),
-                          ratio=(3 / 4, 4 / 3)) -> torch.Tensor:
-    """Inception-style crop boxes (x1, y1, x2, y2) for a batch of NHWC `shape`; clamped, no retries."""
-    n, height, width = shape[:3]
-    area = height * width * torch.empty(n).uniform_(*scale, generator=generator)
-    log_ratio = torch.empty(n).uniform_(math.log(ratio[0]), math.log(ratio[1]), generator=generator)
-    aspect = torch.exp(log_ratio)
-    box_w = torch.sqrt(area * aspect).clamp(1, width)
-    box_h = torch.sqrt(area / aspect).clamp(1, height)
-    x1 = torch.rand(n, generator=generator) * (width - box_w)
-    y1 = torch.rand(n, generator=generator) * (height - box_h)
-    return torch.stack([x1, y1, x1 + box_w, y1 + box_h], dim=1)
-
 
 def _train_batches(data: "PlacedData", config: TrainConfig, prep: BatchPreprocessor,
                    generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -506,11 +383,6 @@ def evaluate(model: nn.Module, dataset: ImageDataset, *, input_size: int | None 
                       (class_hits.cpu() / counts).tolist(), n)
 
 
-def model_device(model: nn.Module) -> torch.device:
-    """The device of the model's first parameter (the CPU for a model without any)."""
-    return next((p.device for p in model.parameters()), torch.device("cpu"))
-
-
 # ------------------------------------------------------------------------------------------ training
 
 def recalibrate_batch_norm(model: nn.Module, dataset: ImageDataset | PlacedData, prep: BatchPreprocessor,
@@ -549,68 +421,6 @@ def _set_train_mode(model: nn.Module, config: TrainConfig) -> None:
         model.features.eval()  # frozen BN statistics too
 
 
-def _checkpoint_payload(model, optimizer, scaler, generator, epoch, history, config, class_names) -> dict:
-    device = model_device(model)
-    return {"format": CHECKPOINT_FORMAT, "epoch": epoch, "arch": getattr(model, "arch", ""),
-            "class_names": list(class_names), "config": dataclasses.asdict(config),
-            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
-            # dropout draws from the CUDA generator on a GPU: restored when resuming on a GPU
-            "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-            "grad_scaler": scaler.state_dict() if scaler.is_enabled() else None,
-            "trained_on": str(device), "history": [dataclasses.asdict(h) for h in history]}
-
-
-def load_checkpoint(path: str | os.PathLike) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"resume: no checkpoint at {path}")
-    payload = torch.load(path, map_location="cpu", weights_only=True)  # any device's checkpoint
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"resume: {path} is not an mnas training checkpoint")
-    return payload
-
-
-def check_resume_config(checkpoint: dict, config: TrainConfig, path) -> None:
-    """A resumed run must keep every setting of its checkpoint but those in `RESUMABLE_CHANGES`."""
-    old = checkpoint.get("config", {})
-    new = dataclasses.asdict(config)
-    different = [name for name, value in new.items() if name not in RESUMABLE_CHANGES
-                 and _comparable(old.get(name)) != _comparable(value)]
-    if different:
-        changes = ", ".join(f"{name} {_comparable(old.get(name))!r} -> {_comparable(new[name])!r}"
-                            for name in different)
-        raise ValueError(f"resume: checkpoint {path} was trained with other settings ({changes}): resume "
-                         "with the checkpoint's settings (only epochs may grow), or train into another "
-                         "output folder")
-    if config.epochs < checkpoint.get("epoch", 0):
-        raise ValueError(f"resume: checkpoint {path} has {checkpoint['epoch']} epochs done, more than "
-                         f"epochs {config.epochs}: expected epochs >= {checkpoint['epoch']}")
-
-
-def _comparable(value):
-    return list(value) if isinstance(value, tuple) else value
-
-
-def _restore(checkpoint: dict, model, optimizer, scaler, generator, class_names, config,
-             path) -> list[EpochStats]:
-    if checkpoint["arch"] != getattr(model, "arch", "") or checkpoint["class_names"] != list(class_names):
-        raise ValueError(f"resume: checkpoint {path} is for another model or class list "
-                         f"(arch {checkpoint['arch']!r}, classes {checkpoint['class_names']}); "
-                         "delete it or train without resume")
-    check_resume_config(checkpoint, config, path)
-    model.load_state_dict(checkpoint["model"])      # copied onto the model's device
-    optimizer.load_state_dict(checkpoint["optimizer"])  # its state follows the parameters' device
-    generator.set_state(checkpoint["generator"])
-    torch.set_rng_state(checkpoint["torch_rng"])
-    device = model_device(model)
-    if device.type == "cuda" and checkpoint.get("cuda_rng") is not None:
-        torch.cuda.set_rng_state(checkpoint["cuda_rng"], device)
-    if scaler.is_enabled() and checkpoint.get("grad_scaler"):
-        scaler.load_state_dict(checkpoint["grad_scaler"])
-    return [EpochStats(**h) for h in checkpoint["history"]]
-
-
 def train(model: nn.Module, train_set: ImageDataset, val_set: ImageDataset, config: TrainConfig, *,
           on_epoch_end: Callable[[EpochStats], None] | None = None,
           should_stop: Callable[[], bool] | None = None, on_step: Callable[[int], None] | None = None,
@@ -637,13 +447,15 @@ def train(model: nn.Module, train_set: ImageDataset, val_set: ImageDataset, conf
     torch.manual_seed(config.seed)
     prep = BatchPreprocessor(config.input_size, config.mean, config.std, config.channels_last, device)
     data = PlacedData.place(train_set, device)
-    steps = steps_per_epoch(len(train_set), config.batch_size)
+    run = _Run(model, data, config, prep, optimizer, amp, criterion, generator,
+               steps_per_epoch(len(train_set), config.batch_size))
     checkpoint_path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir else None
 
     history: list[EpochStats] = []
     if resume and checkpoint_path.is_file():
-        history = _restore(load_checkpoint(checkpoint_path), model, optimizer, amp.scaler, generator,
-                           train_set.class_names, config, checkpoint_path)
+        history = [EpochStats(**h) for h in restore(load_checkpoint(checkpoint_path), model, optimizer,
+                                                    amp.scaler, generator, train_set.class_names, config,
+                                                    checkpoint_path)]
         logger.info("resumed from %s after epoch %d", checkpoint_path, len(history))
     last_good_state = copy.deepcopy(model.state_dict())
     final = evaluate(model, val_set, input_size=config.input_size, batch_size=config.eval_batch_size,
@@ -653,9 +465,7 @@ def train(model: nn.Module, train_set: ImageDataset, val_set: ImageDataset, conf
     for epoch in range(len(history), config.epochs):
         started = time.perf_counter()
         try:
-            train_loss, train_seconds, lr = _train_epoch(model, data, config, prep, optimizer, amp,
-                                                         criterion, generator, epoch * steps, steps,
-                                                         should_stop, on_step)
+            train_loss, train_seconds, lr = _train_epoch(run, epoch, should_stop=should_stop, on_step=on_step)
         except StopTraining:
             model.load_state_dict(last_good_state)  # back to the last finished epoch
             stopped = True
@@ -671,8 +481,8 @@ def train(model: nn.Module, train_set: ImageDataset, val_set: ImageDataset, conf
                            time.perf_counter() - started, len(train_set) / train_seconds)
         history.append(stats)
         if checkpoint_path is not None:
-            atomic_torch_save(_checkpoint_payload(model, optimizer, amp.scaler, generator, epoch + 1, history,
-                                                  config, train_set.class_names), checkpoint_path)
+            atomic_torch_save(checkpoint_payload(model, optimizer, amp.scaler, generator, epoch + 1, history,
+                                                 config, train_set.class_names), checkpoint_path)
         last_good_state = copy.deepcopy(model.state_dict())
         if on_epoch_end is not None:
             on_epoch_end(stats)
@@ -714,24 +524,39 @@ class Precision:
         return torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype is not None)
 
 
-def _train_epoch(model, data, config, prep, optimizer, amp, criterion, generator, first_step, steps,
-                 should_stop, on_step) -> tuple[float, float, float]:
-    """One epoch of steps; returns (mean train loss, seconds, last lr). Raises StopTraining."""
+@dataclasses.dataclass
+class _Run:
+    """What every epoch of one training run shares."""
+
+    model: nn.Module
+    data: PlacedData
+    config: TrainConfig
+    prep: BatchPreprocessor
+    optimizer: torch.optim.Optimizer
+    amp: Precision
+    criterion: nn.Module
+    generator: torch.Generator     # order and augmentation draws
+    steps: int                     # per epoch
+
+
+def _train_epoch(run: _Run, epoch: int, *, should_stop, on_step) -> tuple[float, float, float]:
+    """One epoch (0-based) of steps; returns (mean train loss, seconds, last lr). Raises StopTraining."""
+    model, config, optimizer, amp, steps = run.model, run.config, run.optimizer, run.amp, run.steps
     _set_train_mode(model, config)
-    loss_sum = torch.zeros((), device=prep.device)
+    loss_sum = torch.zeros((), device=run.prep.device)
     seen = 0
     lr = config.lr
     started = time.perf_counter()
-    batches = _prefetch(_train_batches(data, config, prep, generator), config.num_workers)
+    batches = _prefetch(_train_batches(run.data, config, run.prep, run.generator), config.num_workers)
     try:
-        for step, (x, y) in enumerate(batches, start=first_step):
+        for step, (x, y) in enumerate(batches, start=epoch * steps):
             if should_stop is not None and should_stop():
                 raise StopTraining
             lr = learning_rate(config, step, steps)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             with amp.autocast():
-                loss = criterion(model(x), y)
+                loss = run.criterion(model(x), y)
             if not torch.isfinite(loss):
                 _diverged(loss, step, steps, lr, config)
             optimizer.zero_grad(set_to_none=True)

@@ -41,8 +41,10 @@ from .models import VARIANTS
 from .runtime import export_onnx
 from . import settings
 from .settings import setting
-from .train import (CHECKPOINT_NAME, SMALL_INPUT_MAX, EpochStats, TrainConfig, TrainResult, build_model,
-                    check_resume_config, load_checkpoint, seed_everything, steps_per_epoch, train)
+from .augment import SMALL_INPUT_MAX
+from .checkpoint import CHECKPOINT_NAME, check_resume_config, load_checkpoint
+from .train import EpochStats, TrainConfig, TrainResult, seed_everything, steps_per_epoch, train
+from .weights import build_model
 
 logger = logging.getLogger(__name__)
 

@@ -34,8 +34,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import torch
+from torch import nn
 
-from .data import check_class_names
+from .data import IMAGE_CHANNELS, check_class_names
 from .fileio import atomic_torch_save, atomic_write_text
 from .models import MnasNet, create_model, get_variant
 from .timm_convert import TIMM_WEIGHTS, convert_timm_state_dict, is_timm_state_dict
@@ -377,6 +378,38 @@ def load_imagenet_model(model_name: str, *, input_size: int = DEFAULT_INPUT_SIZE
     model = create_model(model_name, num_classes=head_size(state_dict), input_size=input_size, dropout=dropout)
     load_state_dict_into(model, state_dict, source=source, model_label=model_name)
     model.pretrained_metadata = published_weights(model_name).metadata()
+    return model
+
+
+def build_model(name_or_arch: str, num_classes: int, input_size: int, *, pretrained: bool = False,
+                freeze_backbone: bool = False, dropout: float | None = None) -> nn.Module:
+    """A model ready to train, from scratch or from published ImageNet weights (torchvision's for the
+    B1 widths, timm's for A1 and small).
+
+    With `pretrained` the backbone gets the ImageNet weights (`load_imagenet_model`: the torch hub
+    cache, downloaded when missing unless offline; `WeightsNotFoundError` naming the path) and the
+    classifier is replaced by a fresh one for `num_classes`. Strides adapted to small inputs change
+    no tensor shape, so the weights fit at 32 px too.
+    """
+    from .arch import parse_arch
+    from .models import VARIANTS
+
+    if freeze_backbone and not pretrained:
+        raise ValueError("freeze_backbone needs pretrained weights: freezing a random backbone would "
+                         "train a classifier on random features; set pretrained or unfreeze")
+    if not pretrained:
+        model = create_model(name_or_arch, num_classes=num_classes, input_size=input_size, dropout=dropout)
+        parse_arch(model.arch, image_channels=IMAGE_CHANNELS)  # the data path decodes RGB: i3 first
+        return model
+    if name_or_arch not in VARIANTS:
+        raise ValueError("pretrained needs a model_name with ImageNet weights (one of "
+                         f"{', '.join(PRETRAINED_VARIANTS)}), not an architecture string")
+    # a clear error when not available
+    model = load_imagenet_model(name_or_arch, input_size=input_size, dropout=dropout)
+    model.classifier = nn.Linear(model.classifier.in_features, num_classes)
+    nn.init.normal_(model.classifier.weight, 0, 0.01)
+    nn.init.zeros_(model.classifier.bias)
+    model.num_classes = num_classes
     return model
 
 

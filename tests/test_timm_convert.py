@@ -20,8 +20,7 @@ timm = pytest.importorskip("timm")
 
 from mnas.preprocess import preprocess  # noqa: E402
 from mnas.timm_convert import TIMM_WEIGHTS, from_timm_model, main as convert_main  # noqa: E402
-from mnas.train import build_model  # noqa: E402
-from mnas.weights import (WeightsNotFoundError, imagenet_categories, imagenet_checkpoint_path,  # noqa: E402
+from mnas.weights import (WeightsNotFoundError, build_model, imagenet_categories, imagenet_checkpoint_path,  # noqa: E402
                           load_classifier_weights, load_model_file, published_weights)
 from weights_helpers import randomize_, save_state_dict  # noqa: E402
 

@@ -11,8 +11,10 @@ from torch import nn
 from helpers import TINY_ARCH
 from mnas.data import ImageDataset, link_subset, load_folder_dataset
 from mnas.models import create_model
-from mnas.train import (CHECKPOINT_NAME, BatchPreprocessor, TrainConfig, build_model, evaluate,
-                        learning_rate, load_checkpoint, seed_everything, train)
+from mnas.augment import BatchPreprocessor
+from mnas.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from mnas.train import TrainConfig, evaluate, learning_rate, seed_everything, train
+from mnas.weights import build_model
 
 CLASSES = ["airplane", "cat", "ship"]
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -20,7 +20,9 @@ from mnas import settings
 from mnas.arch import parse_arch
 from mnas.locks import expand_folder
 from mnas.models import VARIANTS
-from mnas.train import CHECKPOINT_NAME, IMAGE_CHANNELS, TrainConfig, load_checkpoint
+from mnas.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from mnas.data import IMAGE_CHANNELS
+from mnas.train import TrainConfig
 from mnas.train_job import CHECKPOINT_DIR_NAME, TrainJob, run_training_job, train_config
 
 logger = logging.getLogger(__name__)
