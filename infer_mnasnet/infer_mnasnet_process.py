@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 from ikomia import core, dataprocess
-from mnas_ikomia.params import CheckedKeysTask, parse_bool
-from mnas_ikomia.task_info import describe_task
+from mnas_ikomia.params import CheckedKeysTask, param_factory, parse_bool
+from mnas_ikomia.task_info import task_factory
 
 from mnas import settings
 from mnas.infer import AUTO, Classifier, InferSettings
@@ -79,6 +79,8 @@ class InferMnasnetParam(core.CWorkflowTaskParam):
     ones are `mnas.infer.InferSettings`' (kept as attributes: model_name, input_size, ...); cuda and
     top_k are the task's own."""
 
+    task_name = PLUGIN_NAME
+
     def __init__(self):
         core.CWorkflowTaskParam.__init__(self)
         for name, value in dataclasses.asdict(InferSettings()).items():
@@ -116,13 +118,7 @@ class InferMnasnetParam(core.CWorkflowTaskParam):
                 _file_state(self.class_file))
 
 
-class InferMnasnetParamFactory(dataprocess.CTaskParamFactory):
-    def __init__(self):
-        dataprocess.CTaskParamFactory.__init__(self)
-        self.name = PLUGIN_NAME
-
-    def create(self):
-        return InferMnasnetParam()
+InferMnasnetParamFactory = param_factory(InferMnasnetParam)
 
 
 def object_crop(image: np.ndarray, item) -> np.ndarray | None:
@@ -217,18 +213,12 @@ class InferMnasnet(CheckedKeysTask, dataprocess.CClassificationTask):
             self.add_object(item, index, float(row[index]))
 
 
-class InferMnasnetFactory(dataprocess.CTaskFactory):
-    def __init__(self):
-        dataprocess.CTaskFactory.__init__(self)
-        describe_task(
-            self.info, name=PLUGIN_NAME, algo_type=core.AlgoType.INFER,
-            short_description="MnasNet image classification: ImageNet weights or your own trained model",
-            description=(
-                "Classifies whole images, or each box of an upstream detection task, with any MnasNet: "
-                "torchvision's ImageNet-trained MnasNet-B1 (x0.5, x0.75, x1.0, x1.3), MnasNet-A1, MnasNet-small "
-                "or an architecture found by search_mini, using weights trained with train_mnasnet (a model "
-                "file alone is enough: it carries the architecture, class names and input size)."),
-            keywords="mnasnet,nas,architecture search,mobile,classification,imagenet,cnn,pytorch")
-
-    def create(self, param=None):
-        return InferMnasnet(self.info.name, param)
+InferMnasnetFactory = task_factory(
+    InferMnasnet, name=PLUGIN_NAME, algo_type=core.AlgoType.INFER,
+    short_description="MnasNet image classification: ImageNet weights or your own trained model",
+    description=(
+        "Classifies whole images, or each box of an upstream detection task, with any MnasNet: "
+        "torchvision's ImageNet-trained MnasNet-B1 (x0.5, x0.75, x1.0, x1.3), MnasNet-A1, MnasNet-small "
+        "or an architecture found by search_mini, using weights trained with train_mnasnet (a model "
+        "file alone is enough: it carries the architecture, class names and input size)."),
+    keywords="mnasnet,nas,architecture search,mobile,classification,imagenet,cnn,pytorch")

@@ -270,6 +270,22 @@ def _decode_files(files: Sequence[Path], image_size: int | None, where: Path):
     return stacked, kept, skipped
 
 
+def split_files(split_dir: Path, class_names: Sequence[str],
+                limit_per_class: int | None = None) -> tuple[list[os.DirEntry], list[int]]:
+    """The files of a split folder class by class (each class's sorted by name, its first
+    `limit_per_class` if given) and their labels: the order both the in-memory and the streamed
+    datasets keep."""
+    files, labels = [], []
+    for label, name in enumerate(class_names):
+        class_dir = split_dir / name
+        if not class_dir.is_dir():
+            raise DatasetError(f"{split_dir} has no folder for class {name!r}")
+        class_files = _file_entries(class_dir)[:limit_per_class]
+        files += class_files
+        labels += [label] * len(class_files)
+    return files, labels
+
+
 def load_split(split_dir: str | os.PathLike, *, classes: Sequence[str] | None = None,
                limit_per_class: int | None = None, image_size: int | None = None,
                cache_dir: str | os.PathLike | None = None, use_cache: bool = True) -> ImageDataset:
@@ -286,15 +302,7 @@ def load_split(split_dir: str | os.PathLike, *, classes: Sequence[str] | None = 
         raise ValueError(f"limit_per_class must be >= 1, got {limit_per_class}")
     if image_size is not None and image_size < 1:
         raise ValueError(f"image_size must be >= 1, got {image_size}")
-    files, labels = [], []
-    for label, name in enumerate(class_names):
-        class_dir = split_dir / name
-        if not class_dir.is_dir():
-            raise DatasetError(f"{split_dir} has no folder for class {name!r}")
-        class_files = _file_entries(class_dir)[:limit_per_class]
-        files += class_files
-        labels += [label] * len(class_files)
-
+    files, labels = split_files(split_dir, class_names, limit_per_class)
     cache_path = Path(cache_dir or mnas_cache_dir("datasets")) / f"{_cache_key(split_dir, files, image_size)}.pt"
     cached = _read_cache(cache_path) if use_cache else None
     if cached is None:

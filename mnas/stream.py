@@ -25,7 +25,7 @@ from typing import Iterable, Iterator, Sequence
 
 import torch
 
-from .data import DatasetError, LabelledImages, _decode, _file_entries, _resize_square, find_dataset_splits, stratified_split
+from .data import DatasetError, LabelledImages, _decode, _resize_square, find_dataset_splits, split_files, stratified_split
 
 MAX_AUTO_WORKERS = 8
 BUDGET_SHARE = 0.5  # of the memory available when the job starts
@@ -89,16 +89,9 @@ class FileDataset(LabelledImages):
 def list_split(split_dir: Path, class_names: Sequence[str], image_size: int,
                limit_per_class: int | None = None) -> FileDataset:
     """One split folder as a `FileDataset`, files in `mnas.data.load_split`'s order."""
-    files, labels = [], []
-    for label, name in enumerate(class_names):
-        class_dir = split_dir / name
-        if not class_dir.is_dir():
-            raise DatasetError(f"{split_dir} has no folder for class {name!r}")
-        entries = _file_entries(class_dir)[:limit_per_class]
-        files += [entry.path for entry in entries]
-        labels += [label] * len(entries)
-    return FileDataset(FileImages(tuple(files), image_size), torch.tensor(labels, dtype=torch.long),
-                       list(class_names), [], str(split_dir))
+    entries, labels = split_files(split_dir, class_names, limit_per_class)
+    return FileDataset(FileImages(tuple(entry.path for entry in entries), image_size),
+                       torch.tensor(labels, dtype=torch.long), list(class_names), [], str(split_dir))
 
 
 def list_folder_dataset(root: str | os.PathLike, *, image_size: int, val_fraction: float | None = None,

@@ -87,8 +87,9 @@ class CheckedParams(TaskParam):
         return dict(self.cfg)
 
 
-def param_factory(param_class: type[CheckedParams]) -> type[dataprocess.CTaskParamFactory]:
-    """The Ikomia parameter factory of `param_class` (its name is the task's: the registry matches it)."""
+def param_factory(param_class) -> type[dataprocess.CTaskParamFactory]:
+    """The Ikomia parameter factory of `param_class` (its `task_name` is the factory's name: the registry
+    matches it)."""
 
     class Factory(dataprocess.CTaskParamFactory):
         def __init__(self):

@@ -1,4 +1,5 @@
-"""What the three tasks' factories share in their Ikomia `info`: the paper, the licence, the versions."""
+"""What the three tasks' factories share: their Ikomia `info` (the paper, the licence, the versions) and
+the factory class itself."""
 
 from __future__ import annotations
 
@@ -28,3 +29,19 @@ def describe_task(info, *, name: str, short_description: str, description: str, 
     info.icon_path = "icons/mnasnet.png"
     info.version = "1.0.0"
     info.min_ikomia_version = "0.16.0"
+
+
+def task_factory(task_class, **description):
+    """The Ikomia task factory of `task_class`, its `info` filled by `describe_task(**description)`."""
+    from ikomia import dataprocess
+
+    class Factory(dataprocess.CTaskFactory):
+        def __init__(self):
+            dataprocess.CTaskFactory.__init__(self)
+            describe_task(self.info, **description)
+
+        def create(self, param=None):
+            return task_class(self.info.name, param)
+
+    Factory.__name__ = Factory.__qualname__ = f"{task_class.__name__}Factory"
+    return Factory
