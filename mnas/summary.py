@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 
-from .latency import measure_latency
+from .latency import ENGINES, measure_latency
 from .models import VARIANTS, count_macs, count_params, create_model
 from .preprocess import MAX_INPUT_SIZE, MIN_IMAGE_SIDE
+from .settings import DeprecatedOption
 
 
 def variant_table(input_size: int = 224, threads: int = 1, repeats: int = 20, engine: str = "torch"):
@@ -22,7 +23,8 @@ def variant_table(input_size: int = 224, threads: int = 1, repeats: int = 20, en
     return rows
 
 
-def format_table(rows, input_size: int, threads: int, engine: str) -> str:
+def format_variant_table(rows, input_size: int, threads: int, engine: str) -> str:
+    """`variant_table`'s rows as the text table the command prints."""
     lines = [f"MnasNet variants at {input_size} px, batch 1, {threads} thread(s), {engine}, "
              f"this machine ({os.cpu_count()} cores)",
              f"{'model':<14} {'params':>10} {'MACs':>8} {'latency':>10} {'cv':>6}  description"]
@@ -34,16 +36,23 @@ def format_table(rows, input_size: int, threads: int, engine: str) -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input-size", type=int, default=224)
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads for latency (default 1)")
+    parser.add_argument("--latency-threads", type=int, default=1,
+                        help="CPU threads of the latency measurement (default 1)")
     parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--engine", choices=("torch", "onnxruntime"), default="torch")
+    parser.add_argument("--latency-engine", choices=ENGINES, default="torch",
+                        help="runtime the latency is measured with (default torch)")
+    # the earlier names, as the search's settings now say latency_threads and latency_engine
+    parser.add_argument("--threads", dest="latency_threads", type=int, default=argparse.SUPPRESS,
+                        action=DeprecatedOption, new_flag="--latency-threads", help=argparse.SUPPRESS)
+    parser.add_argument("--engine", dest="latency_engine", choices=ENGINES, default=argparse.SUPPRESS,
+                        action=DeprecatedOption, new_flag="--latency-engine", help=argparse.SUPPRESS)
 
 
 def check_arguments(args: argparse.Namespace) -> None:
     """A `ValueError` naming the first option out of range (reported as ``error: ...`` by mnas.__main__)."""
     checks = [("--input-size", args.input_size, MIN_IMAGE_SIDE <= args.input_size <= MAX_INPUT_SIZE,
                f"an integer >= {MIN_IMAGE_SIDE} and <= {MAX_INPUT_SIZE}"),
-              ("--threads", args.threads, args.threads >= 1, "an integer >= 1"),
+              ("--latency-threads", args.latency_threads, args.latency_threads >= 1, "an integer >= 1"),
               ("--repeats", args.repeats, args.repeats >= 3, "an integer >= 3 (a median needs repeats)")]
     for option, value, ok, expected in checks:
         if not ok:
@@ -52,6 +61,6 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_arguments(args)
-    rows = variant_table(args.input_size, args.threads, args.repeats, args.engine)
-    print(format_table(rows, args.input_size, args.threads, args.engine))
+    rows = variant_table(args.input_size, args.latency_threads, args.repeats, args.latency_engine)
+    print(format_variant_table(rows, args.input_size, args.latency_threads, args.latency_engine))
     return 0

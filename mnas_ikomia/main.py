@@ -26,7 +26,7 @@ PREFERRED_IMAGENET = ("mnasnet1_0", "mnasnet1_3", "mnasnet0_75", "mnasnet0_5")
 
 def print_variant_summary(input_size: int = 224, threads: int = 1, repeats: int = 20) -> int:
     """Params, MACs and measured latency of every named variant (``python -m mnas summary``)."""
-    return mnas_main(["summary", "--input-size", str(input_size), "--threads", str(threads),
+    return mnas_main(["summary", "--input-size", str(input_size), "--latency-threads", str(threads),
                       "--repeats", str(repeats)])
 
 

@@ -137,6 +137,8 @@ def test_input_size_auto_follows_the_dataset(cifar10_root, tmp_path):
     ("mnas.search.cli", [], "--threads", "--latency-threads", "threads", "2", 2),
     ("mnas.infer", ["x.jpg"], "--weights", "--model-weight-file", "model_weight_file", "m.pth", "m.pth"),
     ("mnas.infer", ["x.jpg"], "--classes", "--class-file", "class_file", "c.txt", "c.txt"),
+    ("mnas.summary", [], "--threads", "--latency-threads", "latency_threads", "2", 2),
+    ("mnas.summary", [], "--engine", "--latency-engine", "latency_engine", "onnxruntime", "onnxruntime"),
 ])
 def test_old_option_names_still_work_and_say_so(cli_module, required, old, new, field, value, parsed, capsys):
     parser = cli_parser(cli_module)
