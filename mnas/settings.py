@@ -98,12 +98,9 @@ def settings_of(cls, names: Iterable[str] | None = None) -> list[Setting]:
         if meta is None:
             continue
         name = meta["name"] or field.name
+        rest = {key: value for key, value in meta.items() if key not in ("name", "label", "kind")}
         found.append(Setting(field=field.name, name=name, kind=_kind(field, meta), default=field.default,
-                             help=meta["help"], label=meta["label"] or name.replace("_", " ").capitalize(),
-                             choices=meta["choices"], minimum=meta["minimum"], maximum=meta["maximum"],
-                             step=meta["step"], decimals=meta["decimals"], special=meta["special"],
-                             special_value=meta["special_value"], special_default=meta["special_default"],
-                             empty=meta["empty"], file_filter=meta["file_filter"], old_names=meta["old_names"]))
+                             label=meta["label"] or name.replace("_", " ").capitalize(), **rest))
     if names is None:
         return found
     by_name = {s.name: s for s in found}

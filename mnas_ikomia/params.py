@@ -1,5 +1,6 @@
-"""Task parameters kept as strings: their parsers (all three tasks), a class that checks them as a whole
-set (train_mnasnet, search_mini) and a task mixin that refuses unknown keys."""
+"""Task parameters kept as strings: a class that checks them as a whole set (train_mnasnet, search_mini;
+their parsing is `mnas.settings`'), a task mixin that refuses unknown keys and renames earlier ones, the
+boolean parser of infer_mnasnet's own cuda, and the parameter factory."""
 
 from __future__ import annotations
 
@@ -20,15 +21,6 @@ def parse_bool(value: str, name: str) -> bool:
     if text in FALSE_WORDS:
         return False
     raise ValueError(f"{name} must be True or False, got {value!r}")
-
-
-def parse_number(values: dict[str, str], name: str, kind: type = float):
-    """`values[name]` as an int or a float; a `ValueError` naming the parameter otherwise."""
-    try:
-        return kind(values[name].strip())
-    except ValueError:
-        expected = "an integer" if kind is int else "a number"
-        raise ValueError(f"{name} must be {expected}, got {values[name]!r}") from None
 
 
 def check_known_keys(params, known, task_name: str) -> None:
