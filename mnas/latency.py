@@ -1,7 +1,9 @@
 """Measured latency: batch 1, pinned threads, warm-up, median of repeats; torch or ONNX Runtime.
 
 The paper measured each child on the phone it targets because MACs predict latency poorly; we measure
-on the machine the code runs on, the same way for every model so that ratios are meaningful.
+on the machine the code runs on, the same way for every model so that ratios are meaningful. The
+runtime a latency is measured with is its `engine` (the search's ``latency_engine``): one of
+`mnas.runtime.RUNTIMES`, the runtimes inference calls its backends.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ import torch
 from torch import nn
 
 from .openmp import ensure_static_teams
-from .runtime import SessionSettings, create_session, export_onnx
+from .runtime import RUNTIMES, SessionSettings, create_session, export_onnx
 
-ENGINES = ("torch", "onnxruntime")
+ENGINES = RUNTIMES
 
 
 @dataclasses.dataclass(frozen=True)

@@ -49,7 +49,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 MIN_IMAGE_SIDE = 8
 MAX_INPUT_SIZE = 1024  # a larger input_size is a typo: 1024 px already costs ~20x the compute of 224 px
 CHANNEL_ORDERS = ("rgb", "bgr")
-SMALL_AREA_PIXELS = 128 * 128  # below this, the last shrinking step averages areas: it costs < 0.05 ms
+SMALL_AREA_PIXELS = 128 * 128  # below this, the last shrinking step averages areas (cheap at that size)
 _DTYPE_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
 

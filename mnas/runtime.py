@@ -1,10 +1,10 @@
 """Fast CPU inference: an ONNX export cache, an ONNX Runtime backend, int8 static quantisation.
 
-On a CPU, ONNX Runtime runs MnasNet about 3x faster than eager PyTorch with the same weights, so the
-classifier uses it whenever it gives the same answers. The pieces:
+On a CPU, ONNX Runtime runs MnasNet faster than eager PyTorch with the same weights (README: Fast
+inference), so the classifier uses it whenever it gives the same answers. The pieces:
 
 - `onnx_model_path`: export once per (architecture, weights content, input size, exporter), keyed by
-  a content hash, into a cache folder (``$MNAS_CACHE`` or ``~/.cache/mnas/onnx``). Each model file
+  a content hash, into a cache folder (``$MNAS_CACHE/onnx`` or ``~/.cache/mnas/onnx``). Each model file
   has a JSON sidecar holding its key and the SHA-256 of its bytes; a cached file is used only when
   the sidecar matches, the bytes hash to the recorded value and ONNX's checker accepts it; anything
   else is rebuilt, never trusted. Both files are written atomically.
@@ -38,7 +38,8 @@ from .fileio import atomic_path, atomic_write_text, mnas_cache_dir
 
 logger = logging.getLogger(__name__)
 
-BACKENDS = ("auto", "torch", "onnxruntime")
+RUNTIMES = ("torch", "onnxruntime")  # what runs a model: a backend here, the latency meter's engine
+BACKENDS = ("auto", *RUNTIMES)       # auto: ONNX Runtime on the CPU once it matches torch, torch on CUDA
 PRECISIONS = ("fp32", "int8")
 QUANT_FORMATS = ("qdq", "qoperator")
 OPSET = 17
