@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from ikomia import core, dataprocess
 from mnas_ikomia.params import CheckedKeysTask, param_factory, parse_bool
-from mnas_ikomia.task_info import task_factory
+from mnas_ikomia.task_info import one_line, task_factory
 
 from mnas import settings
 from mnas.infer import AUTO, Classifier, InferSettings
@@ -216,9 +216,9 @@ class InferMnasnet(CheckedKeysTask, dataprocess.CClassificationTask):
 InferMnasnetFactory = task_factory(
     InferMnasnet, name=PLUGIN_NAME, algo_type=core.AlgoType.INFER,
     short_description="MnasNet image classification: ImageNet weights or your own trained model",
-    description=(
-        "Classifies whole images, or each box of an upstream detection task, with any MnasNet: "
-        "torchvision's ImageNet-trained MnasNet-B1 (x0.5, x0.75, x1.0, x1.3), MnasNet-A1, MnasNet-small "
-        "or an architecture found by search_mini, using weights trained with train_mnasnet (a model "
-        "file alone is enough: it carries the architecture, class names and input size)."),
+    description=one_line("""
+        Classifies whole images, or each box of an upstream detection task, with any MnasNet:
+        torchvision's ImageNet-trained MnasNet-B1 (x0.5, x0.75, x1.0, x1.3), MnasNet-A1, MnasNet-small
+        or an architecture found by search_mini, using weights trained with train_mnasnet (a model file
+        alone is enough: it carries the architecture, class names and input size)."""),
     keywords="mnasnet,nas,architecture search,mobile,classification,imagenet,cnn,pytorch")

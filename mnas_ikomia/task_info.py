@@ -31,6 +31,11 @@ def describe_task(info, *, name: str, short_description: str, description: str, 
     info.min_ikomia_version = "0.16.0"
 
 
+def one_line(text: str) -> str:
+    """A description written as an indented paragraph, as the one line Ikomia shows."""
+    return " ".join(text.split())
+
+
 def task_factory(task_class, **description):
     """The Ikomia task factory of `task_class`, its `info` filled by `describe_task(**description)`."""
     from ikomia import dataprocess

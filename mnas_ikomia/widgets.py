@@ -2,13 +2,12 @@
 
 A plugin's ``*_widget.py`` lists its parameters as `Section`s of `Field`s -- a configuration's settings
 through `fields_from_config` (label, help, range as `mnas.settings` declares them), the task's own with
-`choice`, `integer`, `number`, `flag`, `text`, `file`, `folder`, `arch` -- and subclasses
-`FormWidgetFactory`; everything else -- the controls, their tooltips, file dialogs, the architecture
-string checked as you type, turning the form into the task's string parameters and back -- lives here
-once.
+`choice`, `integer`, `flag`, `folder`, `arch` -- and subclasses `FormWidgetFactory`; everything else --
+the controls, their tooltips, file dialogs, the architecture string checked as you type, turning the
+form into the task's string parameters and back -- lives here once.
 
-The defaults stay where they are used, in each task's parameter class: the form opens on the values of
-the parameter object it is given. Kept apart from `mnas`, which never imports ikomia or Qt.
+The form opens on the values of the parameter object it is given (the defaults are the parameter
+class's, from the same declarations). Kept apart from `mnas`, which never imports ikomia or Qt.
 """
 
 from __future__ import annotations
@@ -67,23 +66,8 @@ def integer(key: str, label: str, tooltip: str, minimum: int, maximum: int, step
                  special=special, special_value=special_value)
 
 
-def number(key: str, label: str, tooltip: str, minimum: float, maximum: float, step: float,
-           decimals: int, special: str = "", special_value: str = "") -> Field:
-    return Field(key, label, tooltip, "number", minimum=minimum, maximum=maximum, step=step,
-                 decimals=decimals, special=special, special_value=special_value)
-
-
 def flag(key: str, label: str, tooltip: str) -> Field:
     return Field(key, label, tooltip, "flag")
-
-
-def text(key: str, label: str, tooltip: str, empty: str = "") -> Field:
-    """Free text, checked by the parameter class on Apply (e.g. a list of numbers)."""
-    return Field(key, label, tooltip, "text", empty=empty)
-
-
-def file(key: str, label: str, tooltip: str, empty: str, file_filter: str = "All files (*)") -> Field:
-    return Field(key, label, tooltip, "file", file_filter=file_filter, empty=empty)
 
 
 def folder(key: str, label: str, tooltip: str, empty: str) -> Field:

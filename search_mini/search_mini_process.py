@@ -15,7 +15,7 @@ from pathlib import Path
 from ikomia import core, dataprocess
 from mnas_ikomia.folder_train_task import FolderTrainTask
 from mnas_ikomia.params import CheckedParams, param_factory
-from mnas_ikomia.task_info import task_factory
+from mnas_ikomia.task_info import one_line, task_factory
 
 from mnas.fileio import atomic_write_text
 from mnas.locks import expand_folder, unique_run_folder
@@ -143,14 +143,13 @@ def _read_png(path: Path):
 SearchMiniFactory = task_factory(
     SearchMini, name=PLUGIN_NAME, algo_type=core.AlgoType.TRAIN,
     short_description="MnasNet platform-aware architecture search, in miniature (CIFAR scale, CPU)",
-    description=(
-        "Reproduces the MnasNet search loop on a laptop: an LSTM controller trained with PPO samples "
-        "per-block choices (conv / depthwise separable / MBConv e3 or e6, kernel 3 or 5, "
-        "squeeze-and-excitation, skip op, filters, layers) of a 32 px MnasNet-B1 skeleton; each child "
-        "gets a short proxy training on a split of the dataset's train/ folder, its latency is "
-        "measured on this machine (batch 1, one thread by default) and the reward "
-        "ACC x (LAT/T)^w trains the controller. Outputs the best architecture string (for "
-        "train_mnasnet's arch parameter), the Pareto plot against the B1 skeleton at several "
-        "widths, and the best architecture as a file to connect to train_mnasnet's input 1; logs "
-        "every child to MLflow; resumes from its output folder."),
+    description=one_line("""
+        Reproduces the MnasNet search loop on a laptop: an LSTM controller trained with PPO samples
+        per-block choices (conv / depthwise separable / MBConv e3 or e6, kernel 3 or 5,
+        squeeze-and-excitation, skip op, filters, layers) of a 32 px MnasNet-B1 skeleton; each child
+        gets a short proxy training on a split of the dataset's train/ folder, its latency is measured
+        on this machine (batch 1, one thread by default) and the reward ACC x (LAT/T)^w trains the
+        controller. Outputs the best architecture string (for train_mnasnet's arch parameter), the
+        Pareto plot against the B1 skeleton at several widths, and the best architecture as a file to
+        connect to train_mnasnet's input 1; logs every child to MLflow; resumes from its output folder."""),
     keywords="mnasnet,nas,neural architecture search,reinforcement learning,ppo,latency,mobile")

@@ -14,7 +14,7 @@ from pathlib import Path
 from ikomia import core, dataprocess
 from mnas_ikomia.folder_train_task import FolderTrainTask
 from mnas_ikomia.params import CheckedParams, param_factory
-from mnas_ikomia.task_info import task_factory
+from mnas_ikomia.task_info import one_line, task_factory
 
 from mnas import settings
 from mnas.arch import parse_arch
@@ -151,10 +151,10 @@ class TrainMnasnet(FolderTrainTask):
 TrainMnasnetFactory = task_factory(
     TrainMnasnet, name=PLUGIN_NAME, algo_type=core.AlgoType.TRAIN,
     short_description="Train or fine-tune any MnasNet (named variant or searched architecture)",
-    description=(
-        "Trains a MnasNet classifier on a folder dataset (train/<class>/*, val/<class>/*): a named "
-        "variant (MnasNet-B1 x0.5 to x1.3, A1, small) from scratch or from torchvision's ImageNet "
-        "weights, or any architecture string found by search_mini. SGD or RMSProp, cosine or step "
-        "schedule with warm-up, label smoothing, augmentation fitted to the input size, a checkpoint "
-        "every epoch and exact resume. Writes a model file that infer_mnasnet loads as it is."),
+    description=one_line("""
+        Trains a MnasNet classifier on a folder dataset (train/<class>/*, val/<class>/*): a named
+        variant (MnasNet-B1 x0.5 to x1.3, A1, small) from scratch or from torchvision's ImageNet
+        weights, or any architecture string found by search_mini. SGD or RMSProp, cosine or step
+        schedule with warm-up, label smoothing, augmentation fitted to the input size, a checkpoint
+        every epoch and exact resume. Writes a model file that infer_mnasnet loads as it is."""),
     keywords="mnasnet,nas,mobile,classification,training,fine-tuning,pytorch,mlflow")
