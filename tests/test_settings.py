@@ -170,3 +170,12 @@ def test_errors_name_the_setting_as_the_user_knows_it():
         config_from_values({**DEFAULTS, "ppo_lr": "-1"})
     with pytest.raises(ValueError, match="latency_threads must be an integer, got 'two'"):
         config_from_values({**DEFAULTS, "latency_threads": "two"})
+
+
+def test_a_workflow_task_takes_an_old_parameter_name(mlflow_file_store):
+    from ikomia.dataprocess.workflow import Workflow
+
+    task = Workflow().add_task(name="search_mini", auto_connect=True)
+    with pytest.warns(FutureWarning, match="parameter 'threads' is deprecated: use 'latency_threads'"):
+        task.set_parameters({"threads": "2"})  # Ikomia itself would drop a key its parameters lack
+    assert task.get_parameters()["latency_threads"] == "2" and "threads" not in task.get_parameters()
