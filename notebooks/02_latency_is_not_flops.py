@@ -36,8 +36,9 @@
 # * build a per-layer lookup-table predictor and judge it on networks it was and was not built from;
 # * explain why the paper measured on the phone, and which engine this project's search measures with.
 #
-# **Lesson time:** measured by the test suite on a quiet 2-core machine: fast mode 9 s,
-# full mode 50 s (56 s in fast mode when other jobs shared the machine; see README.md).
+# **Lesson time:** on the project's 2-core machine on 2026-12-02, shared with other jobs (load average
+# 5-7): fast mode 46 s (the test suite), full mode 378 s with the teacher's edition's solutions.
+# Earlier figures, some on a quiet machine, for the lesson before its second edition: README.md.
 
 # %% tags=["parameters"]
 import os

@@ -38,8 +38,9 @@
 #   a random search's at the same budget;
 # * explain why the number of children a rule needs matters so much when each child is a training run.
 #
-# **Lesson time:** measured by the test suite on a quiet 2-core machine: fast mode 16 s,
-# full mode 197 s (31 s in fast mode when other jobs shared the machine; see README.md).
+# **Lesson time:** on the project's 2-core machine on 2026-12-02, shared with other jobs (load average
+# 5-7): fast mode 20 s (the test suite), full mode 346 s with the teacher's edition's solutions.
+# Earlier figures, some on a quiet machine, for the lesson before its second edition: README.md.
 
 # %% tags=["parameters"]
 import os

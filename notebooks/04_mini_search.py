@@ -38,8 +38,9 @@
 # * judge a controller-against-random comparison at a tiny budget, with its noise;
 # * run and resume the same search as the `search_mini` Ikomia task.
 #
-# **Lesson time:** measured by the test suite on a quiet 2-core machine: fast mode 27 s,
-# full mode 121 s (48 s in fast mode when other jobs shared the machine; see README.md).
+# **Lesson time:** on the project's 2-core machine on 2026-12-02, shared with other jobs (load average
+# 5-7): fast mode 44 s (the test suite), full mode 354 s with the teacher's edition's solutions.
+# Earlier figures, some on a quiet machine, for the lesson before its second edition: README.md.
 
 # %% tags=["parameters"]
 import os

@@ -37,8 +37,9 @@
 #   their latency, trained identically, tested on the same images, with a verdict and its interval;
 # * explain why a proxy's winner must be retrained before it is believed (the winner's curse).
 #
-# **Lesson time:** measured by the test suite on a quiet 2-core machine: fast mode 16 s,
-# full mode 213 s (28 s in fast mode when other jobs shared the machine; see README.md).
+# **Lesson time:** on the project's 2-core machine on 2026-12-02, shared with other jobs (load average
+# 5-7): fast mode 41 s (the test suite), full mode 823 s with the teacher's edition's solutions (the new section 7 included).
+# Earlier figures, some on a quiet machine, for the lesson before its second edition: README.md.
 
 # %% tags=["parameters"]
 import os
