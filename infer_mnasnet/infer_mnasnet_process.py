@@ -10,7 +10,6 @@ import dataclasses
 import logging
 import math
 import os
-from pathlib import Path
 
 import numpy as np
 from ikomia import core, dataprocess
@@ -18,7 +17,7 @@ from mnas_ikomia.params import CheckedKeysTask, param_factory, parse_bool
 from mnas_ikomia.task_info import one_line, task_factory
 
 from mnas import settings
-from mnas.infer import AUTO, Classifier, InferSettings
+from mnas.infer import AUTO, Classifier, InferSettings, confidence_texts
 from mnas.preprocess import MAX_INPUT_SIZE, MIN_IMAGE_SIDE
 
 logger = logging.getLogger(__name__)
@@ -64,14 +63,15 @@ def parse_top_k(value: str) -> int | None:
 
 
 def _file_state(path: str) -> tuple | None:
-    """A file's identity for reload decisions: path, size and modification time (None when absent)."""
+    """A file's identity for reload decisions: device, inode, size and modification time (None when
+    absent). One stat call: it runs on every frame (resolving the path cost ten times more)."""
     if not path:
         return None
     try:
         stat = os.stat(path)
     except OSError:
         return (path,)
-    return (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
 class InferMnasnetParam(core.CWorkflowTaskParam):
@@ -185,8 +185,7 @@ class InferMnasnet(CheckedKeysTask, dataprocess.CClassificationTask):
         if self.is_whole_image_classification():
             probabilities = classifier.predict(image, name="input image")[0]
             names, confidences = classifier.ranked(probabilities, self.get_param_object().top_k)
-            # 9 significant digits give back the float32 exactly, at half the cost of str() per class
-            self.set_whole_image_results(names, ["%.9g" % c for c in confidences])
+            self.set_whole_image_results(names, confidence_texts(confidences))
         else:
             self._classify_objects(classifier, image)
         self.forward_input_image(0, 0)

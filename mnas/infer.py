@@ -170,9 +170,7 @@ class Classifier:
 
     def top_k(self, probabilities: np.ndarray, k: int = 5) -> list[tuple[str, float]]:
         """The `k` most probable (class name, probability) of one probability vector, best first."""
-        k = max(1, min(int(k), len(probabilities)))
-        order = np.argsort(-probabilities, kind="stable")[:k]
-        return [(self.class_names[i], float(probabilities[i])) for i in order]
+        return list(zip(*self.ranked(probabilities, max(1, min(int(k), len(probabilities))))))
 
     def ranked(self, probabilities: np.ndarray, k: int | None = None) -> tuple[list[str], list[float]]:
         """The `k` most probable (default: every) class names and probabilities of one vector, best
@@ -183,6 +181,15 @@ class Classifier:
     def describe(self) -> str:
         return (f"{self.model_name} ({self.num_classes} classes, {self.input_size} px, {self.device}) "
                 f"from {self.source}; {self.backend_reason}")
+
+
+def confidence_texts(confidences: Sequence[float]) -> list[str]:
+    """Confidences as Ikomia's result strings: 9 significant digits give the float32 back exactly.
+    One formatting operation for the whole list (it runs on every frame, for every class)."""
+    return (_NINE_DIGITS * len(confidences) % tuple(confidences)).split()
+
+
+_NINE_DIGITS = "%.9g\n"
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from ikomia.dataprocess.workflow import Workflow
 from skimage import data
 
 from mnas import create_model
+from mnas.infer import confidence_texts
 from mnas.preprocess import preprocess
 from mnas.weights import imagenet_categories, imagenet_checkpoint_path, load_state_dict_into, save_model_file
 from mnas.weights import write_class_file
@@ -92,6 +93,14 @@ def test_whole_image_confidences_equal_the_softmax_of_the_core_logits(imagenet_h
     categories = imagenet_categories()
     assert names[:5] == [categories[i] for i in order[:5]]
     assert np.all(np.diff(confidences) <= 0)  # sorted by confidence
+
+
+def test_confidence_texts_give_every_float32_back_exactly():
+    probabilities = np.random.default_rng(0).dirichlet(np.ones(1000)).astype(np.float32)
+    probabilities[:3] = [1.0, 0.0, np.float32(1e-30)]
+    texts = confidence_texts(probabilities.tolist())
+    assert len(texts) == 1000 and np.array_equal(np.array(texts, dtype=np.float32), probabilities)
+    assert confidence_texts([]) == []
 
 
 class FixedBoxes(dataprocess.CObjectDetectionTask):
