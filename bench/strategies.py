@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -37,6 +38,10 @@ from mnas.stats import mean_interval
 STRATEGIES = ("rl", "random", "evolution")
 BUDGETS = (25, 50, 100, 200, 500)
 TUNING_SEED_OFFSET = 1000
+WORKERS = max(1, len(os.sched_getaffinity(0)))
+# PPO settings tried by --tune (on seeds kept apart from the reported ones)
+TUNING_GRID = {"ppo_lr": (0.005, 0.02, 0.05), "entropy_weight": (0.01, 0.05), "ppo_batch": (4, 8),
+               "ppo_normalize": (False, True)}
 
 
 def table_optimum(entries: dict, reward) -> tuple[str, float]:
@@ -49,6 +54,22 @@ def run_strategy(table: str, sampler: str, seed: int, budget: int, scratch: Path
                           budget_children=budget, **settings)
     folder = scratch / f"{sampler}-{seed}-{abs(hash(tuple(sorted(settings.items()))))}"
     return Search("table", folder, config).run().children
+
+
+def _one_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)  # the controller is tiny: one thread per process, processes in parallel
+
+
+def run_seeds(table: str, sampler: str, seeds: list[int], budget: int, scratch: Path, **settings) -> list[list[dict]]:
+    """`run_strategy` for every seed, in parallel processes (one per core); results in seed order."""
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    with ProcessPoolExecutor(max_workers=WORKERS, initializer=_one_thread) as pool:
+        return list(pool.map(partial(run_strategy, table, sampler, budget=budget, scratch=scratch, **settings),
+                             seeds))
 
 
 def best_so_far(children: list[dict], entries: dict, reward, budgets) -> dict[int, dict]:
@@ -73,22 +94,33 @@ def wilcoxon_greater(a, b) -> float:
     return float(wilcoxon(a, b, alternative="greater", zero_method="zsplit").pvalue)
 
 
-def compare(table: str, seeds: list[int], budgets, scratch: Path, **settings) -> dict:
+def table_with_means(table: str) -> tuple[dict, dict]:
     header, entries = load_table(table)
     for entry in entries.values():
         entry["mean_accuracy"] = statistics.fmean(entry["accuracy"])
         entry["mean_ratio"] = statistics.median(entry["latency_ratio"])
+    return header, entries
+
+
+def best_per_budget(table: str, entries: dict, sampler: str, seeds: list[int], budgets, scratch: Path,
+                    **settings) -> dict[int, list[dict]]:
+    """{budget: [the best child's table figures, per seed]}."""
+    reward = objective("soft", 1.0, SearchConfig().w)
+    started = time.perf_counter()
+    results = {b: [] for b in budgets}
+    for children in run_seeds(table, sampler, seeds, max(budgets), scratch, **settings):
+        for budget, figures in best_so_far(children, entries, reward, budgets).items():
+            results[budget].append(figures)
+    print(f"  {sampler} {settings or ''}: {len(seeds)} seeds x {max(budgets)} children in "
+          f"{time.perf_counter() - started:.0f} s", flush=True)
+    return results
+
+
+def compare(table: str, seeds: list[int], budgets, scratch: Path, **settings) -> dict:
+    header, entries = table_with_means(table)
     reward = objective("soft", 1.0, SearchConfig().w)
     optimum_arch, optimum = table_optimum(entries, reward)
-    results = {s: {b: [] for b in budgets} for s in STRATEGIES}
-    for sampler in STRATEGIES:
-        started = time.perf_counter()
-        for seed in seeds:
-            children = run_strategy(table, sampler, seed, max(budgets), scratch, **settings)
-            for budget, figures in best_so_far(children, entries, reward, budgets).items():
-                results[sampler][budget].append(figures)
-        print(f"  {sampler}: {len(seeds)} seeds x {max(budgets)} children in {time.perf_counter() - started:.0f} s",
-              flush=True)
+    results = {s: best_per_budget(table, entries, s, seeds, budgets, scratch, **settings) for s in STRATEGIES}
     rows = []
     for budget in budgets:
         for sampler in STRATEGIES:
@@ -154,6 +186,34 @@ def plot_regret(result: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def tune(args, output: Path, scratch: Path) -> list[dict]:
+    """RL's regret at the largest budget for every setting of TUNING_GRID, on seeds 1000+ (never the
+    reported ones), against random search on the same seeds; best first, written to tuning.json."""
+    seeds = [TUNING_SEED_OFFSET + s for s in range(args.seeds)]
+    budget = max(args.budgets)
+    _, entries = table_with_means(args.table)
+    reward = objective("soft", 1.0, SearchConfig().w)
+    _, optimum = table_optimum(entries, reward)
+    random_rewards = [r["reward"] for r in best_per_budget(args.table, entries, "random", seeds, [budget],
+                                                           scratch)[budget]]
+    rows = []
+    for values in itertools.product(*TUNING_GRID.values()):
+        settings = dict(zip(TUNING_GRID, values))
+        rewards = [r["reward"] for r in best_per_budget(args.table, entries, "rl", seeds, [budget], scratch,
+                                                        **settings)[budget]]
+        rows.append({**settings, "regret": mean_interval([optimum - r for r in rewards]),
+                     "p_vs_random": wilcoxon_greater(rewards, random_rewards)})
+    rows.sort(key=lambda r: r["regret"][0])
+    random_regret = mean_interval([optimum - r for r in random_rewards])
+    (output / "tuning.json").write_text(json.dumps({"seeds": seeds, "budget": budget, "random_regret": random_regret,
+                                                    "rows": rows}, indent=1))
+    print(f"tuning on seeds {seeds[0]}-{seeds[-1]}, budget {budget}; random: regret {random_regret[0]:.4f}")
+    for r in rows:
+        print(", ".join(f"{k} {r[k]}" for k in TUNING_GRID) + f": regret {r['regret'][0]:.4f} "
+              f"({r['regret'][1]:.4f}-{r['regret'][2]:.4f}), p vs random {r['p_vs_random']:.3g}")
+    return rows
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--table", default=str(DEFAULT_TABLE))
@@ -167,13 +227,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         if args.tune:
-            seeds = [TUNING_SEED_OFFSET + s for s in range(args.seeds)]
-            for lr, entropy, batch in itertools.product((0.005, 0.02, 0.05), (0.0, 0.01), (4, 8)):
-                result = compare(args.table, seeds, [max(args.budgets)], scratch, ppo_lr=lr, entropy_weight=entropy,
-                                 ppo_batch=batch)
-                rl = next(r for r in result["rows"] if r["strategy"] == "rl")
-                print(f"ppo_lr {lr}, entropy_weight {entropy}, ppo_batch {batch}: regret {rl['regret'][0]:.4f}, "
-                      f"p vs random {rl['p_vs_random']:.3g}")
+            tune(args, output, scratch)
             return 0
         result = compare(args.table, list(range(args.seeds)), sorted(args.budgets), scratch)
         result["constraints"] = constraint_histogram(args.table, scratch, output / "constraints.png")

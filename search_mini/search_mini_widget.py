@@ -17,7 +17,7 @@ FORM = (
     _section("Proxy training", ("proxy_epochs", "train_images", "val_images", "batch_size", "learning_rate",
                                 "train_threads", "device", "width")),
     _section("Controller and evolution", ("controller_hidden", "ppo_lr", "ppo_batch", "entropy_weight",
-                                          "population", "tournament")),
+                                          "ppo_normalize", "population", "tournament")),
     _section("Final comparison (did the search help?)", (
         "final_top_k", "final_b1_widths", "final_epochs", "final_train_per_class", "final_val_per_class",
         "final_test_per_class")),

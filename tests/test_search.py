@@ -123,6 +123,24 @@ def test_controller_learns_a_known_best_architecture():
     assert sum(a == b for a, b in zip(controller.greedy(), best)) >= 36
 
 
+def _advantages(scale: float, normalize: bool) -> list[torch.Tensor]:
+    """Three batches' advantages for rewards ~0.01 apart, as proxy rewards are, times `scale`."""
+    ppo = PPO(Controller([2], seed=0), PPOConfig(normalize_advantages=normalize))
+    batches = torch.tensor([[0.20, 0.21, 0.19, 0.205], [0.22, 0.18, 0.2, 0.21], [0.2, 0.2, 0.23, 0.19]])
+    return [ppo.advantages(batch * scale) for batch in batches]
+
+
+def test_normalised_advantages_do_not_depend_on_the_reward_scale():
+    """Proxy rewards differ by ~0.01, so raw advantages are ~0.01 and the entropy bonus drowns them;
+    normalised, they are the same whatever the scale, and of order one."""
+    small, large = _advantages(1.0, True), _advantages(100.0, True)
+    assert all(torch.allclose(a, b, rtol=1e-4) for a, b in zip(small, large))
+    assert 0.3 < float(torch.cat(small).abs().mean()) < 3
+    raw_small, raw_large = _advantages(1.0, False), _advantages(100.0, False)
+    assert all(torch.allclose(a * 100, b, rtol=1e-4) for a, b in zip(raw_small, raw_large))
+    assert float(torch.cat(raw_small).abs().max()) < 0.05
+
+
 def test_controller_sampling_is_seeded():
     space = SearchSpace()
     runs = []

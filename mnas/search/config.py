@@ -122,6 +122,9 @@ class SearchConfig:
                              minimum=1, maximum=1000)
     entropy_weight: float = setting(PPOConfig.entropy_weight, "rl: weight of the entropy bonus (keeps the "
                                     "controller exploring)", minimum=0.0, maximum=10.0, step=0.01, decimals=4)
+    ppo_normalize: bool = setting(PPOConfig.normalize_advantages, "rl: divide the controller's advantages by "
+                                  "the running standard deviation of the rewards (scale-free updates)",
+                                  label="Normalise advantages")
 
     def __post_init__(self):
         self.baseline_widths = tuple(float(w) for w in self.baseline_widths)

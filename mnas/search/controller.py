@@ -93,13 +93,17 @@ class PPOConfig:
     batch: int = 4                # children per update
     entropy_weight: float = 0.05  # weight of the mean per-decision entropy (nats)
     baseline_decay: float = 0.8   # EMA: baseline <- decay * baseline + (1 - decay) * reward
+    # divide advantages by the running standard deviation of reward - baseline (same EMA), so the step
+    # does not depend on the reward's scale (proxy rewards differ by ~0.01, which the entropy bonus drowns)
+    normalize_advantages: bool = False
 
 
 class PPO:
     """Proximal Policy Optimization of a `Controller` on scalar rewards, one batch of children at a time.
 
     `record(actions, old_log_prob, reward)` queues a child; when `batch` children are queued, `update`
-    runs: advantage = reward - EMA baseline (the baseline then moves toward the batch's rewards), and
+    runs: advantage = reward - EMA baseline (the baseline then moves toward the batch's rewards; with
+    `normalize_advantages`, divided by the EMA standard deviation of reward - baseline), and
     `epochs` Adam steps on -min(ratio * A, clip(ratio) * A) - entropy_weight * mean entropy.
     """
 
@@ -108,6 +112,7 @@ class PPO:
         self.config = config or PPOConfig()
         self.optimizer = torch.optim.Adam(controller.parameters(), lr=self.config.lr)
         self.baseline: float | None = None
+        self.deviation: float | None = None   # EMA of (reward - baseline)^2, for normalize_advantages
         self.pending: list[tuple[list[int], float, float]] = []
         self.updates = 0
 
@@ -118,17 +123,28 @@ class PPO:
             return None
         return self.update()
 
+    def advantages(self, rewards: torch.Tensor) -> torch.Tensor:
+        """Advantages of a batch against the EMA baseline, which then moves toward the batch's rewards
+        (and, with normalize_advantages, divided by the EMA standard deviation of reward - baseline)."""
+        cfg = self.config
+        if self.baseline is None:
+            self.baseline = float(rewards.mean())
+            self.deviation = float(rewards.var(unbiased=False)) if len(rewards) > 1 else 0.0
+        advantages = rewards - self.baseline
+        for reward in rewards.tolist():
+            self.deviation = cfg.baseline_decay * self.deviation + (1 - cfg.baseline_decay) * (reward - self.baseline) ** 2
+            self.baseline = cfg.baseline_decay * self.baseline + (1 - cfg.baseline_decay) * reward
+        if cfg.normalize_advantages and self.deviation > 0:
+            advantages = advantages / self.deviation ** 0.5
+        return advantages
+
     def update(self) -> dict:
         cfg = self.config
         actions = torch.tensor([a for a, _, _ in self.pending], dtype=torch.long)
         old_log_probs = torch.tensor([lp for _, lp, _ in self.pending])
         rewards = torch.tensor([r for _, _, r in self.pending])
         self.pending = []
-        if self.baseline is None:
-            self.baseline = float(rewards.mean())
-        advantages = rewards - self.baseline
-        for reward in rewards.tolist():
-            self.baseline = cfg.baseline_decay * self.baseline + (1 - cfg.baseline_decay) * reward
+        advantages = self.advantages(rewards)
         steps = len(self.controller.num_choices)
         for _ in range(cfg.epochs):
             log_probs, entropies = self.controller.log_prob(actions)

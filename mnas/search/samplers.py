@@ -29,7 +29,8 @@ class RLSampler:
     def __init__(self, space: SearchSpace, config: SearchConfig):
         self.controller = Controller(space.num_choices, config.controller_hidden, seed=config.seed)
         self.ppo = PPO(self.controller, PPOConfig(lr=config.ppo_lr, batch=config.ppo_batch,
-                                                  entropy_weight=config.entropy_weight))
+                                                  entropy_weight=config.entropy_weight,
+                                                  normalize_advantages=config.ppo_normalize))
         self.generator = torch.Generator().manual_seed(config.seed)
 
     # The controller's ops are tiny: one thread avoids thread hand-offs costing more than the maths.
