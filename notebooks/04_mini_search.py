@@ -275,7 +275,7 @@ workflow.add_input(CPathIO(IODataType.FOLDER_PATH, str(cifar10_root())))
 search_task = workflow.add_task(name="search_mini", auto_connect=True)
 search_task.set_parameters({
     "budget_children": str(BUDGET), "train_images": str(TRAIN_IMAGES), "val_images": str(VAL_IMAGES),
-    "threads": "1", "compare_random": "True",
+    "latency_threads": "1", "compare_random": "True",
     "baseline_widths": ",".join(f"{w:g}" for w in config.baseline_widths),
     "output_folder": str(run_dir.resolve())})
 start = time.perf_counter()

@@ -2,8 +2,8 @@
 
 Soft constraint (paper): alpha = beta = -0.07, i.e. doubling latency is worth about 5 % relative
 accuracy (w = -log2(1 + r) for a relative gain r per doubling), so models on both sides of T compete.
-Hard constraint: alpha = 0, beta = -1: below T only accuracy counts, above T the reward falls in
-proportion to the overshoot.
+Hard constraint: alpha = 0, beta = -1: at or below T only accuracy counts; above T the reward is
+ACC x T / LAT (a model twice as slow as T keeps half its accuracy as reward).
 """
 
 from __future__ import annotations
