@@ -1,8 +1,11 @@
-"""Shared by the training, search and widget tests: a tiny architecture and a check for servers."""
+"""Shared by the training, search and widget tests: a tiny architecture, a check for servers, and a
+kill in the middle of a search."""
 
 from __future__ import annotations
 
 import subprocess
+import time
+from pathlib import Path
 
 # A small but complete network of the grammar (stem conv, MBConv with SE, 1x1 head): fast on 2 cores
 TINY_ARCH = ("r1_k3_s11_e1_i3_o16_conv, r1_k3_s22_e3_i16_o24_se0.25, r2_k3_s22_e3_i24_o32, "
@@ -13,3 +16,18 @@ def no_server_left() -> bool:
     """No MLflow or TensorBoard server process is running (a task must never start one in tests)."""
     listing = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     return not any("mlflow server" in line or "tensorboard" in line for line in listing.splitlines())
+
+
+def kill_after_lines(process: subprocess.Popen, log: Path, lines: int, timeout: float, kill) -> list[str]:
+    """Wait until `log` holds `lines` lines (or `process` ends, or `timeout` s pass), `kill()` the
+    process mid-run, and return the log's lines as the kill left them."""
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and process.poll() is None:
+            if log.is_file() and len(log.read_text().splitlines()) >= lines:
+                break
+            time.sleep(0.05)
+        kill()
+    finally:
+        process.wait()
+    return log.read_text().splitlines()

@@ -6,11 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import torch
 
+from helpers import kill_after_lines
 from mnas.arch import parse_arch, total_stride
 from mnas.latency import torch_threads
 from mnas.models import create_model
@@ -233,16 +233,7 @@ def test_killed_search_resumes_with_no_lost_or_repeated_child(tmp_path, cifar10_
     log = killed / "children.jsonl"
     process = subprocess.Popen(_search_command(killed, cifar10_root, budget), env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and process.poll() is None:
-            if log.is_file() and len(log.read_text().splitlines()) >= 2:
-                break
-            time.sleep(0.05)
-        process.send_signal(signal.SIGKILL)
-    finally:
-        process.wait()
-    before = log.read_text().splitlines()
+    before = kill_after_lines(process, log, 2, 240, lambda: process.send_signal(signal.SIGKILL))
     assert 2 <= len(before) < budget, "the search was not interrupted mid-run"
 
     subprocess.run(_search_command(killed, cifar10_root, budget), env=env, check=True,

@@ -6,10 +6,10 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
+from helpers import kill_after_lines
 from mnas.search.evaluate import train_child
 from mnas.search.executor import LATENCY_RESOURCE, connect_ray
 from mnas.search.loop import Search, SearchConfig
@@ -103,16 +103,7 @@ def test_killed_ray_search_resumes_with_no_lost_or_repeated_child(tmp_path, cifa
     # its own process group, so the kill takes the driver and the local Ray instance it started
     process = subprocess.Popen(_command(killed, cifar10_root, budget), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 400
-        while time.monotonic() < deadline and process.poll() is None:
-            if log.is_file() and len(log.read_text().splitlines()) >= 1:
-                break
-            time.sleep(0.05)
-        os.killpg(process.pid, signal.SIGKILL)
-    finally:
-        process.wait()
-    before = log.read_text().splitlines()
+    before = kill_after_lines(process, log, 1, 400, lambda: os.killpg(process.pid, signal.SIGKILL))
     assert 1 <= len(before) < budget, "the search was not interrupted mid-run"
 
     subprocess.run(_command(killed, cifar10_root, budget), check=True, stdout=subprocess.DEVNULL,
