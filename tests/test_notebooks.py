@@ -1,5 +1,5 @@
 """Every lesson runs in fast mode from a class's working copy, and the figures its text states hold
-(lessons 1, 3 and 5 record them in outputs/lessonNN/claims.json); committed notebooks carry no outputs,
+(lessons 1, 3, 4 and 5 record them in outputs/lessonNN/claims.json); committed notebooks carry no outputs,
 match their .py source and hold the kernel metadata JupyterLab writes (so they open unmodified)."""
 
 from __future__ import annotations
@@ -109,11 +109,31 @@ def _check_lesson1(claims: dict) -> None:
 
 
 def _check_lesson3(claims: dict) -> None:
-    """Learning beats random search on the synthetic reward (the lesson's four panels say so)."""
+    """Learning beats random search on the synthetic reward (the lesson's four panels say so), and
+    section 7's words on the benchmark table hold."""
     halves = claims["synthetic_reward"]
     for rule in ("reinforce", "ppo"):
         assert halves[rule]["second_half"] > halves["random"]["second_half"] + 0.1, f"{rule} is not above random"
         assert halves[rule]["second_half"] > halves[rule]["first_half"], f"{rule}'s reward did not rise"
+    _check_lesson3_table(claims["table_noise"], claims["table"])
+
+
+def _check_lesson3_table(noise: dict, table: dict) -> None:
+    """Section 7 on the benchmark table: the architectures' spread is about one seed's noise; the
+    controller's sampled reward rises above random search's and evolution's, its entropy falls well below
+    uniform;
+    its best logged child is no better than random search's at the end of the budget."""
+    assert noise["entries"] == 1296, "the lesson runs on an incomplete benchmark table"
+    assert noise["accuracy_spread_std"] < 2 * noise["accuracy_seed_std"], "the spread is not 'about the seed noise'"
+    reward = table["reward"]
+    assert reward["rl"]["last_window"][0] > reward["rl"]["first_window"][0], "the controller's reward did not rise"
+    assert table["rl_minus_random_last_window"][1] > 0, "the controller's sampled reward is not above random's"
+    assert reward["rl"]["last_window"][0] > reward["evolution"]["last_window"][0], "evolution rose as much as rl"
+    entropy = table["rl_entropy"]
+    assert entropy["last_window"] < 0.75 * table["uniform_entropy"] < entropy["first_window"], \
+        "the controller's entropy did not fall from nearly uniform to well below it"
+    _, low, high = table["rl_minus_random_regret"][str(table["budget"])]
+    assert low <= 0 <= high, "at the end of the budget rl's regret differs from random's, unlike the lesson says"
 
 
 def _check_lesson5(claims: dict) -> None:
@@ -125,7 +145,20 @@ def _check_lesson5(claims: dict) -> None:
     assert claims["final_models"] >= 2 + 3  # finalists (fast: 2) and B1 at three widths
 
 
-CLAIM_CHECKS = {"01": _check_lesson1, "03": _check_lesson3, "05": _check_lesson5}
+def _check_lesson4(claims: dict) -> None:
+    """Section 1's words on the benchmark table: over the table's latency range a soft reward moves by
+    under 3 % (w = -0.07) or about 12 % (w = -0.3), less than one seed's noise in accuracy (about 9 %);
+    the hard run's T is the table's median latency, and the hard run leaves most of its children over it."""
+    pull = claims["soft_pull"]
+    assert pull["-0.07"] < 0.03 and 0.10 < pull["-0.3"] < 0.14, f"soft pulls {pull} are not as the lesson says"
+    assert 0.08 < claims["relative_seed_noise"] < 0.10, "one seed's noise is not 'about 9 %' of the accuracy"
+    latency = claims["table_latency"]
+    hard = next(figures for rule, figures in latency.items() if rule.startswith("hard"))
+    assert abs(latency["whole table"]["under_hard_T"] - 0.5) < 0.01, "the hard run's T is not the table's median"
+    assert hard["under_hard_T"] < 0.5, "the hard run kept most of its children under T, unlike the lesson says"
+
+
+CLAIM_CHECKS = {"01": _check_lesson1, "03": _check_lesson3, "04": _check_lesson4, "05": _check_lesson5}
 
 
 def test_lesson4_reward_figures_as_stated():

@@ -27,8 +27,8 @@ for name, records in (("soft", result.children), ("hard", hard.children)):
 # %% [markdown]
 # With so few children the controller has hardly learned (section 5), so the hard search's children
 # are about as fast as the soft one's: the constraint acts through what the controller *learns*, and
-# only the reward of the slow children changes at first. Lesson 3's long runs (and a benchmark table)
-# are where a constraint visibly moves the sampled latencies.
+# only the reward of the slow children changes at first. Hundreds of children are needed before a
+# constraint visibly moves the sampled latencies: section 1's runs on the benchmark table.
 #
 # ### Exercise 2: a much stronger latency penalty, $w = -0.3$
 
