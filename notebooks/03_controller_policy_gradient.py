@@ -42,7 +42,9 @@
 #   controller learn.
 #
 # **Lesson time:** on the project's 2-core machine on 2026-12-02, shared with other jobs (load average
-# 5-7): fast mode 20 s (the test suite), full mode 346 s with the teacher's edition's solutions.
+# 5-7): fast mode 20 s (the test suite), full mode 346 s with the teacher's edition's solutions,
+# before section 7 was added. With section 7, at load average 2-4: fast mode 38 s (the test suite);
+# in full mode section 7's 30 table searches took 170 s (the whole full mode was not timed again).
 # Earlier figures, some on a quiet machine, for the lesson before its second edition: README.md.
 
 # %% tags=["parameters"]

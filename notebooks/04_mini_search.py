@@ -41,8 +41,10 @@
 # * run and resume the same search as the `search_mini` Ikomia task.
 #
 # **Lesson time:** on the project's 2-core machine on 2026-12-02, shared with other jobs (load average
-# 5-7): fast mode 44 s (the test suite), full mode 354 s with the teacher's edition's solutions.
-# Earlier figures, some on a quiet machine, for the lesson before its second edition: README.md.
+# 5-7): fast mode 44 s (the test suite), full mode 354 s with the teacher's edition's solutions,
+# before section 1's table searches were added. With them, at load average 2-4: fast mode 57 s (the
+# test suite); in full mode the nine table searches took 193 s (the whole full mode was not timed
+# again). Earlier figures, some on a quiet machine, for the lesson before its second edition: README.md.
 
 # %% tags=["parameters"]
 import os
