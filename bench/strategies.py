@@ -9,7 +9,8 @@ signed-rank tests (rl > random, evolution > random, paired by seed); a plot of r
 and the paper's picture: the latency of the children sampled under the soft reward (w = -0.07), a
 stronger soft reward (w = -0.3) and the hard constraint, as histograms against T.
 
-PPO's settings can be tuned with `--tune` on seeds kept apart (1000+) from the reported ones (0..).
+PPO's settings can be tuned with `--tune` on seeds kept apart (1000+) from the reported ones (0..); the
+best of them (tuning.json) is then reported as "rl-tuned" beside the defaults.
 
     python bench/strategies.py                              # the shipped table, 30 seeds, budgets to 500
     python bench/strategies.py --table path.json.gz --seeds 5 --budgets 25 50
@@ -116,14 +117,28 @@ def best_per_budget(table: str, entries: dict, sampler: str, seeds: list[int], b
     return results
 
 
-def compare(table: str, seeds: list[int], budgets, scratch: Path, **settings) -> dict:
+def tuned_settings(output: Path) -> dict:
+    """The best PPO settings of a previous --tune run (tuning.json), {} when there is none."""
+    path = output / "tuning.json"
+    if not path.is_file():
+        return {}
+    best = json.loads(path.read_text())["rows"][0]
+    return {key: best[key] for key in TUNING_GRID}
+
+
+def compare(table: str, seeds: list[int], budgets, scratch: Path, tuned: dict | None = None) -> dict:
+    """Every strategy with SearchConfig's defaults, and "rl-tuned" with `tuned` PPO settings."""
     header, entries = table_with_means(table)
     reward = objective("soft", 1.0, SearchConfig().w)
     optimum_arch, optimum = table_optimum(entries, reward)
-    results = {s: best_per_budget(table, entries, s, seeds, budgets, scratch, **settings) for s in STRATEGIES}
+    runs = {name: (name, {}) for name in STRATEGIES}
+    if tuned:
+        runs["rl-tuned"] = ("rl", tuned)
+    results = {name: best_per_budget(table, entries, sampler, seeds, budgets, scratch, **settings)
+               for name, (sampler, settings) in runs.items()}
     rows = []
     for budget in budgets:
-        for sampler in STRATEGIES:
+        for sampler in runs:
             runs = results[sampler][budget]
             accuracy = mean_interval([r["accuracy"] for r in runs])
             rewards = [r["reward"] for r in runs]
@@ -171,7 +186,7 @@ def plot_regret(result: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for sampler in STRATEGIES:
+    for sampler in dict.fromkeys(r["strategy"] for r in result["rows"]):
         rows = [r for r in result["rows"] if r["strategy"] == sampler]
         budgets = [r["budget"] for r in rows]
         mean = [r["regret"][0] for r in rows]
@@ -229,7 +244,9 @@ def main(argv=None) -> int:
         if args.tune:
             tune(args, output, scratch)
             return 0
-        result = compare(args.table, list(range(args.seeds)), sorted(args.budgets), scratch)
+        tuned = tuned_settings(output)
+        result = compare(args.table, list(range(args.seeds)), sorted(args.budgets), scratch, tuned)
+        result["tuned_settings"] = tuned
         result["constraints"] = constraint_histogram(args.table, scratch, output / "constraints.png")
     plot_regret(result, output / "regret.png")
     (output / "strategies.json").write_text(json.dumps(result, indent=1))

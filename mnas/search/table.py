@@ -5,8 +5,9 @@ can be compared over many seeds in seconds.  This module does that for a sub-spa
 space: the blocks 2-5 of the 32 px B1 skeleton (its four multi-layer blocks, 11 of its 16 layers) each
 choose their op among depthwise separable, MBConv e3 and MBConv e6 and their kernel among 3 and 5,
 every other decision fixed at the skeleton's: 6^4 = 1,296 architectures, the skeleton among them
-(its blocks 2-5 are MBConv e3/e6, k3/k5), spanning about a 3x range of MACs.  Small enough to measure
-on a laptop in hours, large enough that random search does not find the best by luck at small budgets.
+(its blocks 2-5 are MBConv e3/e6, k3/k5), spanning 13.1-17.5M MACs and 0.78-1.15x the skeleton's
+latency.  Small enough to measure on a laptop in hours, large enough that random search does not find
+the best by luck at small budgets.
 
 Every entry is proxy-trained and timed exactly as the live search does it (`train_child`, the paired
 meter against the same reference, the same settings: `SearchConfig`'s defaults), in a fixed shuffled
