@@ -131,14 +131,14 @@ def compare(table: str, seeds: list[int], budgets, scratch: Path, tuned: dict | 
     header, entries = table_with_means(table)
     reward = objective("soft", 1.0, SearchConfig().w)
     optimum_arch, optimum = table_optimum(entries, reward)
-    runs = {name: (name, {}) for name in STRATEGIES}
+    strategies = {name: (name, {}) for name in STRATEGIES}
     if tuned:
-        runs["rl-tuned"] = ("rl", tuned)
+        strategies["rl-tuned"] = ("rl", tuned)
     results = {name: best_per_budget(table, entries, sampler, seeds, budgets, scratch, **settings)
-               for name, (sampler, settings) in runs.items()}
+               for name, (sampler, settings) in strategies.items()}
     rows = []
     for budget in budgets:
-        for sampler in runs:
+        for sampler in strategies:
             runs = results[sampler][budget]
             accuracy = mean_interval([r["accuracy"] for r in runs])
             rewards = [r["reward"] for r in runs]
