@@ -20,9 +20,9 @@ best of them (tuning.json) is then reported as "rl-tuned" beside the defaults.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
-import os
 import statistics
 import tempfile
 import time
@@ -32,6 +32,7 @@ import numpy as np
 
 from mnas.search.config import SearchConfig
 from mnas.search.loop import Search
+from mnas.search.parallel import run_searches
 from mnas.search.reward import objective
 from mnas.search.table import DEFAULT_TABLE, load_table
 from mnas.stats import mean_interval
@@ -39,49 +40,54 @@ from mnas.stats import mean_interval
 STRATEGIES = ("rl", "random", "evolution")
 BUDGETS = (25, 50, 100, 200, 500)
 TUNING_SEED_OFFSET = 1000
-WORKERS = max(1, len(os.sched_getaffinity(0)))
 # PPO settings tried by --tune (on seeds kept apart from the reported ones)
 TUNING_GRID = {"ppo_lr": (0.005, 0.02, 0.05), "entropy_weight": (0.01, 0.05), "ppo_batch": (4, 8),
                "ppo_normalize": (False, True)}
 
 
-def table_optimum(entries: dict, reward) -> tuple[str, float]:
-    arch = max(entries, key=lambda a: reward(entries[a]["mean_accuracy"], entries[a]["mean_ratio"]))
-    return arch, reward(entries[arch]["mean_accuracy"], entries[arch]["mean_ratio"])
+@dataclasses.dataclass(frozen=True)
+class ScoredTable:
+    """A table whose entries carry their mean figures and their soft reward (T = the skeleton, SearchConfig's
+    w), and the best entry under that reward: what every comparison is measured against."""
+    path: str
+    header: dict
+    entries: dict
+    optimum_arch: str
+    optimum: float
 
 
-def run_strategy(table: str, sampler: str, seed: int, budget: int, scratch: Path, **settings) -> list[dict]:
+def scored_table(table: str) -> ScoredTable:
+    header, entries = load_table(table)
+    reward = objective("soft", 1.0, SearchConfig().w)
+    for entry in entries.values():
+        entry["mean_accuracy"] = statistics.fmean(entry["accuracy"])
+        entry["mean_ratio"] = statistics.median(entry["latency_ratio"])
+        entry["mean_reward"] = reward(entry["mean_accuracy"], entry["mean_ratio"])
+    optimum_arch = max(entries, key=lambda arch: entries[arch]["mean_reward"])
+    return ScoredTable(str(table), header, entries, optimum_arch, entries[optimum_arch]["mean_reward"])
+
+
+def table_search(table: str, sampler: str, seed: int, budget: int, scratch: Path, **settings) -> Search:
+    """A table-mode search in its own folder under `scratch`; `settings` change SearchConfig's defaults."""
     config = SearchConfig(evaluator="table", table_file=table, sampler=sampler, seed=seed,
                           budget_children=budget, **settings)
-    folder = scratch / f"{sampler}-{seed}-{abs(hash(tuple(sorted(settings.items()))))}"
-    return Search("table", folder, config).run().children
-
-
-def _one_thread() -> None:
-    import torch
-
-    torch.set_num_threads(1)  # the controller is tiny: one thread per process, processes in parallel
+    tag = "".join(f"_{key}={value}" for key, value in sorted(settings.items()))
+    return Search("table", scratch / f"{sampler}-{seed}{tag}", config)
 
 
 def run_seeds(table: str, sampler: str, seeds: list[int], budget: int, scratch: Path, **settings) -> list[list[dict]]:
-    """`run_strategy` for every seed, in parallel processes (one per core); results in seed order."""
-    from concurrent.futures import ProcessPoolExecutor
-    from functools import partial
-
-    with ProcessPoolExecutor(max_workers=WORKERS, initializer=_one_thread) as pool:
-        return list(pool.map(partial(run_strategy, table, sampler, budget=budget, scratch=scratch, **settings),
-                             seeds))
+    """The children of one search per seed, run in parallel processes; in seed order."""
+    searches = {seed: table_search(table, sampler, seed, budget, scratch, **settings) for seed in seeds}
+    return list(run_searches(searches).values())
 
 
-def best_so_far(children: list[dict], entries: dict, reward, budgets) -> dict[int, dict]:
+def best_so_far(children: list[dict], entries: dict, budgets) -> dict[int, dict]:
     """Per budget: the child of highest *logged* reward among the first `budget` (what the search
-    would answer), scored by the table's mean figures."""
+    would answer), scored by the table's mean figures (`scored_table`)."""
     result = {}
     for budget in budgets:
-        chosen = max(children[:budget], key=lambda r: r["reward"])
-        entry = entries[chosen["arch"]]
-        result[budget] = {"accuracy": entry["mean_accuracy"],
-                          "reward": reward(entry["mean_accuracy"], entry["mean_ratio"])}
+        entry = entries[max(children[:budget], key=lambda r: r["reward"])["arch"]]
+        result[budget] = {"accuracy": entry["mean_accuracy"], "reward": entry["mean_reward"]}
     return result
 
 
@@ -95,22 +101,13 @@ def wilcoxon_greater(a, b) -> float:
     return float(wilcoxon(a, b, alternative="greater", zero_method="zsplit").pvalue)
 
 
-def table_with_means(table: str) -> tuple[dict, dict]:
-    header, entries = load_table(table)
-    for entry in entries.values():
-        entry["mean_accuracy"] = statistics.fmean(entry["accuracy"])
-        entry["mean_ratio"] = statistics.median(entry["latency_ratio"])
-    return header, entries
-
-
-def best_per_budget(table: str, entries: dict, sampler: str, seeds: list[int], budgets, scratch: Path,
+def best_per_budget(scored: ScoredTable, sampler: str, seeds: list[int], budgets, scratch: Path,
                     **settings) -> dict[int, list[dict]]:
     """{budget: [the best child's table figures, per seed]}."""
-    reward = objective("soft", 1.0, SearchConfig().w)
     started = time.perf_counter()
     results = {b: [] for b in budgets}
-    for children in run_seeds(table, sampler, seeds, max(budgets), scratch, **settings):
-        for budget, figures in best_so_far(children, entries, reward, budgets).items():
+    for children in run_seeds(scored.path, sampler, seeds, max(budgets), scratch, **settings):
+        for budget, figures in best_so_far(children, scored.entries, budgets).items():
             results[budget].append(figures)
     print(f"  {sampler} {settings or ''}: {len(seeds)} seeds x {max(budgets)} children in "
           f"{time.perf_counter() - started:.0f} s", flush=True)
@@ -128,13 +125,11 @@ def tuned_settings(output: Path) -> dict:
 
 def compare(table: str, seeds: list[int], budgets, scratch: Path, tuned: dict | None = None) -> dict:
     """Every strategy with SearchConfig's defaults, and "rl-tuned" with `tuned` PPO settings."""
-    header, entries = table_with_means(table)
-    reward = objective("soft", 1.0, SearchConfig().w)
-    optimum_arch, optimum = table_optimum(entries, reward)
+    scored = scored_table(table)
     strategies = {name: (name, {}) for name in STRATEGIES}
     if tuned:
         strategies["rl-tuned"] = ("rl", tuned)
-    results = {name: best_per_budget(table, entries, sampler, seeds, budgets, scratch, **settings)
+    results = {name: best_per_budget(scored, sampler, seeds, budgets, scratch, **settings)
                for name, (sampler, settings) in strategies.items()}
     rows = []
     for budget in budgets:
@@ -142,14 +137,14 @@ def compare(table: str, seeds: list[int], budgets, scratch: Path, tuned: dict | 
             runs = results[sampler][budget]
             accuracy = mean_interval([r["accuracy"] for r in runs])
             rewards = [r["reward"] for r in runs]
-            regret = mean_interval([optimum - r for r in rewards])
+            regret = mean_interval([scored.optimum - r for r in rewards])
             row = {"budget": budget, "strategy": sampler, "accuracy": accuracy,
                    "reward": mean_interval(rewards), "regret": regret}
             if sampler != "random":
                 row["p_vs_random"] = wilcoxon_greater(rewards, [r["reward"] for r in results["random"][budget]])
             rows.append(row)
-    return {"table": str(table), "entries": len(entries), "space_size": header["space_size"], "seeds": seeds,
-            "optimum": {"arch": optimum_arch, "reward": optimum}, "rows": rows}
+    return {"table": scored.path, "entries": len(scored.entries), "space_size": scored.header["space_size"],
+            "seeds": seeds, "optimum": {"arch": scored.optimum_arch, "reward": scored.optimum}, "rows": rows}
 
 
 def constraint_histogram(table: str, scratch: Path, path: Path, budget: int = 500, seed: int = 0) -> dict:
@@ -162,11 +157,12 @@ def constraint_histogram(table: str, scratch: Path, path: Path, budget: int = 50
     rules = {"soft, w = -0.07": dict(constraint="soft", w=-0.07), "soft, w = -0.3": dict(constraint="soft", w=-0.3),
              "hard (T)": dict(constraint="hard")}
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    latencies = {}
-    for name, rule in rules.items():
-        children = run_strategy(table, "rl", seed, budget, scratch, **rule)
-        latencies[name] = [r["latency_ratio"] for r in children[budget // 2:]]  # the learned half
-        ax.hist(latencies[name], bins=30, histtype="step", linewidth=2, label=name)
+    runs = run_searches({name: table_search(table, "rl", seed, budget, scratch, **rule)
+                         for name, rule in rules.items()})
+    latencies = {name: [r["latency_ratio"] for r in children[budget // 2:]]  # the learned half
+                 for name, children in runs.items()}
+    for name, values in latencies.items():
+        ax.hist(values, bins=30, histtype="step", linewidth=2, label=name)
     ax.axvline(1.0, color="0.3", linestyle="--", label="T (the B1 skeleton)")
     ax.set_xlabel("paired latency of sampled children (x T), children {}-{}".format(budget // 2, budget))
     ax.set_ylabel("children")
@@ -206,20 +202,16 @@ def tune(args, output: Path, scratch: Path) -> list[dict]:
     reported ones), against random search on the same seeds; best first, written to tuning.json."""
     seeds = [TUNING_SEED_OFFSET + s for s in range(args.seeds)]
     budget = max(args.budgets)
-    _, entries = table_with_means(args.table)
-    reward = objective("soft", 1.0, SearchConfig().w)
-    _, optimum = table_optimum(entries, reward)
-    random_rewards = [r["reward"] for r in best_per_budget(args.table, entries, "random", seeds, [budget],
-                                                           scratch)[budget]]
+    scored = scored_table(args.table)
+    random_rewards = [r["reward"] for r in best_per_budget(scored, "random", seeds, [budget], scratch)[budget]]
     rows = []
     for values in itertools.product(*TUNING_GRID.values()):
         settings = dict(zip(TUNING_GRID, values))
-        rewards = [r["reward"] for r in best_per_budget(args.table, entries, "rl", seeds, [budget], scratch,
-                                                        **settings)[budget]]
-        rows.append({**settings, "regret": mean_interval([optimum - r for r in rewards]),
+        rewards = [r["reward"] for r in best_per_budget(scored, "rl", seeds, [budget], scratch, **settings)[budget]]
+        rows.append({**settings, "regret": mean_interval([scored.optimum - r for r in rewards]),
                      "p_vs_random": wilcoxon_greater(rewards, random_rewards)})
     rows.sort(key=lambda r: r["regret"][0])
-    random_regret = mean_interval([optimum - r for r in random_rewards])
+    random_regret = mean_interval([scored.optimum - r for r in random_rewards])
     (output / "tuning.json").write_text(json.dumps({"seeds": seeds, "budget": budget, "random_regret": random_regret,
                                                     "rows": rows}, indent=1))
     print(f"tuning on seeds {seeds[0]}-{seeds[-1]}, budget {budget}; random: regret {random_regret[0]:.4f}")
