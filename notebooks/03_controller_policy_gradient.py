@@ -414,13 +414,16 @@ show(fig, "table")
 # `TABLE_BUDGET` children: the PPO controller with the library's default settings (`sampler="rl"`),
 # uniform random search (`"random"`), and regularised evolution (`"evolution"`: Real et al., 2019;
 # mutate one decision of the best of a few members drawn from the last 20 children). Each run is a
-# real `Search` in its own folder, with its logs; the runs are independent, so they share the cores.
+# real `Search` in its own folder, with its logs; the runs are independent, so they share the cores:
+# `mnas.search.parallel.run_searches` takes `{key: Search}`, runs them in parallel processes (one per
+# core, one torch thread each: the controller is tiny, and processes use the cores better than threads
+# do) and returns `{key: children}`.
 
 # %%
 import shutil
-from concurrent.futures import ProcessPoolExecutor
 
 from mnas.search import Search, SearchConfig
+from mnas.search.parallel import run_searches
 
 STRATEGIES = ("rl", "random", "evolution")
 
@@ -432,15 +435,6 @@ def table_search(sampler: str, seed: int, **changes) -> Search:
     shutil.rmtree(folder, ignore_errors=True)  # a fresh search each time the lesson runs
     return Search("table", folder, SearchConfig(evaluator="table", table_file=TABLE_FILE, sampler=sampler,
                                                seed=seed, budget_children=TABLE_BUDGET, **changes))
-
-
-def run_searches(searches: dict) -> dict:
-    """{key: Search} -> {key: its children}: the searches run in parallel processes, one thread each
-    (the controller is tiny: processes use the cores better than threads do)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    with ProcessPoolExecutor(min(cores, 4), initializer=torch.set_num_threads, initargs=(1,)) as pool:
-        jobs = {key: pool.submit(search.run) for key, search in searches.items()}
-        return {key: job.result().children for key, job in jobs.items()}
 
 
 start = time.perf_counter()

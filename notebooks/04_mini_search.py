@@ -115,13 +115,14 @@ print(f"soft: twice T costs {1 - soft(1.0, 2.0):.1%}, half of T earns {soft(1.0,
 # are over it. The same PPO controller runs with three rewards: the paper's soft $w = -0.07$, a much
 # stronger soft $w = -0.3$, and that hard constraint. The histograms hold the children of the second
 # half of each run, when the controller has learned, against the table as a whole (what random search
-# samples).
+# samples). The searches (three rewards, `TABLE_SEEDS` seeds each) run in parallel processes with
+# `mnas.search.parallel.run_searches`, as in lesson 3's section 7.
 
 # %%
 import shutil
-from concurrent.futures import ProcessPoolExecutor
 
 from mnas.search import Search, SearchConfig
+from mnas.search.parallel import run_searches
 from mnas.search.table import DEFAULT_TABLE, load_table, seed_noise, table_space
 
 _, entries = load_table(TABLE_FILE or DEFAULT_TABLE)
@@ -137,14 +138,6 @@ def table_search(rule: str, seed: int) -> Search:
     shutil.rmtree(folder, ignore_errors=True)  # a fresh search each time the lesson runs
     return Search("table", folder, SearchConfig(evaluator="table", table_file=TABLE_FILE, seed=seed,
                                                budget_children=TABLE_BUDGET, **REWARDS[rule]))
-
-
-def run_searches(searches: dict) -> dict:
-    """{key: Search} -> {key: its children}: the searches run in parallel processes, one thread each."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    with ProcessPoolExecutor(min(cores, 4), initializer=torch.set_num_threads, initargs=(1,)) as pool:
-        jobs = {key: pool.submit(search.run) for key, search in searches.items()}
-        return {key: job.result().children for key, job in jobs.items()}
 
 
 start = time.perf_counter()
