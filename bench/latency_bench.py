@@ -53,7 +53,9 @@ def measure_pass(order, models, meters, raw_repeats):
             raw = measure_latency(models[index], INPUT_SIZE, engine=engine, threads=meter.threads,
                                   repeats=raw_repeats)
             figures[engine, index] = {"ratio": paired.ratio, "paired_ms": paired.median_ms,
-                                      "raw_ms": raw.median_ms, "seconds": seconds, "spread": paired.spread}
+                                      "raw_ms": raw.median_ms, "seconds": seconds, "spread": paired.spread,
+                                      "rounds": {"ratios": paired.ratios, "child_ms": paired.child_ms,
+                                                 "reference_ms": paired.reference_ms}}
     return figures
 
 
@@ -81,6 +83,8 @@ def main(argv=None) -> int:
     parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=ENGINES)
     parser.add_argument("--raw-repeats", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rounds", type=int, default=None, help="paired rounds (default: the search's)")
+    parser.add_argument("--burst", type=int, default=None, help="calls per burst (default: the search's)")
     parser.add_argument("--output", default="runs/bench/latency_bench.json")
     args = parser.parse_args(argv)
 
@@ -92,7 +96,8 @@ def main(argv=None) -> int:
     models = [create_model(arch, 10, INPUT_SIZE) for arch in archs]
     reference = create_model(space.skeleton_arch(), 10, INPUT_SIZE)
     meters = {engine: PairedMeter(reference, INPUT_SIZE, engine=engine, threads=config.threads,
-                                  rounds=config.latency_rounds, burst=config.latency_burst)
+                                  rounds=args.rounds or config.latency_rounds,
+                                  burst=args.burst or config.latency_burst)
               for engine in args.engines}
     machine = machine_record()
     print(f"{len(archs)} models, engines {args.engines}; {machine['cpu']}, {machine['usable_cores']} cores, "
