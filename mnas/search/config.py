@@ -73,7 +73,7 @@ class SearchConfig:
                                  special_value=0)
     device: str = setting(AUTO, "where children's proxy training runs: auto (the GPU when torch sees one, "
                           "else the CPU), cpu, cuda, or cuda:N")
-    latency_rounds: int = setting(10, "paired rounds per latency measurement: a burst of the reference, one "
+    latency_rounds: int = setting(40, "paired rounds per latency measurement: a burst of the reference, one "
                                   "of the child", minimum=3, maximum=1000)
     latency_burst: int = setting(10, "calls per burst (the fastest counts; the median ratio over rounds is "
                                  "reported)", minimum=1, maximum=1000)
