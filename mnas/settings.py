@@ -7,7 +7,9 @@ range, choices and how a form shows it. From that one declaration:
   ``--name/--no-name``; tuples of numbers comma-separated) and `values_from_args(cls, args)` reads them;
 - `string_defaults(cls)` and `parse_strings(cls, values)` give an Ikomia task's string parameters and
   turn them back into typed values (each error names the parameter and what was expected);
-- `settings_of(cls)` lists them for the STUDIO forms (`mnas_ikomia.widgets.fields_from_config`).
+- `settings_of(cls)` lists them for the STUDIO forms (`mnas_ikomia.widgets.fields_from_config`);
+- `check_values(config, what)` checks a configuration's values against the same declarations (type,
+  finite, range, choices, special value), called by each configuration's ``__post_init__``.
 
 A field without `setting` metadata is internal: no surface offers it. The user-facing `name` may differ
 from the field's (``learning_rate`` for the field ``lr``, kept so logs and checkpoints stay readable);
@@ -18,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
+import numbers
 import re
 import sys
 import warnings
@@ -40,8 +44,10 @@ class Setting:
     help: str
     label: str
     choices: tuple[str, ...] = ()
-    minimum: float | None = None
+    minimum: float | None = None       # the true bounds, enforced by `check_values`
     maximum: float | None = None
+    minimum_excluded: bool = False     # `minimum` itself is refused (lr > 0)
+    maximum_excluded: bool = False
     step: float | None = None
     decimals: int | None = None
     special: str = ""                  # a word standing for `special_value` (e.g. "none" for 0)
@@ -50,26 +56,45 @@ class Setting:
     empty: str = ""                    # what an empty text or path means
     file_filter: str = ""              # a file setting's dialog filter, e.g. "Model files (*.pth)"
     old_names: tuple[str, ...] = ()
+    optional: bool = False             # None is a valid value (the field's type says ``| None``)
 
     @property
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
 
+    @property
+    def lowest(self) -> float | None:
+        """The smallest value a form offers: `minimum`, or one shown step above it when excluded."""
+        return self.minimum if not self.minimum_excluded else self.minimum + 10.0 ** -self.decimals
+
+    @property
+    def highest(self) -> float | None:
+        """The largest value a form offers: `maximum`, or one shown step below it when excluded."""
+        return self.maximum if not self.maximum_excluded else self.maximum - 10.0 ** -self.decimals
+
 
 def setting(default, help: str, *, name: str | None = None, label: str | None = None,
             choices: Sequence[str] | None = None, minimum: float | None = None, maximum: float | None = None,
+            minimum_excluded: bool = False, maximum_excluded: bool = False,
             step: float | None = None, decimals: int | None = None, special: str = "",
             special_value: Any = None, special_default: bool = False, empty: str = "", kind: str | None = None,
             file_filter: str = "", old_names: Sequence[str] = ()):
     """A dataclass field with its default and the metadata every surface derives its option from.
 
     `kind` is taken from the field's type unless given (``file`` / ``folder`` for paths, ``choice`` is
-    implied by `choices`). `special` is a word the surfaces accept and show in place of `special_value`.
+    implied by `choices`). `minimum` and `maximum` are the true bounds (`check_values` refuses anything
+    beyond them, and the forms reach no further); `minimum_excluded` / `maximum_excluded` make a bound
+    strict, for numbers shown with `decimals` (the form stops one shown step inside). `special` is a word
+    the surfaces accept and show in place of `special_value`.
     """
     if kind is not None and kind not in KINDS:
         raise ValueError(f"setting kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    for bound, excluded in ((minimum, minimum_excluded), (maximum, maximum_excluded)):
+        if excluded and (bound is None or decimals is None):
+            raise ValueError("an excluded bound needs the bound and the decimals the form shows")
     metadata = dict(name=name, label=label, choices=tuple(choices or ()), minimum=minimum, maximum=maximum,
-                    step=step, decimals=decimals, special=special, special_value=special_value,
+                    minimum_excluded=minimum_excluded, maximum_excluded=maximum_excluded, step=step,
+                    decimals=decimals, special=special, special_value=special_value,
                     special_default=special_default, empty=empty, kind=kind, file_filter=file_filter,
                     old_names=tuple(old_names), help=help)
     if isinstance(default, (list, dict, set)):
@@ -90,6 +115,11 @@ def _kind(field: dataclasses.Field, meta: dict) -> str:
     return _TYPE_KINDS[type_name]
 
 
+def _allows_none(field: dataclasses.Field) -> bool:
+    type_text = field.type if isinstance(field.type, str) else repr(field.type)
+    return re.search(r"\bNone\b", type_text) is not None
+
+
 def settings_of(cls, names: Iterable[str] | None = None) -> list[Setting]:
     """The settings of the configuration class `cls` in field order (only `names`, user-facing, if given)."""
     found = []
@@ -100,7 +130,8 @@ def settings_of(cls, names: Iterable[str] | None = None) -> list[Setting]:
         name = meta["name"] or field.name
         rest = {key: value for key, value in meta.items() if key not in ("name", "label", "kind")}
         found.append(Setting(field=field.name, name=name, kind=_kind(field, meta), default=field.default,
-                             label=meta["label"] or name.replace("_", " ").capitalize(), **rest))
+                             label=meta["label"] or name.replace("_", " ").capitalize(),
+                             optional=_allows_none(field), **rest))
     if names is None:
         return found
     by_name = {s.name: s for s in found}
@@ -109,6 +140,79 @@ def settings_of(cls, names: Iterable[str] | None = None) -> list[Setting]:
         raise ValueError(f"{cls.__name__} has no setting(s) {', '.join(unknown)}: expected some of "
                          f"{', '.join(by_name)}")
     return [by_name[name] for name in names]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Checking a configuration's values against the declarations
+
+
+def check_values(config, what: str = "") -> None:
+    """A `ValueError` for the first setting of the configuration instance `config` whose value its
+    declaration refuses: ``"<what> <field> must be <what the declaration allows>, got <value>"``.
+
+    The field's own name is given (what a Python caller typed; `build` turns it into the user-facing
+    name for the other surfaces). Only what one setting's metadata says is checked here; rules between
+    settings (e.g. warm-up shorter than the run) stay with the configuration."""
+    prefix = f"{what} " if what else ""
+    for s in settings_of(type(config)):
+        value = getattr(config, s.field)
+        expected = _refusal(s, value)
+        if expected:
+            raise ValueError(f"{prefix}{s.field} must be {expected}, got {value!r}")
+
+
+def _refusal(s: Setting, value) -> str:
+    """What `s` expects, when `value` is not that; '' when it is."""
+    if value is None and s.optional:
+        return ""
+    if s.kind in ("integer", "number"):
+        if not _is_number(value, s.kind):
+            return _allowed(s)
+        if not math.isfinite(value):
+            return "a finite number"
+        if s.special and value == s.special_value:
+            return ""
+        return "" if _in_range(s, value) else _allowed(s)
+    if s.kind == "numbers":
+        ok = isinstance(value, (tuple, list)) and all(_is_number(v, "number") and math.isfinite(v)
+                                                     and _in_range(s, v) for v in value)
+        return "" if ok else _allowed(s)
+    if s.kind == "choice":
+        return "" if value in s.choices else _allowed(s)
+    if s.kind == "flag":
+        return "" if isinstance(value, bool) else _allowed(s)
+    return "" if isinstance(value, str) else _allowed(s)  # text, file, folder: a path is given as text
+
+
+def _is_number(value, kind: str) -> bool:
+    wanted = numbers.Integral if kind == "integer" else numbers.Real
+    return isinstance(value, wanted) and not isinstance(value, bool)
+
+
+def _in_range(s: Setting, value) -> bool:
+    low, high = s.minimum, s.maximum
+    return ((low is None or value > low or (value == low and not s.minimum_excluded))
+            and (high is None or value < high or (value == high and not s.maximum_excluded)))
+
+
+def _allowed(s: Setting) -> str:
+    """What the declaration of `s` allows, in words: "an integer >= 1 and <= 100 (0: none)"."""
+    if s.kind == "choice":
+        return "one of " + ", ".join(s.choices)
+    if s.kind not in ("integer", "number", "numbers"):
+        return {"flag": "True or False"}.get(s.kind, "text")
+    limits = ((">", s.minimum, s.minimum_excluded), ("<", s.maximum, s.maximum_excluded))
+    bounds = [f"{sign}{'' if excluded else '='} {_number_text(bound)}"
+              for sign, bound, excluded in limits if bound is not None]
+    words = {"integer": "an integer", "number": "a number", "numbers": "numbers"}[s.kind]
+    text = " ".join([words, " and ".join(bounds)]).strip()
+    if s.special and s.special_value is not None:
+        return f"{text} ({_number_text(s.special_value)}: {s.special})"
+    return f"{text} (or {s.special})" if s.optional and s.special else text
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -138,7 +242,7 @@ def _expected(s: Setting) -> str:
 
 def parse_string(s: Setting, text: str):
     """The typed value of one parameter string; a `ValueError` naming the parameter when it is not of
-    the setting's type. Ranges and choices are the configuration's own checks (on creation)."""
+    the setting's type. Ranges and choices are checked when the configuration is made (`check_values`)."""
     raw = str(text).strip()
     if s.special and (raw.lower() == s.special.lower() or (raw == "" and s.special_value is None)):
         return s.special_value

@@ -88,10 +88,13 @@ def field_from_setting(s: settings.Setting) -> Field:
     """The form field of a configuration setting: label, tooltip, kind, range as the setting declares."""
     kind = "text" if s.kind == "numbers" else s.kind  # a list of numbers is typed as text
     spin = dict(_SPIN_DEFAULTS.get(kind, {}))
-    spin.update({key: value for key in ("minimum", "maximum", "step", "decimals")
-                 if (value := getattr(s, key)) is not None})
+    declared = {"minimum": s.lowest, "maximum": s.highest, "step": s.step, "decimals": s.decimals}
+    spin.update({key: value for key, value in declared.items() if value is not None})
+    if kind == "integer":  # a QSpinBox holds 32-bit integers
+        spin["maximum"] = min(spin["maximum"], _SPIN_DEFAULTS["integer"]["maximum"])
     if kind in _SPIN_DEFAULTS and s.special and s.special_value is None:
-        spin["minimum"] -= spin["step"]  # a slot below the range shows the word (e.g. "auto")
+        # a slot below the range shows the word (e.g. "auto"): an excluded minimum itself, else a step below
+        spin["minimum"] = s.minimum if s.minimum_excluded else spin["minimum"] - spin["step"]
     special_value = "" if s.special_value is None else settings.to_string(s, s.special_value)
     return Field(s.name, s.label, s.help, kind, choices=s.choices, special=s.special,
                  special_value=special_value, empty=s.empty, file_filter=s.file_filter or "All files (*)",
