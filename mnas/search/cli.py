@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..settings import add_arguments as add_setting_arguments, values_from_args
+from ..settings import add_arguments as add_setting_arguments, build, values_from_args
 from .loop import Search, SearchConfig
 
 
@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> SearchConfig:
-    return SearchConfig(**values_from_args(SearchConfig, args))
+    return build(SearchConfig, values_from_args(SearchConfig, args))  # errors say learning_rate, not lr
 
 
 def run(args: argparse.Namespace) -> int:

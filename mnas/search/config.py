@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 
 from ..device import AUTO, check_device_spec
 from ..latency import ENGINES
-from ..settings import setting
+from ..settings import check_values, setting
 from ..train import TrainConfig
 from .controller import PPOConfig
 from .reward import SOFT_W
@@ -55,8 +54,8 @@ class SearchConfig:
     batch_size: int = setting(32, "proxy training batch size (small batches: more steps per image seen in a "
                               "short run)", minimum=2, maximum=4096)
     lr: float = setting(0.02, "proxy training learning rate (the best of 0.02 / 0.05 / 0.1 for a 50-step "
-                        "proxy run)", name="learning_rate", old_names=("lr",), minimum=1e-6, maximum=10.0,
-                        step=0.005, decimals=6)
+                        "proxy run)", name="learning_rate", old_names=("lr",), minimum=0.0, minimum_excluded=True,
+                        step=0.005, decimals=6)  # no maximum: a diverging run is reported as such
     seed: int = setting(0, "seed of the controller, the random search and the proxy trainings",
                         minimum=0, maximum=2**31 - 1)
     sampler: str = setting("rl", "rl: the PPO-trained LSTM controller (MnasNet); random: uniform random "
@@ -78,10 +77,11 @@ class SearchConfig:
     latency_burst: int = setting(10, "calls per burst (the fastest counts; the median ratio over rounds is "
                                  "reported)", minimum=1, maximum=1000)
     width: float = setting(0.5, "the B1 skeleton's base width (children's filters are 0.75-1.25 x this)",
-                           label="Skeleton width", minimum=0.05, maximum=4.0, step=0.05, decimals=3)
+                           label="Skeleton width", minimum=0.0, minimum_excluded=True, maximum=4.0, step=0.05,
+                       decimals=3)
     baseline_widths: tuple[float, ...] = setting(
         (0.35, 0.5, 0.75, 1.0), "widths of the MnasNet-B1 skeleton trained as baselines, comma-separated",
-        empty="no baselines")
+        empty="no baselines", minimum=0.0, minimum_excluded=True, maximum=4.0, decimals=3)  # as width
     compare_random: bool = setting(False, "also run random search with the same budget and trainer",
                                    label="Also random search")
     predictor: bool = setting(True, "predict each child's latency from the per-layer lookup table too "
@@ -117,7 +117,7 @@ class SearchConfig:
                                         special_value=0)
     controller_hidden: int = setting(64, "rl: hidden units of the LSTM controller", minimum=1, maximum=4096)
     ppo_lr: float = setting(PPOConfig.lr, "rl: the controller's learning rate (Adam)", label="PPO learning rate",
-                            minimum=1e-6, maximum=1.0, step=0.001, decimals=6)
+                            minimum=0.0, minimum_excluded=True, maximum=1.0, step=0.001, decimals=6)
     ppo_batch: int = setting(PPOConfig.batch, "rl: children per controller update", label="PPO batch",
                              minimum=1, maximum=1000)
     entropy_weight: float = setting(PPOConfig.entropy_weight, "rl: weight of the entropy bonus (keeps the "
@@ -127,54 +127,15 @@ class SearchConfig:
                                   label="Normalise advantages")
 
     def __post_init__(self):
-        self.baseline_widths = tuple(float(w) for w in self.baseline_widths)
+        check_values(self, "search setting")  # inf / nan would reach the reward and the PPO logits
+        self.baseline_widths = tuple(map(float, self.baseline_widths))
         self.device = check_device_spec(self.device, "search setting device")
-        for field in dataclasses.fields(self):  # inf / nan would reach the reward and the PPO logits
-            value = getattr(self, field.name)
-            if field.type in ("int", "float") and not (isinstance(value, (int, float))
-                                                       and math.isfinite(value)):
-                raise ValueError(f"search setting {field.name} must be a finite number, got {value!r}")
-        if not all(map(math.isfinite, self.baseline_widths)):
-            raise ValueError(f"search setting baseline_widths must be finite numbers, got {self.baseline_widths}")
-        checks = [
-            ("budget_children", self.budget_children >= 1, "an integer >= 1"),
-            ("budget_minutes", self.budget_minutes >= 0, "a number >= 0 (0: no time budget)"),
-            ("target_latency_ms", self.target_latency_ms >= 0, "a number >= 0 (0: measure the baseline)"),
-            ("constraint", self.constraint in ("soft", "hard"), "'soft' or 'hard'"),
-            ("w", self.w <= 0, "a number <= 0, e.g. -0.07"),
-            ("proxy_epochs", self.proxy_epochs >= 1, "an integer >= 1"),
-            ("train_images", self.train_images >= 2, "an integer >= 2"),
-            ("val_images", self.val_images >= 1, "an integer >= 1"),
-            ("batch_size", self.batch_size >= 2, "an integer >= 2"),
-            ("lr", self.lr > 0, "a number > 0"),
-            ("sampler", self.sampler in SAMPLERS, f"one of {', '.join(SAMPLERS)}"),
-            ("latency_engine", self.latency_engine in ENGINES, f"one of {', '.join(ENGINES)}"),
-            ("threads", self.threads >= 1, "an integer >= 1"),
-            ("train_threads", self.train_threads >= 0, "an integer >= 0 (0: all cores)"),
-            ("latency_rounds", self.latency_rounds >= 3, "an integer >= 3"),
-            ("latency_burst", self.latency_burst >= 1, "an integer >= 1"),
-            ("width", self.width > 0, "a number > 0"),
-            ("baseline_widths", all(w > 0 for w in self.baseline_widths), "numbers > 0"),
-            ("executor", self.executor in EXECUTORS, f"one of {', '.join(EXECUTORS)}"),
-            ("max_retries", self.max_retries >= 0, "an integer >= 0"),
-            ("evaluator", self.evaluator in EVALUATORS, f"one of {', '.join(EVALUATORS)}"),
-            ("population", self.population >= 2, "an integer >= 2"),
-            ("tournament", 1 <= self.tournament <= self.population, "an integer in 1..population"),
-            ("final_top_k", self.final_top_k >= 0 and not (self.final_top_k and self.evaluator == "table"),
-             "an integer >= 0 (0: no final comparison), and 0 in table mode (nothing to retrain)"),
-            ("final_b1_widths", self.final_b1_widths >= 2, "an integer >= 2"),
-            ("final_epochs", self.final_epochs >= 1, "an integer >= 1"),
-            ("final_train_per_class", self.final_train_per_class >= 1, "an integer >= 1"),
-            ("final_val_per_class", self.final_val_per_class >= 1, "an integer >= 1"),
-            ("final_test_per_class", self.final_test_per_class >= 0, "an integer >= 0 (0: every image)"),
-            ("controller_hidden", self.controller_hidden >= 1, "an integer >= 1"),
-            ("ppo_lr", self.ppo_lr > 0, "a number > 0"),
-            ("ppo_batch", self.ppo_batch >= 1, "an integer >= 1"),
-            ("entropy_weight", self.entropy_weight >= 0, "a number >= 0"),
-        ]
-        for name, ok, expected in checks:
-            if not ok:
-                raise ValueError(f"search setting {name} must be {expected}, got {getattr(self, name)!r}")
+        if self.tournament > self.population:
+            raise ValueError(f"search setting tournament must be at most the population ({self.population}), "
+                             f"got {self.tournament!r}")
+        if self.final_top_k and self.evaluator == "table":
+            raise ValueError(f"search setting final_top_k must be 0 in table mode (nothing to retrain), got "
+                             f"{self.final_top_k!r}")
 
     def train_config(self, seed: int) -> TrainConfig:
         return TrainConfig(epochs=self.proxy_epochs, batch_size=self.batch_size, lr=self.lr,
