@@ -48,6 +48,7 @@ import copy
 import dataclasses
 import logging
 import math
+import numbers
 import os
 import queue
 import threading
@@ -67,12 +68,14 @@ from .device import AUTO, autocast_dtype, check_device_spec, resolve_device
 from .fileio import atomic_torch_save
 from .stream import decoded_batches
 from .preprocess import IMAGENET_MEAN, IMAGENET_STD, MAX_INPUT_SIZE
-from .settings import setting
+from .settings import check_values, setting
 
 logger = logging.getLogger(__name__)
 
 OPTIMIZERS = ("sgd", "rmsprop")
 SCHEDULES = ("cosine", "step")
+MAX_EPOCHS = 10_000
+SEED_LIMIT = 2**64 - 1  # torch.manual_seed's range (the search's children get seeds beyond 2**31)
 # The paper's RMSProp (TensorFlow): decay 0.9, momentum 0.9, epsilon 1e-3 added *inside* the square
 # root. PyTorch adds epsilon outside it, so sqrt(1e-3) gives the same denominator floor.
 RMSPROP_ALPHA = 0.9
@@ -95,33 +98,35 @@ DEVICE_DATA_SHARE = 0.5
 class TrainConfig:
     """Hyper-parameters of one training run (all validated in `__post_init__`)."""
 
-    epochs: int = setting(10, "passes over the training set", minimum=1, maximum=10000)
+    epochs: int = setting(10, "passes over the training set", minimum=1, maximum=MAX_EPOCHS)
     batch_size: int = setting(128, "images per optimisation step", minimum=2, maximum=4096)
     lr: float = setting(0.05, "peak learning rate (after warm-up)", name="learning_rate", old_names=("lr",),
-                        minimum=1e-6, maximum=10.0, step=0.005, decimals=6)
+                        minimum=0.0, minimum_excluded=True, step=0.005, decimals=6)  # no maximum: TrainingDiverged
     optimizer: str = setting("sgd", "sgd: Nesterov momentum; rmsprop: the MnasNet paper's settings",
                              choices=OPTIMIZERS)
-    momentum: float = setting(0.9, "momentum of sgd and rmsprop", minimum=0.0, maximum=0.999, step=0.01,
-                              decimals=3)
+    momentum: float = setting(0.9, "momentum of sgd and rmsprop", minimum=0.0, maximum=1.0,
+                              maximum_excluded=True, step=0.01, decimals=3)
     weight_decay: float = setting(4e-5, "L2 penalty on conv and linear weights (not on batch norm or biases)",
                                   minimum=0.0, maximum=0.1, step=1e-5, decimals=6)
     schedule: str = setting("cosine", "cosine: decays to 0 over the run; step: x lr_step_gamma every "
                             "lr_step_epochs (the paper: x0.97 every 2.4 epochs)", choices=SCHEDULES)
     warmup_epochs: float = setting(0.0, "linear warm-up of the learning rate from 0, in epochs (per step)",
-                                   label="Warm-up epochs", minimum=0.0, maximum=100.0, step=0.5, decimals=2)
+                                   label="Warm-up epochs", minimum=0.0, maximum=float(MAX_EPOCHS),
+                                   maximum_excluded=True, step=0.5, decimals=2)  # and < epochs (__post_init__)
     lr_step_epochs: float = setting(2.4, "step schedule: epochs between two decays", label="Step every (epochs)",
-                                    minimum=0.01, maximum=1000.0, step=0.1, decimals=2)
+                                    minimum=0.0, minimum_excluded=True, maximum=1000.0, step=0.1, decimals=2)
     lr_step_gamma: float = setting(0.97, "step schedule: factor of each decay", label="Step factor",
-                                   minimum=0.01, maximum=1.0, step=0.01, decimals=3)
+                                   minimum=0.0, minimum_excluded=True, maximum=1.0, step=0.01, decimals=3)
     label_smoothing: float = setting(0.0, "weight moved from the true class to the others in the loss (0: "
-                                     "none, 0.1 is common)", minimum=0.0, maximum=0.9, step=0.05, decimals=2)
+                                     "none, 0.1 is common)", minimum=0.0, maximum=1.0, maximum_excluded=True,
+                                     step=0.05, decimals=2)
     # The surfaces default to "auto" (mnas.train_job.default_input_size: 32 for CIFAR-scale images, else
     # 224); 32 is the engine's own default (the search's proxy runs)
     input_size: int = setting(32, "side of the square training images are resized to, in pixels; auto: 32 "
                               "when the dataset's images are at most 64 px (CIFAR scale), else 224",
                               minimum=8, maximum=MAX_INPUT_SIZE, step=8, special="auto", special_default=True)
     seed: int = setting(0, "random seed of initialisation, shuffling and augmentation", minimum=0,
-                        maximum=2**31 - 1)
+                        maximum=SEED_LIMIT)
     augment: bool = setting(True, "augment the training images (pad-and-crop up to 64 px, random-resized crop "
                             "above; horizontal flip)", label="Augmentation")
     num_workers: int = setting(0, "batches a background thread prepares while the model trains (0: in the "
@@ -148,30 +153,13 @@ class TrainConfig:
                                     "no effect on the CPU")
 
     def __post_init__(self):
+        check_values(self)
         self.mean, self.std = tuple(map(float, self.mean)), tuple(map(float, self.std))
         self.device = check_device_spec(self.device)
-        numbers = [f.name for f in dataclasses.fields(self) if f.type in ("float", "int")]
-        for name in numbers:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"{name} must be a finite number, got {value!r}")
-        checks = [
-            ("epochs", self.epochs >= 1, "an integer >= 1"),
-            ("batch_size", self.batch_size >= 2, "an integer >= 2 (batch norm needs 2 images)"),
-            ("lr", self.lr > 0, "a number > 0"),
-            ("optimizer", self.optimizer in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
-            ("momentum", 0 <= self.momentum < 1, "a number in [0, 1)"),
-            ("weight_decay", self.weight_decay >= 0, "a number >= 0"),
-            ("schedule", self.schedule in SCHEDULES, f"one of {', '.join(SCHEDULES)}"),
-            ("warmup_epochs", 0 <= self.warmup_epochs < self.epochs, "a number in [0, epochs)"),
-            ("lr_step_epochs", self.lr_step_epochs > 0, "a number > 0"),
-            ("lr_step_gamma", 0 < self.lr_step_gamma <= 1, "a number in (0, 1]"),
-            ("label_smoothing", 0 <= self.label_smoothing < 1, "a number in [0, 1)"),
-            ("input_size", 8 <= self.input_size <= MAX_INPUT_SIZE, f"an integer >= 8 and <= {MAX_INPUT_SIZE}"),
-            ("num_workers", self.num_workers >= 0, "an integer >= 0"),
-            ("decode_workers", self.decode_workers >= 0, "an integer >= 0 (0: one per core)"),
-            ("eval_batch_size", self.eval_batch_size >= 1, "an integer >= 1"),
-            ("precise_bn_images", self.precise_bn_images >= 0, "an integer >= 0"),
+        checks = [  # rules between settings, and the fields no surface offers
+            ("warmup_epochs", self.warmup_epochs < self.epochs, "a number in [0, epochs)"),
+            ("eval_batch_size", _is_count(self.eval_batch_size, 1), "an integer >= 1"),
+            ("precise_bn_images", _is_count(self.precise_bn_images, 0), "an integer >= 0"),
             ("mean", len(self.mean) == 3 and all(map(math.isfinite, self.mean)), "three finite numbers"),
             ("std", len(self.std) == 3 and all(0 < v < math.inf for v in self.std),
              "three finite numbers > 0"),
@@ -179,6 +167,10 @@ class TrainConfig:
         for name, ok, expected in checks:
             if not ok:
                 raise ValueError(f"{name} must be {expected}, got {getattr(self, name)!r}")
+
+
+def _is_count(value, minimum: int) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= minimum
 
 
 @dataclasses.dataclass

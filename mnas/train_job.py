@@ -40,7 +40,7 @@ from .locks import check_not_busy, check_output_folder, expand_folder, output_fo
 from .models import VARIANTS
 from .runtime import export_onnx
 from . import settings
-from .settings import setting
+from .settings import check_values, setting
 from .augment import SMALL_INPUT_MAX
 from .checkpoint import CHECKPOINT_NAME, check_resume_config, load_checkpoint
 from .train import EpochStats, TrainConfig, TrainResult, seed_everything, steps_per_epoch, train
@@ -78,20 +78,18 @@ class TrainJob:
                               "without it, or resume, a folder holding a run is refused")
     val_fraction: float | None = setting(
         None, "share of train/ held out for validation; auto: the dataset's val/ (or test/) folder when "
-        "present, else 0.1", label="Validation fraction", kind="number", minimum=0.05, maximum=0.9, step=0.05,
-        decimals=2, special="auto", special_default=True)
+        "present, else 0.1", label="Validation fraction", kind="number", minimum=0.0, minimum_excluded=True,
+        maximum=1.0, maximum_excluded=True, step=0.05, decimals=2, special="auto", special_default=True)
     limit_per_class: int | None = None  # quick subsets: first N training images per class
     cache_dir: str | None = None
     memory_budget_gb: float | None = setting(
         None, "when the decoded images would take more, they are streamed from their files, decoded by "
         "worker processes while training; auto: half of the memory available", label="Memory budget (GB)",
-        kind="number", minimum=1.0, maximum=4096.0, step=1.0, decimals=1, special="auto", special_default=True)
+        kind="number", minimum=0.0, minimum_excluded=True, maximum=4096.0, step=1.0, decimals=1, special="auto",
+        special_default=True)
 
     def __post_init__(self):
-        if self.val_fraction is not None and not 0 < self.val_fraction < 1:
-            raise ValueError(f"val_fraction must be a number in (0, 1) (or auto), got {self.val_fraction!r}")
-        if self.memory_budget_gb is not None:
-            memory_budget_bytes(self.memory_budget_gb)  # refuses a budget <= 0, naming memory_budget_gb
+        check_values(self)
 
 
 @dataclasses.dataclass
