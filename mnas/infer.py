@@ -87,16 +87,7 @@ class InferSettings:
                                   special_default=True)
 
     def __post_init__(self):
-        if self.model_name not in VARIANTS:
-            raise ValueError(f"model_name {self.model_name!r} is not a MnasNet variant: expected one of "
-                             f"{', '.join(VARIANTS)}")
-        if self.input_size is not None and not MIN_IMAGE_SIDE <= self.input_size <= MAX_INPUT_SIZE:
-            raise ValueError(f"input_size must be '{AUTO}' or an integer >= {MIN_IMAGE_SIDE} and <= "
-                             f"{MAX_INPUT_SIZE}, got {self.input_size!r}")
-        if self.backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
-        if self.threads is not None and self.threads < 1:
-            raise ValueError(f"threads must be '{AUTO}' or an integer >= 1, got {self.threads!r}")
+        settings.check_values(self)
 
 
 class Classifier:
