@@ -8,13 +8,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
+import math
 
 import pytest
 
 from mnas import settings
 from mnas.infer import InferSettings
 from mnas.search.config import SearchConfig
-from mnas.train import TrainConfig
+from mnas.train import MAX_EPOCHS, TrainConfig
 from mnas.train_job import TrainJob
 
 # Fields no surface offers as a setting, each with the reason. A new field must be declared with
@@ -179,3 +180,141 @@ def test_a_workflow_task_takes_an_old_parameter_name(mlflow_file_store):
     with pytest.warns(FutureWarning, match="parameter 'threads' is deprecated: use 'latency_threads'"):
         task.set_parameters({"threads": "2"})  # Ikomia itself would drop a key its parameters lack
     assert task.get_parameters()["latency_threads"] == "2" and "threads" not in task.get_parameters()
+
+
+# ----------------------------------------------------------------------------------------------------
+# The checks: every configuration refuses what its declarations refuse, and nothing else
+
+CONFIGS = [SearchConfig, TrainConfig, TrainJob, InferSettings]
+REQUIRED = {TrainJob: {"data": "data"}}  # fields without a default
+# Settings bounded by another one too: the other's value that lets the declared bound be reached
+COMPANIONS = {(TrainConfig, "warmup_epochs"): {"epochs": MAX_EPOCHS},
+              (SearchConfig, "tournament"): {"population": 10000},
+              (SearchConfig, "population"): {"tournament": 1}}
+
+
+def fields_with(config, s: settings.Setting, value) -> dict:
+    return {**REQUIRED.get(config, {}), **COMPANIONS.get((config, s.field), {}), s.field: value}
+
+
+def refusal(config, s: settings.Setting, value) -> tuple[str, str]:
+    """The messages of the configuration made directly (naming the field) and through `settings.build`
+    as every surface does (naming the setting as the user knows it)."""
+    messages = []
+    for make in (lambda fields: config(**fields), lambda fields: settings.build(config, fields)):
+        with pytest.raises(ValueError) as error:
+            make(fields_with(config, s, value))
+        messages.append(str(error.value))
+    return messages[0], messages[1]
+
+
+def number_text(value) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def bound_cases():
+    for config in CONFIGS:
+        for s in settings.settings_of(config):
+            for side, bound, excluded in (("minimum", s.minimum, s.minimum_excluded),
+                                          ("maximum", s.maximum, s.maximum_excluded)):
+                if bound is not None:
+                    yield pytest.param(config, s, side, bound, excluded, id=f"{config.__name__}-{s.name}-{side}")
+
+
+def as_value(s: settings.Setting, number):
+    return (number,) if s.kind == "numbers" else number
+
+
+@pytest.mark.parametrize("config, s, side, bound, excluded", list(bound_cases()))
+def test_a_value_just_beyond_a_bound_is_refused_naming_the_setting_and_the_bound_is_accepted(
+        config, s, side, bound, excluded):
+    outward = -1 if side == "minimum" else 1
+    if s.kind == "integer":
+        outside, inside = int(bound) + outward, int(bound)
+    else:  # a hair beyond (not math.nextafter: a library may flush subnormal numbers to zero)
+        hair = outward * max(abs(bound), 1.0) * 1e-12
+        outside, inside = (bound, bound - hair) if excluded else (bound + hair, bound)
+    direct, built = refusal(config, s, as_value(s, outside))
+    sign = (">" if side == "minimum" else "<") + ("" if excluded else "=")
+    assert f"{s.field} must be " in direct and f"{sign} {number_text(bound)}" in direct, direct
+    assert f"{s.name} must be " in built, built  # learning_rate, latency_threads: not lr, threads
+    made = config(**fields_with(config, s, as_value(s, inside)))
+    assert getattr(made, s.field) == as_value(s, inside)
+
+
+CHOICE_CASES = [pytest.param(config, s, id=f"{config.__name__}-{s.name}")
+                for config in CONFIGS for s in settings.settings_of(config) if s.choices]
+
+
+@pytest.mark.parametrize("config, s", CHOICE_CASES)
+def test_a_choice_outside_the_list_is_refused_and_each_choice_is_accepted(config, s):
+    direct, built = refusal(config, s, "nonesuch")
+    assert f"{s.field} must be one of {', '.join(s.choices)}, got 'nonesuch'" in direct
+    assert f"{s.name} must be one of" in built
+    for choice in s.choices:
+        assert getattr(config(**fields_with(config, s, choice)), s.field) == choice
+
+
+# A value of the wrong type per kind, and what the message then expects
+WRONG_TYPES = {"integer": [(1.5, "an integer"), (True, "an integer"), ("3", "an integer")],
+               "number": [("0.5", "a number"), (math.nan, "a finite number"), (math.inf, "a finite number")],
+               "flag": [(1, "True or False"), ("yes", "True or False")],
+               "numbers": [("0.5,1", "numbers"), ((0.5, math.nan), "numbers")],
+               "text": [(3, "text")], "file": [(3, "text")], "folder": [(3, "text")]}
+TYPE_CASES = [pytest.param(config, s, value, words, id=f"{config.__name__}-{s.name}-{value!r}")
+              for config in CONFIGS for s in settings.settings_of(config) if not s.choices
+              for value, words in WRONG_TYPES[s.kind]]
+
+
+@pytest.mark.parametrize("config, s, value, words", TYPE_CASES)
+def test_a_value_of_the_wrong_type_is_refused_naming_the_setting(config, s, value, words):
+    direct, _ = refusal(config, s, value)
+    assert direct.removeprefix("search setting ").startswith(f"{s.field} must be {words}"), direct
+
+
+@pytest.mark.parametrize("config, s", [pytest.param(config, s, id=f"{config.__name__}-{s.name}")
+                                       for config in CONFIGS for s in settings.settings_of(config)])
+def test_none_is_a_value_only_where_the_type_allows_it_and_special_values_are_accepted(config, s):
+    if s.optional:
+        assert getattr(config(**fields_with(config, s, None)), s.field) is None
+    else:
+        direct, _ = refusal(config, s, None)
+        assert f"{s.field} must be" in direct and direct.endswith("got None")
+    if s.special and s.special_value is not None:
+        assert getattr(config(**fields_with(config, s, s.special_value)), s.field) == s.special_value
+        assert f"({number_text(s.special_value)}: {s.special})" in refusal(config, s, None)[0]
+
+
+def test_cross_setting_rules_stay_with_the_configuration():
+    with pytest.raises(ValueError, match=r"^search setting tournament must be at most the population \(20\)"):
+        SearchConfig(tournament=21)
+    assert SearchConfig(tournament=20).tournament == 20
+    with pytest.raises(ValueError, match="^search setting final_top_k must be 0 in table mode"):
+        SearchConfig(final_top_k=1, evaluator="table")
+    with pytest.raises(ValueError, match=r"^warmup_epochs must be a number in \[0, epochs\), got 3"):
+        TrainConfig(epochs=3, warmup_epochs=3)
+    assert TrainConfig(epochs=3, warmup_epochs=2.99).warmup_epochs == 2.99
+
+
+@pytest.mark.parametrize("config, plugin, cli_module, required", SURFACES, ids=IDS)
+def test_the_form_offers_exactly_the_values_the_configuration_accepts(config, plugin, cli_module, required):
+    """Each spin box's ends are accepted and one shown step beyond is refused (the 'auto' slot below the
+    range aside, and ends the declaration leaves open: no maximum, or beyond a spin box's 32 bits)."""
+    fields = form_fields(plugin)
+    for s in settings.settings_of(config):
+        field = fields[s.name]
+        if field.kind not in ("integer", "number"):
+            continue
+        kind, shown_step = (int, 1) if field.kind == "integer" else (float, 10.0 ** -field.decimals)
+        low = s.lowest if s.special and s.special_value is None else field.minimum
+        assert field.minimum <= low, s.name
+        for end in (low, field.maximum):
+            config(**fields_with(config, s, kind(end)))
+        refusal(config, s, kind(low) - shown_step)
+        if s.maximum is not None and field.maximum < 2**31 - 1:
+            refusal(config, s, kind(field.maximum) + shown_step)
+
+
+def test_a_strict_bound_needs_the_decimals_the_form_shows():
+    with pytest.raises(ValueError, match="an excluded bound needs the bound and the decimals"):
+        settings.setting(0.5, "a share", minimum=0.0, minimum_excluded=True)
