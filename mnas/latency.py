@@ -123,8 +123,12 @@ def measure_latency(model: nn.Module, input_size: int = 224, *, engine: str = "t
 # On a shared machine absolute latency drifts by tens of percent within seconds, so two passes over
 # the same children rank them differently.  Timing each child against a resident reference network in
 # interleaved bursts, and keeping the ratio, cancels the drift: both see the same machine state.  The
-# minimum of a burst is the call least disturbed by other processes; the median over rounds drops the
-# rounds where one burst was disturbed throughout.
+# minimum of a burst is the call least disturbed by other processes.  Pairing cannot cancel a
+# disturbance that lasts whole rounds: another process sharing the caches and memory slows a larger
+# network more than a smaller one, so such rounds carry a biased ratio (one child moved 12 % between
+# two passes of bench/latency_bench.py that way).  Other processes only ever slow a round down, so
+# the ratio is the median over the quieter half of the rounds: those in which both networks ran
+# closest to their own typical times.
 
 @dataclasses.dataclass(frozen=True)
 class PairedLatency:
@@ -138,8 +142,13 @@ class PairedLatency:
 
     @property
     def ratio(self) -> float:
-        """The child's latency as a multiple of the reference's: LAT / T when T is the reference's."""
-        return statistics.median(self.ratios)
+        """The child's latency as a multiple of the reference's: LAT / T when T is the reference's.
+        The median ratio of the quieter half of the rounds (lowest sum of the two networks' times,
+        each relative to its median over the rounds)."""
+        child_median, reference_median = statistics.median(self.child_ms), statistics.median(self.reference_ms)
+        disturbance = [c / child_median + r / reference_median for c, r in zip(self.child_ms, self.reference_ms)]
+        quieter = sorted(range(len(self.ratios)), key=disturbance.__getitem__)[:-(-len(self.ratios) // 2)]
+        return statistics.median(self.ratios[i] for i in quieter)
 
     @property
     def median_ms(self) -> float:
@@ -165,7 +174,7 @@ class PairedMeter:
     """
 
     def __init__(self, reference: nn.Module, input_size: int, *, engine: str = "torch", threads: int = 1,
-                 rounds: int = 10, burst: int = 10, warmup: int = 5, in_channels: int = 3):
+                 rounds: int = 40, burst: int = 10, warmup: int = 5, in_channels: int = 3):
         _check_engine(engine, threads)
         if rounds < 1 or burst < 1:
             raise ValueError(f"rounds and burst must be >= 1, got {rounds} and {burst}")

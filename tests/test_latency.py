@@ -1,13 +1,14 @@
 """The per-layer lookup-table latency predictor and its report (figures computed, never timed here)."""
 
 import math
+import statistics
 
 import numpy as np
 import pytest
 import torch
 
 from mnas.arch import parse_arch
-from mnas.latency import LatencyTable, PairedMeter, measure_latency, predictor_report, spearman
+from mnas.latency import LatencyTable, PairedLatency, PairedMeter, measure_latency, predictor_report, spearman
 from mnas.models import create_model
 from mnas.search.space import SearchSpace
 
@@ -67,6 +68,20 @@ def test_paired_meter_gives_one_for_the_reference_and_orders_a_costlier_model(en
     for latency in (itself, wide, narrow):
         assert latency.median_ms > 0 and latency.reference_median_ms > 0 and latency.spread >= 0
         assert latency.ratios == tuple(c / r for c, r in zip(latency.child_ms, latency.reference_ms))
+
+
+def test_paired_ratio_drops_rounds_disturbed_throughout():
+    # 5 quiet rounds (child 2.0 ms, reference 1.0 ms) and 5 where another process slowed both, the
+    # larger network more (ratio ~2.6): the ratio is the quiet rounds', where the plain median is not
+    quiet = [(2.0 + 0.01 * i, 1.0 + 0.005 * i) for i in range(5)]
+    disturbed = [(3.9, 1.5), (4.2, 1.6), (3.6, 1.4), (4.4, 1.7), (4.0, 1.55)]
+    rounds = quiet[:2] + disturbed[:2] + quiet[2:4] + disturbed[2:] + quiet[4:]
+    latency = PairedLatency(tuple(c / r for c, r in rounds), tuple(c for c, _ in rounds),
+                            tuple(r for _, r in rounds), "torch", 1)
+    assert latency.ratio == pytest.approx(2.0, abs=0.02)
+    assert statistics.median(latency.ratios) > 2.1
+    single = PairedLatency((1.5,), (3.0,), (2.0,), "torch", 1)
+    assert single.ratio == 1.5
 
 
 def test_paired_meter_refuses_bad_settings():
