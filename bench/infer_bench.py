@@ -9,6 +9,10 @@ For each model, on one 480x640 RGB photo, batch 1, at `--input-size` px:
   (f) Ikomia floor       for context: a no-op classification task in a workflow that only reads its
                          input image and sets 1000 whole-image results, the part of (a) and (b) that
                          belongs to Ikomia itself
+  (m) minimal task       the least any Ikomia task can do with this network: (c)'s bare session inside
+                         (f)'s task, publishing constant result strings (no ranking, no formatting).
+                         Unlike (f) it runs a real network between two publishings, so its Ikomia and
+                         Python work meet caches the network has just evicted, as (a)'s do
 
 They run side by side in blocks whose order rotates over three passes (see bench/infer_timing.py), so
 that load from other processes hits them alike; each figure is the median of `--repeats` calls, each
@@ -16,8 +20,9 @@ block after `--warmup` untimed calls. Model loading (the first run of a fresh ta
 ONNX export or cache, session, torch check) is timed separately, with an empty export cache and again
 with a warm one. Goals (issue 15): (a) <= 0.33 x (b), and (a) - (f) <= 1.10 x (c).
 
-For the first model, the pieces of one infer_mnasnet run are timed one by one (Ikomia's own calls are
-C++ and invisible to cProfile), and the command line's images/s on `--cli-images` CIFAR-10 test/ images
+For the first model, the pieces of one infer_mnasnet run are timed inside real runs and alone (Ikomia's
+own calls are C++ and invisible to cProfile); for each of `--cli-models` (default: the first model and
+mnasnet1_0, the issue's model), the command line's images/s on `--cli-images` CIFAR-10 test/ images
 (classes in turn) at the same input size: `mnas.infer.classify_files` batched (`--batch-size`, decoding
 ahead) against one image at a time, the way ``python -m mnas infer`` worked before batching (read,
 predict, top-5 per file) and through classify_files at batch 1. Goal: batched >= 1.5 x one at a time.
@@ -36,6 +41,7 @@ import argparse
 import atexit
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -64,11 +70,11 @@ import cv2  # noqa: E402  (after ikomia: its bundled OpenCV, as inside a task)
 import torchvision.transforms as transforms  # noqa: E402
 
 from mnas import runtime  # noqa: E402
-from mnas.infer import Classifier, classify_files, read_image  # noqa: E402
+from mnas.infer import Classifier, classify_files, confidence_texts, read_image  # noqa: E402
 from mnas.models import create_model  # noqa: E402
 from mnas.preprocess import preprocess  # noqa: E402
 from mnas.weights import save_model_file  # noqa: E402
-from infer_timing import median_ms_in_blocks  # noqa: E402  (bench/, beside this file)
+from infer_timing import median_ms_in_blocks, timed_ms  # noqa: E402  (bench/, beside this file)
 
 MODELS = ("mnasnet0_5", "mnasnet1_0", "mnasnet_a1")
 CIFAR10_ROOT = REPO_ROOT.parent / "shared" / "datasets" / "cifar10-jpg"
@@ -116,16 +122,20 @@ class EagerTask(dataprocess.CClassificationTask):
 
 
 class FloorTask(dataprocess.CClassificationTask):
-    """(f): what any whole-image classification task pays Ikomia: read the input, publish N results."""
+    """(f): what any whole-image classification task pays Ikomia: read the input, publish N results.
+    (m): the same with `classify` (the bare session) run on the input, its output unused."""
 
-    def __init__(self, class_names):
+    def __init__(self, class_names, classify=None):
         dataprocess.CClassificationTask.__init__(self, "ikomia_floor")
         self.set_names(class_names)
         self.confidences = ["%.9g" % (1.0 / len(class_names))] * len(class_names)
+        self.classify = classify
 
     def run(self):
         self.begin_task_run()
-        self.get_input(0).get_image()
+        image = self.get_input(0).get_image()
+        if self.classify is not None:
+            self.classify(image)
         self.set_whole_image_results(self.get_names(), self.confidences)
         self.forward_input_image(0, 0)
         self.end_task_run()
@@ -203,8 +213,11 @@ def bench_model(name: str, args, image: np.ndarray, folder: Path) -> dict:
 
     workflow_f = Workflow()
     workflow_f.add_task(task=FloorTask(class_names), auto_connect=True)
+    workflow_m = Workflow()
+    workflow_m.add_task(task=FloorTask(class_names, classify_c), auto_connect=True)
     contenders = {"a": lambda: workflow_a.run_on(array=image), "b": lambda: workflow_b.run_on(array=image),
-                  "c": lambda: classify_c(image), "f": lambda: workflow_f.run_on(array=image)}
+                  "c": lambda: classify_c(image), "f": lambda: workflow_f.run_on(array=image),
+                  "m": lambda: workflow_m.run_on(array=image)}
     medians = median_ms_in_blocks(contenders, args.warmup, args.repeats)
     backend = task_a.get_parameters().get("backend", "?")
     row = {"model": name, "medians": medians, "loading": loading, "backend": backend}
@@ -213,27 +226,66 @@ def bench_model(name: str, args, image: np.ndarray, folder: Path) -> dict:
     return row
 
 
-def task_pieces(workflow, task, image: np.ndarray, args) -> dict[str, float]:
-    """Median ms of each step of one infer_mnasnet run, timed one by one (rotated blocks)."""
+def task_pieces(workflow, task, image: np.ndarray, args) -> dict[str, dict[str, float]]:
+    """Median ms of each step of an infer_mnasnet run, twice: timed inside real workflow runs (each
+    call the task makes wrapped with a timer), and alone in a tight loop (rotated blocks). The two
+    differ because a real run's steps follow the network, which has evicted their data from the caches."""
     classifier, param = task.classifier, task.get_param_object()
     batch = classifier.preprocess(image)
     probabilities = classifier.predict(image)[0]
     names, confidences = classifier.ranked(probabilities)
-    texts = ["%.9g" % c for c in confidences]
-    pieces = {
-        "whole workflow run": lambda: workflow.run_on(array=image),
-        "param.load_key (reload check)": param.load_key,
-        "get_input(0).get_image()": lambda: task.get_input(0).get_image(),
+    texts = confidence_texts(confidences)
+    alone = {
+        "reload check": task._get_classifier,
         "pre-processing": lambda: classifier.preprocess(image),
-        "ONNX Runtime session.run": lambda: classifier.backend.session.run(None, {runtime.INPUT_NAME: batch}),
-        "softmax": lambda: runtime.softmax(probabilities[None]),
-        "ranked (argsort, names)": lambda: classifier.ranked(probabilities),
-        "confidences to text (%.9g)": lambda: ["%.9g" % c for c in confidences],
-        "set_whole_image_results, 1000": lambda: task.set_whole_image_results(names, texts),
-        "set_whole_image_results, 5": lambda: task.set_whole_image_results(names[:5], texts[:5]),
-        "forward_input_image + progress": lambda: (task.forward_input_image(0, 0), task.emit_step_progress()),
+        "ONNX Runtime run + softmax": lambda: classifier.backend.probabilities(batch),
+        "ranked (argsort, names)": lambda: classifier.ranked(probabilities, param.top_k),
+        "confidences to text (%.9g)": lambda: confidence_texts(confidences),
+        "set_whole_image_results": lambda: task.set_whole_image_results(names, texts),
+        "forward_input_image": lambda: task.forward_input_image(0, 0),
     }
-    return median_ms_in_blocks(pieces, args.warmup, args.repeats)
+    in_runs = pieces_in_runs(workflow, task, image, args)
+    return {"in real runs": in_runs, "alone": median_ms_in_blocks(alone, args.warmup, args.repeats)}
+
+
+def pieces_in_runs(workflow, task, image: np.ndarray, args) -> dict[str, float]:
+    """Each call infer_mnasnet's run makes, timed where it makes it (instance and module attributes
+    wrapped for the measurement, restored after); the rest is Ikomia's workflow and task calls."""
+    samples: dict[str, list[float]] = {}
+    plugin = sys.modules[type(task).__module__]
+
+    def timed(name, call):
+        def wrapper(*arguments, **keywords):
+            start = time.perf_counter()
+            result = call(*arguments, **keywords)
+            samples.setdefault(name, []).append((time.perf_counter() - start) * 1000.0)
+            return result
+        return wrapper
+
+    wrapped = {(task, "_get_classifier"): "reload check", (task.classifier, "preprocess"): "pre-processing",
+               (task.classifier.backend, "probabilities"): "ONNX Runtime run + softmax",
+               (task.classifier, "ranked"): "ranked (argsort, names)",
+               (plugin, "confidence_texts"): "confidences to text (%.9g)",
+               (task, "set_whole_image_results"): "set_whole_image_results",
+               (task, "forward_input_image"): "forward_input_image"}
+    saved = {(owner, attribute): getattr(owner, attribute) for owner, attribute in wrapped}
+    try:
+        for (owner, attribute), name in wrapped.items():
+            setattr(owner, attribute, timed(name, saved[owner, attribute]))
+        for _ in range(args.warmup):
+            workflow.run_on(array=image)
+        samples.clear()
+        totals = [timed_ms(lambda: workflow.run_on(array=image)) for _ in range(args.repeats)]
+    finally:
+        for (owner, attribute), original in saved.items():
+            if owner is plugin:
+                setattr(owner, attribute, original)
+            else:
+                delattr(owner, attribute)  # the instance attribute goes; the class's method shows again
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    medians["the rest: Ikomia's calls, run()'s own lines"] = statistics.median(totals) - sum(medians.values())
+    medians["whole workflow run"] = statistics.median(totals)
+    return medians
 
 
 def cifar_test_files(count: int) -> list[Path]:
@@ -267,13 +319,14 @@ def print_report(rows, args, load_before, load_after) -> None:
     print(f"machine: {os.cpu_count()} cores; ONNX Runtime threads {threads_ort}, torch threads "
           f"{threads_torch}; load average before {load_before}, after {load_after}")
     header = (f"{'model':<12} {'(a) infer_mnasnet':>18} {'(b) HUB task way':>17} {'(c) bare ORT':>13} "
-              f"{'(f) Ikomia floor':>17} {'a/b (<=0.33)':>13} {'(a-f)/c (<=1.10)':>17} {'a/c':>6}")
+              f"{'(f) Ikomia floor':>17} {'(m) minimal task':>17} {'a/b (<=0.33)':>13} {'(a-f)/c (<=1.10)':>17} "
+              f"{'a/c':>6} {'m/b':>6} {'(m-f)/c':>8} {'a/m':>6}")
     print(header)
     for row in rows:
         m = row["medians"]
         print(f"{row['model']:<12} {m['a']:>16.2f}ms {m['b']:>15.2f}ms {m['c']:>11.2f}ms "
-              f"{m['f']:>15.2f}ms {m['a'] / m['b']:>13.2f} {(m['a'] - m['f']) / m['c']:>17.2f} "
-              f"{m['a'] / m['c']:>6.2f}")
+              f"{m['f']:>15.2f}ms {m['m']:>15.2f}ms {m['a'] / m['b']:>13.2f} {(m['a'] - m['f']) / m['c']:>17.2f} "
+              f"{m['a'] / m['c']:>6.2f} {m['m'] / m['b']:>6.2f} {(m['m'] - m['f']) / m['c']:>8.2f} {m['a'] / m['m']:>6.2f}")
     print("\nModel loading (first run of a fresh task, including that run's inference)")
     print(f"{'model':<12} {'(a) empty cache':>16} {'(a) warm cache':>15} {'(b) eager':>10} "
           f"{'(c) warm cache':>15}")
@@ -286,9 +339,12 @@ def print_report(rows, args, load_before, load_after) -> None:
 def print_pieces(rows) -> None:
     for row in rows:
         if "pieces" in row:
-            print(f"\nOne infer_mnasnet run of {row['model']}, piece by piece (median ms, timed one by one)")
-            for piece, ms in row["pieces"].items():
-                print(f"  {piece:<34} {ms:8.3f} ms")
+            in_runs, alone = row["pieces"]["in real runs"], row["pieces"]["alone"]
+            print(f"\nOne infer_mnasnet run of {row['model']}, piece by piece (median ms)")
+            print(f"  {'piece':<44} {'in real runs':>12} {'alone':>8}")
+            for piece, ms in in_runs.items():
+                print(f"  {piece:<44} {ms:12.3f} {alone[piece]:8.3f}" if piece in alone else
+                      f"  {piece:<44} {ms:12.3f}")
 
 
 def print_cli(model: str, figures: dict[str, float], args) -> None:
@@ -297,6 +353,12 @@ def print_cli(model: str, figures: dict[str, float], args) -> None:
     base = figures["one at a time"]
     for name, per_second in figures.items():
         print(f"  {name:<28} {per_second:8.1f} images/s ({per_second / base:.2f}x)")
+
+
+def cli_models(args) -> list[str]:
+    if args.cli_models:
+        return args.cli_models
+    return list(dict.fromkeys([args.models[0]] + ([] if args.tiny else ["mnasnet1_0"])))
 
 
 def main(argv=None) -> int:
@@ -310,6 +372,8 @@ def main(argv=None) -> int:
                              "out of the box: the machine's cores)")
     parser.add_argument("--parts", nargs="+", choices=("latency", "pieces", "cli"),
                         default=["latency", "pieces", "cli"])
+    parser.add_argument("--cli-models", nargs="+", default=None,
+                        help="models of the command-line part (default: the first of --models, and mnasnet1_0)")
     parser.add_argument("--cli-images", type=int, default=1000)
     parser.add_argument("--cli-passes", type=int, default=3)
     parser.add_argument("--batch-size", type=int, nargs="+", default=[4, 32])
@@ -321,21 +385,22 @@ def main(argv=None) -> int:
         args.models, args.repeats, args.warmup, args.cli_images, args.cli_passes = ["mnasnet0_5"], 3, 1, 64, 1
     image = photo()
     load_before = " ".join(f"{v:.2f}" for v in os.getloadavg())
-    rows, cli = [], None
+    rows, cli = [], {}
     with tempfile.TemporaryDirectory(prefix="mnas-bench-weights-") as folder:
         if "latency" in args.parts or "pieces" in args.parts:
             rows = [bench_model(name, args, image, Path(folder)) for name in args.models]
-        if "cli" in args.parts:
+        for name in cli_models(args) if "cli" in args.parts else ():
             torch.manual_seed(0)
-            model = create_model(args.models[0], num_classes=1000, input_size=args.input_size)
-            cli = cli_throughput(save_model_file(Path(folder) / "cli.pt", model, input_size=args.input_size,
-                                                 class_names=[f"class_{n}" for n in range(1000)]), args)
+            model = create_model(name, num_classes=1000, input_size=args.input_size)
+            cli[name] = cli_throughput(save_model_file(Path(folder) / f"cli-{name}.pt", model,
+                                                       input_size=args.input_size,
+                                                       class_names=[f"class_{n}" for n in range(1000)]), args)
     load_after = " ".join(f"{v:.2f}" for v in os.getloadavg())
     if rows:
         print_report(rows, args, load_before, load_after)
         print_pieces(rows)
-    if cli:
-        print_cli(args.models[0], cli, args)
+    for name, figures in cli.items():
+        print_cli(name, figures, args)
     print(f"\nload average before {load_before}, after {load_after}")
     return 0
 
