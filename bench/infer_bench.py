@@ -5,6 +5,10 @@ For each model, on one 480x640 RGB photo, batch 1, at `--input-size` px:
   (a) infer_mnasnet      our Ikomia task in a workflow, default parameters (backend auto)
   (b) eager task         an Ikomia task written the way the public MnasNet task works: cv2.resize,
                          torchvision ToTensor + Normalize, eager PyTorch model, softmax, sorted results
+  (h) the HUB task       mnasnet1_0 only, with `--hub-task DIR` (a checkout of the public task,
+                         github.com/Ikomia-hub/infer_torchvision_mnasnet): the real task, installed as
+                         an Ikomia plugin in the bench's private home, torchvision's random-initialised
+                         weights placed where it looks for the ImageNet ones (nothing downloaded)
   (c) bare ORT           an ONNX Runtime session fed by the same pre-processing as (a), nothing else
   (f) Ikomia floor       for context: a no-op classification task in a workflow that only reads its
                          input image and sets 1000 whole-image results, the part of (a) and (b) that
@@ -40,6 +44,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -74,7 +79,7 @@ from mnas.infer import Classifier, classify_files, confidence_texts, read_image 
 from mnas.models import create_model  # noqa: E402
 from mnas.preprocess import preprocess  # noqa: E402
 from mnas.weights import save_model_file  # noqa: E402
-from infer_timing import median_ms_in_blocks, timed_ms  # noqa: E402  (bench/, beside this file)
+from infer_timing import median_figure_interval, median_ms_in_blocks, samples_ms_in_blocks, timed_ms  # noqa: E402  (bench/, beside this file)
 
 MODELS = ("mnasnet0_5", "mnasnet1_0", "mnasnet_a1")
 CIFAR10_ROOT = REPO_ROOT.parent / "shared" / "datasets" / "cifar10-jpg"
@@ -174,6 +179,41 @@ def bare_session(model, input_size, threads: int):
     return classify
 
 
+HUB_TASK = "infer_torchvision_mnasnet"
+HUB_WEIGHTS = "mnasnet1.0_top1_73.512-f206786ef8.pth"  # the file torchvision's MNASNet1_0 weights load from
+
+
+def install_hub_task(checkout: Path) -> None:
+    """The public task into the private home's plugin folder, with weights where it loads them (its
+    own torch hub folder); it registers on first use, like any plugin."""
+    import torchvision
+    from mnas_ikomia.plugins import python_plugins_dir
+
+    if not (checkout / f"{HUB_TASK}_process.py").is_file():
+        raise SystemExit(f"--hub-task {checkout}: expected a checkout of Ikomia-hub/{HUB_TASK} "
+                         f"(with {HUB_TASK}_process.py)")
+    target = python_plugins_dir() / HUB_TASK
+    shutil.copytree(checkout, target, ignore=shutil.ignore_patterns(".git"), dirs_exist_ok=True)
+    weights = target / "weights" / "checkpoints" / HUB_WEIGHTS
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)
+    torch.save(torchvision.models.mnasnet1_0().state_dict(), weights)
+
+
+def hub_workflow():
+    workflow = Workflow()
+    workflow.add_task(name=HUB_TASK, auto_connect=True)
+    return workflow
+
+
+# the figures judged (goals from issue 15), each from the contenders' medians
+RATIOS = {"a/b (<=0.33)": lambda m: m["a"] / m["b"], "a/h (<=0.33)": lambda m: m["a"] / m["h"],
+          "(a-f)/c (<=1.10)": lambda m: (m["a"] - m["f"]) / m["c"], "a/m": lambda m: m["a"] / m["m"],
+          "m/b": lambda m: m["m"] / m["b"], "m/h": lambda m: m["m"] / m["h"],
+          "(m-f)/c": lambda m: (m["m"] - m["f"]) / m["c"]}
+RATIO_INPUTS = {label: set(re.findall(r"[abcfhm]", label.split(" ")[0])) for label in RATIOS}
+
+
 def first_run(make_and_run):
     """(what `make_and_run` returns, its duration in ms)."""
     start = time.perf_counter()
@@ -218,9 +258,16 @@ def bench_model(name: str, args, image: np.ndarray, folder: Path) -> dict:
     contenders = {"a": lambda: workflow_a.run_on(array=image), "b": lambda: workflow_b.run_on(array=image),
                   "c": lambda: classify_c(image), "f": lambda: workflow_f.run_on(array=image),
                   "m": lambda: workflow_m.run_on(array=image)}
-    medians = median_ms_in_blocks(contenders, args.warmup, args.repeats)
+    if args.hub_task and name == "mnasnet1_0":
+        workflow_h = hub_workflow()
+        _, loading["h"] = first_run(lambda: workflow_h.run_on(array=image))
+        contenders["h"] = lambda: workflow_h.run_on(array=image)
+    samples = samples_ms_in_blocks(contenders, args.warmup, args.repeats)
+    medians = {key: statistics.median(values) for key, values in samples.items()}
     backend = task_a.get_parameters().get("backend", "?")
-    row = {"model": name, "medians": medians, "loading": loading, "backend": backend}
+    ratios = {label: median_figure_interval(samples, figure) for label, figure in RATIOS.items()
+              if all(key in samples for key in RATIO_INPUTS[label])}
+    row = {"model": name, "medians": medians, "ratios": ratios, "loading": loading, "backend": backend}
     if "pieces" in args.parts and name == args.models[0]:
         row["pieces"] = task_pieces(workflow_a, task_a, image, args)
     return row
@@ -318,22 +365,24 @@ def print_report(rows, args, load_before, load_after) -> None:
           f"{args.repeats} calls in 3 rotated blocks, {args.warmup} warm-up calls per block")
     print(f"machine: {os.cpu_count()} cores; ONNX Runtime threads {threads_ort}, torch threads "
           f"{threads_torch}; load average before {load_before}, after {load_after}")
-    header = (f"{'model':<12} {'(a) infer_mnasnet':>18} {'(b) HUB task way':>17} {'(c) bare ORT':>13} "
-              f"{'(f) Ikomia floor':>17} {'(m) minimal task':>17} {'a/b (<=0.33)':>13} {'(a-f)/c (<=1.10)':>17} "
-              f"{'a/c':>6} {'m/b':>6} {'(m-f)/c':>8} {'a/m':>6}")
-    print(header)
+    labels = {"a": "(a) infer_mnasnet", "b": "(b) HUB task way", "h": "(h) HUB task", "c": "(c) bare ORT",
+              "f": "(f) Ikomia floor", "m": "(m) minimal task"}
+    print(f"{'model':<12}" + "".join(f" {label:>18}" for label in labels.values()))
     for row in rows:
-        m = row["medians"]
-        print(f"{row['model']:<12} {m['a']:>16.2f}ms {m['b']:>15.2f}ms {m['c']:>11.2f}ms "
-              f"{m['f']:>15.2f}ms {m['m']:>15.2f}ms {m['a'] / m['b']:>13.2f} {(m['a'] - m['f']) / m['c']:>17.2f} "
-              f"{m['a'] / m['c']:>6.2f} {m['m'] / m['b']:>6.2f} {(m['m'] - m['f']) / m['c']:>8.2f} {m['a'] / m['m']:>6.2f}")
+        print(f"{row['model']:<12}" + "".join(f" {row['medians'][k]:>16.2f}ms" if k in row["medians"] else
+                                             f" {'-':>18}" for k in labels))
+    print("\nRatios of medians, each with its 95 % bootstrap interval over this run's calls")
+    for row in rows:
+        print(f"{row['model']:<12} " + "; ".join(f"{label} {value:.2f} ({low:.2f}-{high:.2f})"
+                                               for label, (value, low, high) in row["ratios"].items()))
     print("\nModel loading (first run of a fresh task, including that run's inference)")
     print(f"{'model':<12} {'(a) empty cache':>16} {'(a) warm cache':>15} {'(b) eager':>10} "
           f"{'(c) warm cache':>15}")
     for row in rows:
         ld = row["loading"]
+        hub = f"; (h) {ld['h']:.0f} ms" if "h" in ld else ""
         print(f"{row['model']:<12} {ld['a_cold_cache']:>14.0f}ms {ld['a_warm_cache']:>13.0f}ms "
-              f"{ld['b']:>8.0f}ms {ld['c_warm_cache']:>13.0f}ms")
+              f"{ld['b']:>8.0f}ms {ld['c_warm_cache']:>13.0f}ms{hub}")
 
 
 def print_pieces(rows) -> None:
@@ -372,6 +421,9 @@ def main(argv=None) -> int:
                              "out of the box: the machine's cores)")
     parser.add_argument("--parts", nargs="+", choices=("latency", "pieces", "cli"),
                         default=["latency", "pieces", "cli"])
+    parser.add_argument("--hub-task", type=Path, default=None,
+                        help="a checkout of Ikomia-hub/infer_torchvision_mnasnet: time the real public "
+                             "task too (mnasnet1_0)")
     parser.add_argument("--cli-models", nargs="+", default=None,
                         help="models of the command-line part (default: the first of --models, and mnasnet1_0)")
     parser.add_argument("--cli-images", type=int, default=1000)
@@ -383,6 +435,8 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     if args.tiny:
         args.models, args.repeats, args.warmup, args.cli_images, args.cli_passes = ["mnasnet0_5"], 3, 1, 64, 1
+    if args.hub_task:
+        install_hub_task(args.hub_task)
     image = photo()
     load_before = " ".join(f"{v:.2f}" for v in os.getloadavg())
     rows, cli = [], {}
