@@ -1,10 +1,10 @@
 """Ikomia STUDIO panel of infer_mnasnet: which parameters go in which section; the model and runtime
-fields (label, help, range) come from `mnas.infer.InferSettings`, the form from `mnas_ikomia.widgets`
+fields (label, help, range) come from `mnas.infer.InferSettings` and the task's `PublishSettings`, the form from `mnas_ikomia.widgets`
 (PyQt6)."""
 
-from infer_mnasnet.infer_mnasnet_process import ALL, PLUGIN_NAME, InferMnasnetParam
+from infer_mnasnet.infer_mnasnet_process import PLUGIN_NAME, InferMnasnetParam, PublishSettings
 from mnas.infer import InferSettings
-from mnas_ikomia.widgets import FormWidgetFactory, Section, fields_from_config, flag, integer
+from mnas_ikomia.widgets import FormWidgetFactory, Section, fields_from_config, flag
 
 FORM = (
     Section("Model", fields_from_config(InferSettings, ("model_name", "model_weight_file", "class_file",
@@ -13,10 +13,7 @@ FORM = (
         flag("cuda", "Use CUDA", "run on the GPU; falls back to the CPU with a warning when none is there"),
         *fields_from_config(InferSettings, ("backend", "int8", "calibration_folder", "threads")),
     )),
-    Section("Results", (
-        integer("top_k", "Classes published", "whole-image results: all classes with their confidences "
-                "(all), or only the k most probable", minimum=0, maximum=100000, special=ALL),
-    )),
+    Section("Results", fields_from_config(PublishSettings, ("top_k",))),
 )
 
 

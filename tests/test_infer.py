@@ -176,7 +176,7 @@ def test_top_k_publishes_the_most_probable_classes_without_reloading(imagenet_ha
     top_names, top_confidences = whole_image_results(task)
     assert top_names == names[:5] and task.loads == 1  # only what is published changed
     np.testing.assert_array_equal(top_confidences, confidences[:5])
-    with pytest.raises(RuntimeError, match="top_k must be 'all' or an integer >= 1, got '-2'"):
+    with pytest.raises(RuntimeError, match=r"top_k must be an integer >= 1 and <= 100000 \(or all\), got -2"):
         task.set_parameters({"top_k": "-2"})
     task.set_parameters({"top_k": "all"})
     workflow.run_on(array=photo)
@@ -281,8 +281,8 @@ def test_bad_parameter_values_are_refused_and_leave_the_parameters_intact(small_
     path, _ = small_model_file
     _, task = new_task({"model_weight_file": str(path)})
     before = task.get_parameters()
-    for bad, message in [({"input_size": "big"}, "input_size must be 'auto' or an integer >= 8"),
-                         ({"input_size": "4"}, "input_size must be 'auto' or an integer >= 8"),
+    for bad, message in [({"input_size": "big"}, r"input_size must be an integer \(or auto\), got 'big'"),
+                         ({"input_size": "4"}, r"input_size must be an integer >= 8 and <= 1024 \(or auto\), got 4"),
                          ({"model_name": "mnasnet9", "input_size": "64"}, "model_name must be one of .*'mnasnet9'"),
                          ({"cuda": "maybe"}, "cuda must be True or False")]:
         with pytest.raises(RuntimeError, match=message):

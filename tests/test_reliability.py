@@ -407,12 +407,12 @@ def test_a_first_block_that_is_not_rgb_is_refused_before_training(cifar2, tmp_pa
 
 
 def test_input_size_out_of_range_is_refused_everywhere():
-    from infer_mnasnet.infer_mnasnet_process import parse_input_size
+    from infer_mnasnet.infer_mnasnet_process import InferMnasnetParam
     from mnas.preprocess import Preprocessor
 
     for check in (lambda: TrainConfig(input_size=100000), lambda: Preprocessor(100000),
-                  lambda: parse_input_size("100000")):
-        with pytest.raises(ValueError, match=r"input_size must be .*integer >= 8 and <= 1024, got '?100000"):
+                  lambda: InferMnasnetParam().set_values({"input_size": "100000"})):
+        with pytest.raises(ValueError, match=r"input_size must be .*integer >= 8 and <= 1024.*, got '?100000"):
             check()
 
 
