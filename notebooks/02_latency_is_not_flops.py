@@ -271,8 +271,11 @@ print(f"median speed-up of ONNX Runtime over eager PyTorch: {np.median(measured 
 # in sections 1-5 because its per-layer overhead makes the point visible; the project's search does
 # what the paper did: `SearchConfig.latency_engine` defaults to `"onnxruntime"`, the engine
 # `infer_mnasnet` ships (lesson 6), and it times every child as a *ratio* to the 32 px B1 skeleton in
-# interleaved bursts (`mnas.latency.PairedMeter`), so a busy machine's drift cancels. The next cell
-# measures a few of our networks that way.
+# interleaved bursts (`mnas.latency.PairedMeter`), so a busy machine's drift cancels. Pairing cannot
+# cancel everything: a neighbour process that stays for whole rounds slows the larger network more than
+# the smaller one, so of its 40 rounds the meter keeps the quieter half (those where both networks ran
+# closest to their usual times) before taking the median ratio. The next cell measures a few of our
+# networks that way.
 
 # %%
 from mnas.latency import PairedMeter
