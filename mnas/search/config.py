@@ -74,8 +74,8 @@ class SearchConfig:
                           "else the CPU), cpu, cuda, or cuda:N")
     latency_rounds: int = setting(40, "paired rounds per latency measurement: a burst of the reference, one "
                                   "of the child", minimum=3, maximum=1000)
-    latency_burst: int = setting(10, "calls per burst (the fastest counts; the median ratio over rounds is "
-                                 "reported)", minimum=1, maximum=1000)
+    latency_burst: int = setting(10, "calls per burst (the fastest counts; the median ratio over the quieter "
+                                 "half of the rounds is reported)", minimum=1, maximum=1000)
     width: float = setting(0.5, "the B1 skeleton's base width (children's filters are 0.75-1.25 x this)",
                            label="Skeleton width", minimum=0.0, minimum_excluded=True, maximum=4.0, step=0.05,
                        decimals=3)
