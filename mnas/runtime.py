@@ -35,6 +35,7 @@ from torch import nn
 
 from .openmp import ensure_static_teams
 from .fileio import atomic_path, atomic_write_text, mnas_cache_dir
+from .machine import usable_cores
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +53,7 @@ INPUT_NAME, OUTPUT_NAME = "input", "logits"
 
 def default_threads() -> int:
     """CPU threads this process may use: its affinity mask where the OS has one, else the core count."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
+    return usable_cores()
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

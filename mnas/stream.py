@@ -26,6 +26,7 @@ from typing import Iterable, Iterator, Sequence
 import torch
 
 from .data import DatasetError, LabelledImages, _decode, _resize_square, find_dataset_splits, split_files, stratified_split
+from .machine import usable_cores
 
 MAX_AUTO_WORKERS = 8
 BUDGET_SHARE = 0.5  # of the memory available when the job starts
@@ -128,8 +129,7 @@ def memory_budget_bytes(budget_gb: float | None = None) -> int:
 
 def default_workers() -> int:
     """Decoding processes: the cores this process may use, at most `MAX_AUTO_WORKERS`."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(MAX_AUTO_WORKERS, cores))
+    return max(1, min(MAX_AUTO_WORKERS, usable_cores()))
 
 
 class _BatchDecoder(torch.utils.data.Dataset):

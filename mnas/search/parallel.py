@@ -8,20 +8,13 @@ same children here as when it runs alone in-process.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Hashable, Mapping, TypeVar
 
+from ..machine import usable_cores
 from .loop import Search
 
 Key = TypeVar("Key", bound=Hashable)
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity; all cores where the OS has no affinity)."""
-    if hasattr(os, "sched_getaffinity"):  # Linux; macOS and Windows have no affinity call
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
 
 
 def _one_torch_thread() -> None:
