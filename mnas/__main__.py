@@ -20,6 +20,7 @@ COMMANDS = {
     "train": ("mnas.train_cli", "train or fine-tune an architecture on a folder dataset"),
     "search": ("mnas.search.cli", "run the miniature MnasNet platform-aware search"),
     "table": ("mnas.search.table_cli", "build, pack and inspect the benchmark table of a search sub-space"),
+    "surrogate": ("mnas.search.surrogate.cli", "measure the surrogate benchmark of the whole search space"),
     "lessons": ("mnas.lessons_cli", "copy the lessons for a class; build the teacher's edition (HTML)"),
 }
 

@@ -206,6 +206,15 @@ def format_arch(blocks: Iterable[BlockSpec]) -> str:
     return ", ".join(format_block(b) for b in blocks)
 
 
+def network_signature(arch: str | Sequence[BlockSpec]) -> tuple:
+    """The network an architecture builds, layer by layer: two strings with one signature build the same
+    network (block boundaries, a skip choice where no shortcut can exist, repeats clamped at 1 leave no
+    trace), so a sample of a search space can count each network once."""
+    blocks = parse_arch(arch) if isinstance(arch, str) else list(arch)
+    return tuple((layer.op, layer.kernel, layer.stride, layer.expansion, layer.in_ch, layer.out_ch,
+                  layer.se_ratio, layer.has_residual) for block in blocks for layer in block.layers())
+
+
 def total_stride(blocks: Iterable[BlockSpec]) -> int:
     result = 1
     for block in blocks:

@@ -1,0 +1,1 @@
+"""The surrogate benchmark of the whole search space: measurements at recipe F (`build`)."""
