@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -74,6 +75,33 @@ CHILD_SCRIPT = textwrap.dedent('''
 ''')
 
 
+INSTALLED_TASK_SCRIPT = textwrap.dedent('''
+    import sys
+    from pathlib import Path
+
+    import mnas
+    from ikomia.dataprocess.workflow import Workflow
+    from skimage import data
+
+    from mnas.models import create_model
+    from mnas.weights import save_model_file
+
+    model_file = save_model_file(Path(sys.argv[1]) / "model.pth", create_model("mnasnet0_5", 2, 32),
+                                 class_names=["cat", "ship"], input_size=32)
+    wf = Workflow()
+    infer = wf.add_task(name="infer_mnasnet", auto_connect=True)
+    infer.set_parameters({"model_weight_file": str(model_file), "cuda": "False"})
+    wf.run_on(array=data.chelsea())
+    print("TOP", infer.get_whole_image_results()[0][0])
+''')
+
+
+def _requirement_names(path: Path) -> set[str]:
+    """The distribution names a requirements file asks for (comments and versions dropped)."""
+    lines = (line.split("#")[0].strip() for line in path.read_text().splitlines())
+    return {re.split(r"[<>=!~\[; ]", line)[0].lower() for line in lines if line}
+
+
 def site_packages(python_prefix: Path) -> Path:
     return Path(sysconfig.get_path("purelib", vars={"base": str(python_prefix),
                                                     "platbase": str(python_prefix)}))
@@ -105,8 +133,8 @@ def fresh_venv(tmp_path_factory) -> Path:
 def test_installed_package_declares_its_dependencies_and_cli(fresh_venv, tmp_path):
     python = fresh_venv / "bin" / "python"
     code = ("import importlib.metadata as m, mnas, mnas_ikomia.plugins; "
-            "print(mnas.__file__); print(m.metadata('mnas')['License-Expression']); "
-            "print(sorted(r.split('>')[0] for r in m.requires('mnas') if 'extra' not in r))")
+            "print(mnas.__file__); print(m.metadata('mnasnet-ikomia')['License-Expression']); "
+            "print(sorted(r.split('>')[0] for r in m.requires('mnasnet-ikomia') if 'extra' not in r))")
     out = subprocess.run([python, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
     module_file, license_name, requirements = out.stdout.splitlines()
     assert Path(module_file).is_relative_to(site_packages(fresh_venv))  # the wheel's copy, not the clone
@@ -133,7 +161,7 @@ def test_copied_plugins_run_each_task_from_the_installed_package(fresh_venv, tmp
     plugins_dir = home / "Ikomia" / "Plugins" / "Python"
     for name in PLUGINS:  # real folders from the wheel's share/mnas/plugins, no link to the clone
         assert (plugins_dir / name).is_dir() and not (plugins_dir / name).is_symlink()
-        assert (plugins_dir / name / "requirements.txt").read_text().count("mnas>=") == 1
+        assert "mnas" not in _requirement_names(plugins_dir / name / "requirements.txt")
 
     data = link_subset(cifar10_root, tmp_path / "data", {"train": ("train", 0, 12), "val": ("test", 0, 4),
                                                          "test": ("test", 4, 2)}, ["cat", "ship"])
@@ -150,6 +178,64 @@ def test_copied_plugins_run_each_task_from_the_installed_package(fresh_venv, tmp
         assert Path(module_file).is_relative_to(plugins_dir / name)
     assert report["top"] in ("cat", "ship")
     assert report["best_arch"].startswith("r")
+
+
+def test_ikomias_installer_takes_nothing_from_outside_and_downgrades_nothing(fresh_venv, tmp_path):
+    """Ikomia's own installer (`plugintools.install_requirements`, `pip install -r` on every
+    requirements*.txt of a plugin folder) with the index off and only the project's wheel offered:
+    every line is satisfied by what the user has, nothing is installed or replaced, the task then runs."""
+    python = fresh_venv / "bin" / "python"
+    wheels = tmp_path / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                    "-w", str(wheels), str(fresh_venv.parent / "src")], check=True, cwd=tmp_path)
+    assert [p.name.split("-")[0] for p in wheels.glob("*.whl")] == ["mnasnet_ikomia"]
+    home = tmp_path / "home"
+    env = {**os.environ, "HOME": str(home), "IKOMIA_AUTO_COMPLETION": "0", "PIP_NO_INDEX": "1",
+           "PIP_FIND_LINKS": str(wheels), "PIP_DISABLE_PIP_VERSION_CHECK": "1", "OMP_NUM_THREADS": "1"}
+    env.pop("PYTHONPATH", None)
+
+    def installed():
+        listing = subprocess.run([python, "-m", "pip", "list", "--format=json"], cwd=tmp_path, env=env,
+                                 capture_output=True, text=True, check=True)
+        return {p["name"].lower(): p["version"] for p in json.loads(listing.stdout)}
+
+    before = installed()
+    subprocess.run([python, "-m", "mnas_ikomia.plugins", "--copy", "--home", str(home)], cwd=tmp_path, env=env,
+                   check=True, capture_output=True)
+    for name in PLUGINS:
+        folder = home / "Ikomia" / "Plugins" / "Python" / name
+        names = _requirement_names(folder / "requirements.txt")
+        assert "torch" in names and not names & {"mnas", "mnasnet-ikomia", "mnas-ikomia"}
+        pins = [line for line in (folder / "requirements.txt").read_text().splitlines()
+                if "==" in line.split("#")[0]]
+        assert pins == []
+        code = f"from ikomia.utils.plugintools import install_requirements; install_requirements({str(folder)!r})"
+        run = subprocess.run([python, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+        output = run.stdout + run.stderr
+        assert run.returncode == 0 and "ERROR" not in output and "Successfully installed" not in output, output
+    assert installed() == before
+    task = subprocess.run([python, "-c", INSTALLED_TASK_SCRIPT, str(tmp_path)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert task.returncode == 0 and "TOP " in task.stdout, task.stdout[-2000:] + task.stderr[-2000:]
+
+
+def test_a_plugin_without_its_core_package_says_how_to_install_it(tmp_path):
+    """In a Python that has ikomia but not mnas, loading a plugin folder fails with the install line."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    shared = site_packages(Path(sys.prefix))
+    # the .venv's packages without its editable mnas: a copy of the path, minus the project's finder
+    (site_packages(venv) / "shared_dependencies.pth").write_text(f"{shared}\n")
+    plugins = tmp_path / "plugins"
+    for name in PLUGINS:
+        shutil.copytree(REPO_ROOT / name, plugins / name, ignore=shutil.ignore_patterns("__pycache__"))
+        code = f"import sys; sys.path.insert(0, {str(plugins)!r}); import {name}.{name}"
+        run = subprocess.run([venv / "bin" / "python", "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                             env={**os.environ, "IKOMIA_AUTO_COMPLETION": "0", "PYTHONPATH": ""})
+        assert run.returncode != 0
+        message = run.stderr.strip().splitlines()[-1]
+        assert message.startswith(f"ImportError: {name} needs the MnasNet for Ikomia package"), run.stderr[-1500:]
+        assert "pip install" in message and "[ikomia]" in message
 
 
 def test_install_plugins_fails_loudly_when_it_finds_nothing(tmp_path):
