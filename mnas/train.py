@@ -468,7 +468,7 @@ def train(model: nn.Module, train_set: ImageDataset, val_set: ImageDataset, conf
         final = evaluate(model, val_set, input_size=config.input_size,
                          batch_size=config.eval_batch_size, mean=config.mean, std=config.std,
                          channels_last=config.channels_last, workers=config.decode_workers)
-        _check_finite_state(model, final.loss, epoch, config)
+        _check_not_diverged(model, train_loss, final.loss, epoch, run.steps, train_set.num_classes, config)
         stats = EpochStats(epoch + 1, train_loss, final.loss, final.top1, final.top5, lr,
                            time.perf_counter() - started, len(train_set) / train_seconds)
         history.append(stats)
@@ -491,16 +491,33 @@ def _diverged(loss: torch.Tensor, step: int, steps: int, lr: float, config: Trai
         f"{config.lr / 10:g}; the last finished epoch's checkpoint is kept")
 
 
-def _check_finite_state(model: nn.Module, val_loss: float, epoch: int, config: TrainConfig) -> None:
-    """After an epoch: weights and BN statistics can overflow while every step's loss stayed finite."""
+def divergence_limit(num_classes: int) -> float:
+    """The loss above which a training has blown up though finite: 10x what a uniform guess scores
+    (ln C, at least ln 2). Healthy runs start near ln C and fall; a run whose mean training or validation
+    loss is ten times that predicts confidently and wrongly everywhere (lr 1e6 on two classes: 5e9)."""
+    return 10 * math.log(max(num_classes, 2))
+
+
+def _check_not_diverged(model: nn.Module, train_loss: float, val_loss: float, epoch: int, steps: int,
+                        num_classes: int, config: TrainConfig) -> None:
+    """After an epoch: weights and BN statistics can overflow while every step's loss stayed finite,
+    and a loss can explode without overflowing."""
     broken = next((key for key, value in model.state_dict().items()
                    if value.is_floating_point() and not torch.isfinite(value).all()), None)
-    if broken is None and math.isfinite(val_loss):
+    limit = divergence_limit(num_classes)
+    if broken:
+        what = f"the weights became non-finite (in {broken!r})"
+    elif not math.isfinite(val_loss):
+        what = f"the validation loss is {val_loss}"
+    elif max(train_loss, val_loss) > limit:
+        name, value = ("training", train_loss) if train_loss > limit else ("validation", val_loss)
+        what = (f"the mean {name} loss is {value:.4g}, above {limit:.3g} (10 x ln {max(num_classes, 2)}, ten "
+                "times a uniform guess's)")
+    else:
         return
-    what = f"the weights became non-finite (in {broken!r})" if broken else f"the validation loss is {val_loss}"
-    raise TrainingDiverged(f"training diverged: {what} during epoch {epoch + 1} (peak lr {config.lr:g}): "
-                           f"lower the learning rate, e.g. to {config.lr / 10:g}; the last finished "
-                           "epoch's checkpoint is kept")
+    raise TrainingDiverged(f"training diverged: {what} at epoch {epoch + 1}, step {steps} of {steps} (peak lr "
+                           f"{config.lr:g}): lower the learning rate, e.g. to {config.lr / 10:g}; the last "
+                           "finished epoch's checkpoint is kept and no model file is written")
 
 
 class Precision:

@@ -20,7 +20,7 @@ from helpers import TINY_ARCH
 from mnas.__main__ import main as mnas_main
 from mnas.data import DatasetError, find_dataset_splits, link_subset
 from mnas.locks import LOCK_FILE_NAME, OutputFolderBusy, OutputFolderError, output_folder_lock, unique_run_folder
-from mnas.train import CHECKPOINT_NAME, TrainConfig, TrainingDiverged, load_checkpoint
+from mnas.train import CHECKPOINT_NAME, TrainConfig, TrainingDiverged, divergence_limit, load_checkpoint
 from mnas.train_job import TrainJob, run_training_job
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -256,13 +256,27 @@ def test_a_diverging_training_stops_naming_epoch_and_step_and_writes_no_model(ci
     output = tmp_path / "run"
     # lr 1e6: the loss turns NaN within the first epoch, or the weights / BN statistics overflow
     with pytest.raises(TrainingDiverged, match=r"training diverged: (the loss is (nan|inf) at epoch 1, step "
-                                               r"\d+ of 2|the weights became non-finite .* during epoch 1) "
+                                               r"\d+ of 2|(the weights became non-finite|the mean \w+ loss is) .* at "
+                                               r"epoch 1, step \d+ of \d+)"
                                                r".*lower the learning rate, e.g. to 100000"):
         run_training_job(tiny_job(cifar2, output, lr=1e6))
     assert not (output / "model.pth").exists()
     assert mnas_main(train_command(cifar2, tmp_path / "cli", "--epochs", "1", "--lr", "inf")[3:]) == 2
     with pytest.raises(ValueError, match="lr must be a finite number, got inf"):
         TrainConfig(lr=math.inf)
+
+
+def test_a_finite_blow_up_is_divergence_too(cifar2, tmp_path):
+    """lr 1e6 on MnasNet-B1 x0.5, one step: every loss stays finite (the validation loss reaches ~1e9, from 0.69), which
+    used to be saved as a success; it is ten times a uniform guess's loss, so the training stops."""
+    output = tmp_path / "run"
+    job = TrainJob(data=str(cifar2), model="mnasnet0_5", output_folder=str(output),
+                   config=TrainConfig(epochs=1, batch_size=64, input_size=32, precise_bn_images=32, lr=1e6))
+    with pytest.raises(TrainingDiverged, match=r"the mean (training|validation) loss is [0-9.e+]+, above 6.93 "
+                                               r"\(10 x ln 2.* at epoch 1, step 1 of 1"):
+        run_training_job(job)
+    assert not (output / "model.pth").exists() and not (output / "history.json").exists()
+    assert divergence_limit(10) == pytest.approx(10 * math.log(10))
 
 
 def test_non_finite_weights_are_refused_on_save_and_on_load(tmp_path):
