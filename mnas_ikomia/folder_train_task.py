@@ -4,11 +4,16 @@ folder, whose work polls a stop flag, and whose MLflow run is closed as FAILED w
 from __future__ import annotations
 
 import copy
+import logging
 
 from ikomia import core, dataprocess
 from ikomia.dnn import dnntrain
 
+from mnas.progress import Progress
 from mnas_ikomia.params import CheckedKeysTask
+
+# a child of Ikomia's own logger: its lines go where Ikomia's go (the console, ~/Ikomia/log.txt, STUDIO)
+progress_logger = logging.getLogger("ikomia.mnas")
 
 
 class FolderTrainTask(CheckedKeysTask, dnntrain.TrainProcess):
@@ -32,6 +37,15 @@ class FolderTrainTask(CheckedKeysTask, dnntrain.TrainProcess):
 
     def should_stop(self) -> bool:
         return self._stop_requested
+
+    def start_progress(self, what: str, unit: str) -> None:
+        """One Ikomia log line per finished unit (elapsed, time left) beside `emit_step_progress`."""
+        self._progress = Progress(self.get_progress_steps(), what, unit=unit, terminal=False,
+                                  write=progress_logger.info)
+
+    def step_progress(self, note: str) -> None:
+        self._progress.step(note)
+        self.emit_step_progress()
 
     def work(self, folder: str) -> None:
         raise NotImplementedError

@@ -161,15 +161,20 @@ def _run_pipeline(data: str | os.PathLike | None, output: Path, settings: Pipeli
     link_subset(data_root, data_dir, {"train": ("train", 0, settings.train_per_class),
                                       "val": ("train", settings.train_per_class, settings.val_per_class)})
     images, labels = _test_images(test_root, settings.test_per_class)
-    log(f"[pipeline] 2/3 train_mnasnet: the top {settings.top_k} children and {settings.b1_widths} B1 widths, "
-        f"{settings.epochs} epochs on {settings.train_per_class} images per class")
-    log(f"[pipeline] 3/3 infer_mnasnet on {len(images):,} images of {test_root}")
+
+    def on_stage(stage: str, models: int) -> None:
+        if stage == "train":
+            log(f"[pipeline] 2/3 train_mnasnet: {models} models (the top {settings.top_k} children and B1 at "
+                f"{settings.b1_widths} widths), {settings.epochs} epochs on {settings.train_per_class} images per class")
+        else:
+            log(f"[pipeline] 3/3 infer_mnasnet: {models} models on {len(images):,} images of {test_root}")
+
     result = final_comparison(
         children, baselines, SearchSpace(width=search_config["width"]), len(set(labels)),
         _train_task_trainer(data_dir, output, settings), _infer_tester(images, labels),
         top_k=settings.top_k, b1_widths=settings.b1_widths, engine=search_config["latency_engine"],
         threads=search_config["threads"], rounds=search_config["latency_rounds"],
-        burst=search_config["latency_burst"], seed=settings.seed, log=log)
+        burst=search_config["latency_burst"], seed=settings.seed, log=log, on_stage=on_stage)
     files = write_final(result, output)
     result.update(search_summary=str(search_dir / "summary.json"), settings=dataclasses.asdict(settings),
                   plots=[str(files["final.png"]), str(search_dir / "pareto.png"), str(search_dir / "curves.png")],

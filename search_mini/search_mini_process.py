@@ -86,13 +86,15 @@ class SearchMini(FolderTrainTask):
         config = config_from_values(values)
         output_folder = values["output_folder"].strip()
         output = expand_folder(output_folder) if output_folder else default_output_folder()
+        self.start_progress(PLUGIN_NAME, "child")
         self.result = Search(folder, output, config).run(on_child=self._on_child, should_stop=self.should_stop)
         self._publish(self.result)
 
     def _on_child(self, phase: str, record: dict, index: int, total: int) -> None:
         prefix = {"rl": "child", "random": "random"}.get(phase, "baseline")
         self.log_metrics({f"{prefix}/{key}": value for key, value in _figures(record).items()}, step=index)
-        self.emit_step_progress()
+        self.step_progress(f"{prefix} {index}: accuracy {record['accuracy']:.3f}, latency "
+                           f"{record['latency_ratio']:.3f} x T, reward {record['reward']:.4f}")
 
     def _publish(self, result) -> None:
         summary = result.summary

@@ -2,6 +2,7 @@
 train_mnasnet and infer_mnasnet -> a verdict with its interval."""
 
 import json
+import logging
 
 from mnas.arch import parse_arch
 from mnas.search.loop import ChildLog
@@ -11,7 +12,19 @@ from mnas_ikomia.pipeline import PipelineSettings, run_pipeline
 def test_pipeline_searches_retrains_finalists_and_b1_widths_and_gives_a_verdict(tmp_path, cifar10_root,
                                                                                  one_thread):
     settings = PipelineSettings.fast()
-    result = run_pipeline(cifar10_root, tmp_path, settings, log=lambda *_: None)
+    lines = []   # the pipeline's own lines and the tasks' progress lines (Ikomia's log), in the order told
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            lines.append(record.getMessage())
+
+    handler = Collect()
+    logging.getLogger("ikomia.mnas").addHandler(handler)
+    try:
+        result = run_pipeline(cifar10_root, tmp_path, settings, log=lines.append)
+    finally:
+        logging.getLogger("ikomia.mnas").removeHandler(handler)
+    _check_progress_is_told_in_order(lines, len(result["entries"]), settings)
     children = ChildLog(tmp_path / "search" / "children.jsonl").read()
     entries = result["entries"]
     finalists = [e for e in entries if e["role"] == "finalist"]
@@ -39,3 +52,25 @@ def test_pipeline_searches_retrains_finalists_and_b1_widths_and_gives_a_verdict(
     assert json.loads((tmp_path / "final.json").read_text())["verdict"]["winner"] == verdict["winner"]
     # the final training's validation came from train/, and the search never saw test/
     assert not (tmp_path / "data" / "test").exists()
+
+
+def _check_progress_is_told_in_order(lines, models, settings):
+    """Stage lines when each stage starts; one line per child, per epoch and per model, with the time left."""
+    def first(prefix):
+        return next(n for n, line in enumerate(lines) if line.startswith(prefix))
+
+    def every(prefix):
+        return [n for n, line in enumerate(lines) if line.startswith(prefix)]
+
+    search, train, test = first("[pipeline] 1/3"), first("[pipeline] 2/3"), first("[pipeline] 3/3")
+    children = every("[search_mini] ")
+    assert search == 0 and len(children) == len(settings.baseline_widths) + settings.budget_children
+    assert search < children[0] and children[-1] < train
+    trainings, tests = every("[final training] "), every("[final test] ")
+    assert len(trainings) == len(tests) == models
+    epochs = every("[train_mnasnet] ")
+    assert len(epochs) == models * settings.epochs
+    assert train < epochs[0] < trainings[0] and trainings[-1] < test < tests[0]
+    assert f"{models} models" in lines[train] and f"{models} models" in lines[test]
+    assert all("elapsed" in lines[n] and " left" in lines[n] for n in children + trainings + tests + epochs)
+    assert lines[trainings[-1]].startswith(f"[final training] {models}/{models} ")

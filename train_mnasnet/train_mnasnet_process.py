@@ -101,6 +101,7 @@ class TrainMnasnet(FolderTrainTask):
     def work(self, folder: str) -> None:
         self.outcome = None
         job = job_from_values(self._values_with_chained_arch(), folder)
+        self.start_progress(PLUGIN_NAME, "epoch")
         self._report_resumed_epochs(job)
         self.outcome = run_training_job(job, on_epoch_end=self._on_epoch_end, should_stop=self.should_stop)
         self._log_outcome(self.outcome)
@@ -125,12 +126,12 @@ class TrainMnasnet(FolderTrainTask):
             return
         checkpoint = expand_folder(job.output_folder) / CHECKPOINT_DIR_NAME / CHECKPOINT_NAME
         if checkpoint.is_file():
-            for _ in range(min(load_checkpoint(checkpoint)["epoch"], job.config.epochs)):
-                self.emit_step_progress()
+            for epoch in range(1, min(load_checkpoint(checkpoint)["epoch"], job.config.epochs) + 1):
+                self.step_progress(f"epoch {epoch}: finished before, resumed")
 
     def _on_epoch_end(self, stats) -> None:
         self.log_metrics(stats.metrics(), step=stats.epoch)
-        self.emit_step_progress()
+        self.step_progress(f"epoch {stats.epoch}: validation top-1 {stats.top1:.3f}, loss {stats.val_loss:.4f}")
 
     def _log_outcome(self, outcome) -> None:
         result = outcome.result

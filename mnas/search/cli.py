@@ -25,22 +25,19 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from ..data import cifar10_root
+    from ..progress import Progress
     from ..train_job import default_output_root
 
     config = config_from_args(args)
     data_root = args.data or cifar10_root(download=args.download)
     search = Search(data_root, args.output or default_output_root() / "search", config)
     total = len(config.baseline_widths) + config.budget_children * (2 if config.compare_random else 1)
-    with tqdm(total=total, unit="child", desc="search") as bar:
+    with Progress(total, "search", unit="child") as progress:
         def on_child(phase: str, record: dict, index: int, count: int) -> None:
-            bar.update(1)
-            bar.write(f"{phase} {index}: acc {record['accuracy']:.3f} lat {record['latency_ratio']:.3f}xT "
-                      f"reward {record['reward']:.4f}  {record['arch']}")
-            bar.set_postfix_str(f"{phase} acc {record['accuracy']:.3f} "
-                                f"lat {record['latency_ratio']:.3f}xT reward {record['reward']:.4f}")
+            progress.message(f"{phase} {index}: {record['arch']}")
+            progress.step(f"{phase} {index}: acc {record['accuracy']:.3f} lat {record['latency_ratio']:.3f}xT "
+                          f"reward {record['reward']:.4f}")
 
         result = search.run(on_child=on_child)
     summary = result.summary

@@ -30,6 +30,7 @@ import numpy as np
 from ..fileio import atomic_path, atomic_write_text
 from ..latency import PairedMeter
 from ..models import count_macs, count_params, create_model
+from ..progress import Progress
 from ..stats import bootstrap_interval, interpolate_curve, mcnemar_exact
 from .space import SearchSpace
 
@@ -77,8 +78,10 @@ def choose_b1_widths(baselines: list[dict], ratios: list[float], minimum: int = 
 def final_comparison(children: list[dict], baselines: list[dict], space: SearchSpace, num_classes: int,
                      trainer: Trainer, tester: Tester, *, top_k: int = 3, b1_widths: int = 3,
                      engine: str = "onnxruntime", threads: int = 1, rounds: int = 10, burst: int = 10,
-                     resamples: int = 2000, seed: int = 0, log: Callable[[str], None] = print) -> dict:
-    """Retrain, time and test the finalists and B1's widths; the verdict with its interval."""
+                     resamples: int = 2000, seed: int = 0, log: Callable[[str], None] = print,
+                     on_stage: Callable[[str, int], None] | None = None) -> dict:
+    """Retrain, time and test the finalists and B1's widths; the verdict with its interval.
+    `on_stage(stage, models)` as the "train" and the "test" stages start; `log` gets a line per model."""
     if top_k < 1 or b1_widths < 2:
         raise ValueError(f"top_k must be >= 1 and b1_widths >= 2, got {top_k} and {b1_widths}")
     if not children:
@@ -90,14 +93,19 @@ def final_comparison(children: list[dict], baselines: list[dict], space: SearchS
                 "proxy_accuracy": r["accuracy"], "proxy_reward": r["reward"]} for r in finalists]
     entries += [{"name": f"B1 x{w:g}", "role": "b1", "width": w, "arch": space.skeleton_arch(w),
                  "proxy_accuracy": proxy_b1[w]["accuracy"]} for w in widths]
-    for number, entry in enumerate(entries, 1):
-        log(f"[final] {number}/{len(entries)} training {entry['name']}")
+    stage = on_stage or (lambda name, models: None)
+    stage("train", len(entries))
+    training = Progress(len(entries), "final training", terminal=False, write=log)
+    for entry in entries:
         entry.update(trainer(entry["name"], entry["arch"]))
+        training.step(f"{entry['name']}: validation top-1 {entry['val_accuracy']:.3f}")
     _time(entries, space, num_classes, engine, threads, rounds, burst)
+    stage("test", len(entries))
+    testing = Progress(len(entries), "final test", terminal=False, write=log)
     correct = []
     for entry in entries:
-        log(f"[final] testing {entry['name']}")
         correct.append(np.asarray(tester(str(entry["model_file"])), dtype=bool))
+        testing.step(f"{entry['name']}: test top-1 {correct[-1].mean():.3f}")
     correct = np.stack(correct)
     for entry, row in zip(entries, correct):
         entry["test_accuracy"] = float(row.mean())

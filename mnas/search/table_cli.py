@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from .config import EXECUTORS, SearchConfig
-from .table import DEFAULT_TABLE, BuildPlan, build_table, load_table, pack_table, seed_noise, table_space
+from .log import ChildLog
+from .table import (DEFAULT_TABLE, ENTRIES_LOG, BuildPlan, build_table, load_table, pack_table, seed_noise,
+                    table_space)
+
+
+def load_entries(folder: str) -> list[dict]:
+    return ChildLog(Path(folder) / ENTRIES_LOG).read()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,18 +36,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.action == "build":
-        from tqdm import tqdm
-
         from ..data import cifar10_root
+        from ..progress import Progress
 
         config = SearchConfig(executor=args.executor, ray_address=args.ray_address)
         plan = BuildPlan(seeds=args.seeds, repeat_fraction=args.repeat_fraction)
         total = args.limit or table_space(config.width).size
-        with tqdm(total=total, unit="entry", desc="table") as bar:
+        done_before = len(load_entries(args.output))
+        with Progress(total - done_before, "table", unit="entry") as progress:
             def on_entry(entry, done, _total):
-                bar.n = done
-                bar.set_postfix_str(f"acc {entry['accuracy'][0]:.3f} lat {entry['latency_ratio'][0]:.2f}xT")
-                bar.refresh()
+                progress.step(f"acc {entry['accuracy'][0]:.3f} lat {entry['latency_ratio'][0]:.2f}xT")
 
             entries = build_table(args.data or cifar10_root(), args.output, config, plan, args.limit, on_entry)
         print(f"{len(entries)} of {table_space(config.width).size} entries measured in {args.output}")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 
 from ..config import EXECUTORS
 from .build import STAGES, build_surrogate
@@ -24,34 +22,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     build.add_argument("--ray-address", default="")
 
 
-def _progress(planned_unit: str):
-    """A tqdm bar in a terminal; in a log, one line per training with the time left."""
-    if sys.stderr.isatty():
-        from tqdm import tqdm
-
-        bar = tqdm(unit=planned_unit)
-
-        def update(run, number, planned):
-            bar.total = planned
-            bar.n = number
-            bar.set_postfix_str(f"{run['role']} acc {run['accuracy']:.3f}")
-            bar.refresh()
-        return update
-    started = time.monotonic()
-
-    def line(run, number, planned):
-        left = (time.monotonic() - started) / number * (planned - number)
-        print(f"[surrogate] {number}/{planned} {run['role']} {run['index']} seed {run['seed']}: top-1 "
-              f"{run['accuracy']:.4f} in {run['train_seconds']:.0f} s; about {left / 3600:.1f} h left", flush=True)
-    return line
-
-
 def run(args: argparse.Namespace) -> int:
     from ...data import cifar10_root
 
     if args.limit < 0:
         raise ValueError(f"--limit must be >= 0, got {args.limit}")
+    from ...progress import Progress
+
+    progress = Progress(0, "surrogate", unit="training", terminal=False)  # a bar needs its total up front
+
+    def on_run(run: dict, number: int, planned: int) -> None:
+        progress.total = planned
+        progress.step(f"{run['role']} {run['index']} seed {run['seed']}: top-1 {run['accuracy']:.4f} in "
+                      f"{run['train_seconds']:.0f} s")
+
     runs = build_surrogate(args.data or cifar10_root(), args.output, args.stage, executor=args.executor,
-                           ray_address=args.ray_address, limit=args.limit, on_run=_progress("training"))
+                           ray_address=args.ray_address, limit=args.limit, on_run=on_run)
     print(f"{len(runs)} trainings logged in {args.output}")
     return 0
