@@ -21,7 +21,8 @@ FORM = (
     _section("Final comparison (did the search help?)", (
         "final_top_k", "final_b1_widths", "final_epochs", "final_train_per_class", "final_val_per_class",
         "final_test_per_class")),
-    _section("Where children train", ("executor", "ray_address", "max_retries", "evaluator", "table_file")),
+    _section("Where children train", ("executor", "ray_address", "max_retries", "evaluator", "table_file",
+                                      "surrogate_file")),
     _section("Latency and output", ("latency_engine", "latency_threads", "latency_rounds", "latency_burst",
                                     "predictor"),
              folder("output_folder", "Output folder", "where the log, plots and summary go; a folder holding "

@@ -12,7 +12,8 @@ from .controller import PPOConfig
 from .reward import SOFT_W
 
 SAMPLERS = ("rl", "random", "evolution")
-EVALUATORS = ("live", "table")
+EVALUATORS = ("live", "table", "surrogate")
+LOOKUP_EVALUATORS = ("table", "surrogate")  # children looked up, not trained: nothing to retrain after
 INPUT_SIZE = 32
 PRECISE_BN_IMAGES = 512  # BN statistics re-estimated after the short proxy run (engine's precise BN)
 # Settings a budget change may alter on resume; every other one must match the log's.
@@ -93,10 +94,15 @@ class SearchConfig:
                                "running cluster", empty="a local Ray instance")
     max_retries: int = setting(2, "ray: times a child whose worker died is retried", minimum=0, maximum=100)
     evaluator: str = setting("live", "live: children proxy-trained and timed here; table: looked up in a "
-                             "benchmark table of a sub-space (mnas.search.table), for strategy comparisons "
-                             "over many seeds", choices=EVALUATORS)
+                             "benchmark table of a sub-space (mnas.search.table); surrogate: predicted for the "
+                             "whole space at the final recipe by a model fitted on measured architectures "
+                             "(mnas.search.surrogate); both for strategy comparisons over many seeds",
+                             choices=EVALUATORS)
     table_file: str = setting("", "table: a packed table (python -m mnas table pack); empty: the one shipped "
                               "with mnas", kind="file", empty="the table shipped with mnas")
+    surrogate_file: str = setting("", "surrogate: packed measurements (python -m mnas surrogate pack) the "
+                                  "surrogate is fitted on; empty: the ones shipped with mnas", kind="file",
+                                  empty="the measurements shipped with mnas")
     population: int = setting(20, "evolution: population size (the oldest ages out)", minimum=2, maximum=10000)
     tournament: int = setting(5, "evolution: members drawn per tournament (at most the population)",
                               minimum=1, maximum=10000)
@@ -133,9 +139,9 @@ class SearchConfig:
         if self.tournament > self.population:
             raise ValueError(f"search setting tournament must be at most the population ({self.population}), "
                              f"got {self.tournament!r}")
-        if self.final_top_k and self.evaluator == "table":
-            raise ValueError(f"search setting final_top_k must be 0 in table mode (nothing to retrain), got "
-                             f"{self.final_top_k!r}")
+        if self.final_top_k and self.evaluator in LOOKUP_EVALUATORS:
+            raise ValueError(f"search setting final_top_k must be 0 in {self.evaluator} mode (nothing to "
+                             f"retrain), got {self.final_top_k!r}")
 
     def train_config(self, seed: int) -> TrainConfig:
         return TrainConfig(epochs=self.proxy_epochs, batch_size=self.batch_size, lr=self.lr,

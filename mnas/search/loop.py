@@ -39,7 +39,7 @@ from typing import Callable
 from ..fileio import atomic_torch_save, atomic_write_text
 from ..locks import expand_folder, output_folder_lock
 from ..machine import machine_record
-from .config import EXECUTORS, INPUT_SIZE, RESUMABLE_CHANGES, SAMPLERS, SearchConfig
+from .config import EXECUTORS, INPUT_SIZE, LOOKUP_EVALUATORS, RESUMABLE_CHANGES, SAMPLERS, SearchConfig
 from .evaluate import ProxyData, load_proxy_data, train_child
 from .executor import TrainFn, make_executor
 from .log import ChildLog
@@ -83,6 +83,7 @@ class Search:
         self.output_dir = expand_folder(output_dir)
         self.config = config or SearchConfig()
         self.table_mode = self.config.evaluator == "table"
+        self.lookup_mode = self.config.evaluator in LOOKUP_EVALUATORS  # children looked up, not trained
         self.space = table_space(self.config.width) if self.table_mode else SearchSpace(width=self.config.width)
         self.train_fn = train_fn
         with output_folder_lock(self.output_dir, "search"):  # refused while another search runs there
@@ -133,6 +134,10 @@ class Search:
         entries = json.loads(table_path.read_text())["entries"] if table_path.is_file() else None
         if self.table_mode:
             executor = TableExecutor(cfg)
+        elif self.lookup_mode:
+            from .surrogate.executor import SurrogateExecutor
+
+            executor = SurrogateExecutor(cfg)
         else:
             data = load_proxy_data(self.data_root, cfg.train_images, cfg.val_images, cfg.seed)
             executor = make_executor(data, cfg, self.space.skeleton_arch(), entries, self.train_fn)
@@ -141,8 +146,8 @@ class Search:
                 self.target = executor.target(cfg.target_latency_ms)
                 self._write_settings()
             reward = objective(cfg.constraint, self.target["ratio"], cfg.w)
-            # the B1 widths are not in a table's sub-space: table mode has no baselines
-            baselines = [] if self.table_mode else self._run_baselines(executor, reward, on_child, stop)
+            # the B1 widths are not in a table's sub-space nor in the surrogate's space: no baselines there
+            baselines = [] if self.lookup_mode else self._run_baselines(executor, reward, on_child, stop)
             children = self._run_sampler(cfg.sampler, CHILDREN_LOG, cfg.budget_children, executor, reward,
                                          on_child, stop, time_budget=True)
             random_children = []

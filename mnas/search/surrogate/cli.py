@@ -20,9 +20,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     build.add_argument("--limit", type=int, default=0, help="stop after this many new trainings (0: the whole stage)")
     build.add_argument("--executor", choices=EXECUTORS, default="local")
     build.add_argument("--ray-address", default="")
+    report = commands.add_parser("report", help="the surrogate's held-out quality and the reference curves "
+                                 "(report.json, learning_curve.png, references.png in the build folder)")
+    report.add_argument("--input", default=DEFAULT_FOLDER, help="build folder")
+    pack = commands.add_parser("pack", help="write the shipped, checksummed measurements from a build folder")
+    pack.add_argument("--input", default=DEFAULT_FOLDER, help="build folder")
+    pack.add_argument("--output", default=None, help="packed file (default: the one shipped with mnas)")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action == "pack":
+        from .shipped import DEFAULT_SURROGATE, pack_runs
+
+        header = pack_runs(args.input, args.output or DEFAULT_SURROGATE)
+        print(f"{header['runs']} trainings packed into {args.output or DEFAULT_SURROGATE}")
+        return 0
+    if args.action == "report":
+        import json
+
+        from .report import report
+
+        print(json.dumps(report(args.input), indent=1))
+        return 0
     from ...data import cifar10_root
 
     if args.limit < 0:

@@ -1,0 +1,77 @@
+"""The search's executor in surrogate mode: children of the whole space evaluated in milliseconds.
+
+Each child's accuracy is the surrogate's recipe-F prediction plus one draw of the measured seed noise
+(seeded by the child's training seed, so a search is deterministic and resumes exactly); its latency is
+the chosen engine's latency model, as a paired ratio to the B1 skeleton like the live meter's.
+``seconds`` is the build's mean training time, so time budgets read as live ones.  Networks outside
+the space are refused: the surrogate knows nothing of them.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+from ...arch import parse_arch
+from ..config import INPUT_SIZE, SearchConfig
+from ..evaluate import target_record
+from ..space import SearchSpace
+from .features import SpaceIndex, arch_costs
+from .model import Surrogate, measured_architectures
+from .shipped import DEFAULT_SURROGATE, load_runs
+
+MEASURED_CLASSES = 10  # the build measures on CIFAR-10
+
+
+class SurrogateExecutor:
+    name = "surrogate"
+    workers = 1
+
+    def __init__(self, config: SearchConfig):
+        self.path = Path(config.surrogate_file) if config.surrogate_file else DEFAULT_SURROGATE
+        self.header, runs = load_runs(self.path)
+        self.engine = config.latency_engine
+        self.space = SearchSpace(width=self.header["base_width"])
+        self.index = SpaceIndex(self.space)
+        self.surrogate = Surrogate(measured_architectures(runs))
+        if self.engine not in self.surrogate.latency_models:
+            raise ValueError(f"surrogate measurements {self.path.name} have no latency model for latency_engine "
+                             f"{self.engine!r}: expected one of {', '.join(self.surrogate.latency_models)}")
+        timed = [run["latency"][self.engine] for run in runs if self.engine in run.get("latency", {})]
+        self.reference_ms = statistics.median(t["reference_ms"] for t in timed)
+        self.seconds = statistics.fmean(run["train_seconds"] for run in runs)
+        self._predicted: dict[str, dict] = {}
+
+    def target(self, target_latency_ms: float) -> dict:
+        return target_record(target_latency_ms, self.space.skeleton_arch(), self.reference_ms, 1.0)
+
+    def table_entries(self) -> None:
+        return None
+
+    def _prediction(self, arch: str) -> dict:
+        """The noise-free figures of `arch`, computed once per architecture."""
+        if arch not in self._predicted:
+            if not self.index.contains(arch):
+                raise ValueError(f"architecture {arch[:70]!r}... is not a network of the search space ("
+                                 f"{self.space.describe()}): surrogate mode evaluates children of "
+                                 "mnas.search.space.SearchSpace() only")
+            ratio = float(self.surrogate.latency_ratio([arch], self.engine)[0])
+            macs, params = arch_costs(parse_arch(arch), INPUT_SIZE, MEASURED_CLASSES)
+            self._predicted[arch] = {"surrogate_accuracy": float(self.surrogate.accuracy([arch])[0]),
+                                     "latency_ratio": ratio, "latency_ms": ratio * self.reference_ms,
+                                     "macs": macs, "params": params}
+        return self._predicted[arch]
+
+    def lookup(self, arch: str, seed: int) -> dict:
+        predicted = self._prediction(arch)
+        return {"arch": arch, **predicted, "accuracy": self.surrogate.seed_draw(predicted["surrogate_accuracy"], seed),
+                "train_seconds": self.seconds, "latency_spread": 0.0, "reference_ms": self.reference_ms,
+                "seconds": self.seconds}
+
+    def evaluate(self, jobs, should_stop):
+        for arch, seed in jobs:
+            yield self.lookup(arch, seed)
+
+    def close(self) -> None:
+        pass
+

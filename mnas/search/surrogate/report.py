@@ -1,0 +1,167 @@
+"""How good the surrogate is, from the build's own measurements: ``python -m mnas surrogate report``.
+
+Every quality figure is held out: cross-validated (5 folds, predictions of rows the model never saw).
+Written to ``report.json`` in the build folder (docs render from it) with ``learning_curve.png`` and
+``references.png`` beside it:
+
+- the learning curve: out-of-fold Spearman and R^2 of each model kind at n = 100, 200, 300, 400 (and
+  the sizes below 100 the build has reached), on the first n random architectures in build order;
+- the go / no-go of stage A: Spearman at n = 400 >= 0.45 and still rising from n = 200;
+- the seed noise: pooled seed SD and the one-seed intraclass correlation over the three-seed entries;
+  on them, Pearson of the out-of-fold surrogate against the mean of the seeds beside Pearson of one
+  seed against the mean of the other two;
+- the latency models' out-of-fold Spearman per engine;
+- B1's and MobileNetV2's curves at recipe F: per width, the mean over seeds with a 95 % t-interval,
+  against the paired ONNX Runtime latency;
+- the build's CPU-hours and machines.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from pathlib import Path
+
+import numpy as np
+
+from ...fileio import atomic_write_text
+from ...latency import spearman
+from ..log import ChildLog
+from .build import BUILD_FILE, RUNS_LOG
+from .features import features
+from .model import ACCURACY_MODELS, Measured, Regressor, cross_validated, measured_architectures, seed_noise
+
+CURVE_SIZES = (25, 50, 100, 200, 300, 400, 800)
+GO_SIZE, GO_SPEARMAN, GO_RISING_FROM = 400, 0.45, 200
+T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+
+
+def _r2(y: np.ndarray, predicted: np.ndarray) -> float:
+    return float(1 - np.sum((y - predicted) ** 2) / np.sum((y - y.mean()) ** 2))
+
+
+def learning_curve(randoms: list[Measured]) -> list[dict]:
+    x = np.stack([features(a.arch) for a in randoms]) if randoms else np.zeros((0, 0))
+    y = np.array([a.accuracy for a in randoms])
+    rows = []
+    for n in [s for s in CURVE_SIZES if s <= len(randoms)] or ([len(randoms)] if len(randoms) >= 15 else []):
+        row = {"n": n}
+        for kind in ACCURACY_MODELS:
+            predicted = cross_validated(kind, x[:n], y[:n])
+            row[kind] = {"spearman": spearman(predicted, y[:n]), "r2": _r2(y[:n], predicted)}
+        rows.append(row)
+    return rows
+
+
+def go_no_go(curve: list[dict], measured: int, kind: str = "ensemble") -> dict:
+    by_n = {row["n"]: row[kind]["spearman"] for row in curve}
+    if GO_SIZE not in by_n:
+        return {"decided": False, "reason": f"stage A has {measured} of the {GO_SIZE} random architectures "
+                                             "the decision needs"}
+    rising = by_n[GO_SIZE] > by_n.get(GO_RISING_FROM, -1.0)
+    go = by_n[GO_SIZE] >= GO_SPEARMAN and rising
+    return {"decided": True, "go": go, "spearman": by_n[GO_SIZE], "rising": rising}
+
+
+def three_seed_check(architectures: list[Measured], randoms: list[Measured]) -> dict:
+    """On the architectures with 3+ seeds: the out-of-fold surrogate (fitted without them) against their
+    mean, beside one seed against the mean of the others."""
+    repeated = [a for a in randoms if len(a.accuracies) >= 3]
+    others = [a for a in randoms if len(a.accuracies) < 3]
+    if len(repeated) < 5 or len(others) < 15:
+        return {"architectures": len(repeated)}
+    model = Regressor("ensemble", np.stack([features(a.arch) for a in others]), np.array([a.accuracy for a in others]))
+    predicted = model.predict(np.stack([features(a.arch) for a in repeated]))
+    means = np.array([a.accuracy for a in repeated])
+    one_seed = [float(np.corrcoef([a.accuracies[s] for a in repeated],
+                                  [statistics.fmean(a.accuracies[:s] + a.accuracies[s + 1:]) for a in repeated])[0, 1])
+                for s in range(3)]
+    return {"architectures": len(repeated), "pearson_surrogate_vs_mean": float(np.corrcoef(predicted, means)[0, 1]),
+            "pearson_one_seed_vs_others": statistics.fmean(one_seed),
+            "surrogate_bias": float(np.mean(predicted - means))}
+
+
+def latency_quality(randoms: list[Measured]) -> dict:
+    result = {}
+    for engine in ("onnxruntime", "torch"):
+        timed = [a for a in randoms if engine in a.latency]
+        if len(timed) < 15:
+            continue
+        x = np.stack([features(a.arch) for a in timed])
+        y = np.log([a.latency[engine] for a in timed])
+        result[engine] = {"architectures": len(timed),
+                          "spearman": spearman(cross_validated("ridge", x, y), y)}
+    return result
+
+
+def reference_curves(architectures: list[Measured]) -> dict:
+    curves: dict[str, list[dict]] = {}
+    for a in sorted((a for a in architectures if a.role == "reference"), key=lambda a: (a.family, a.width)):
+        seeds = len(a.accuracies)
+        half = (T_975.get(seeds - 1, 1.96) * statistics.stdev(a.accuracies) / math.sqrt(seeds)) if seeds > 1 else None
+        curves.setdefault(a.family, []).append({
+            "width": a.width, "seeds": seeds, "accuracy": a.accuracy,
+            "interval": None if half is None else [a.accuracy - half, a.accuracy + half],
+            "latency_ratio": a.latency.get("onnxruntime"), "torch_latency_ratio": a.latency.get("torch")})
+    return curves
+
+
+def report(folder: str | Path) -> dict:
+    folder = Path(folder)
+    runs = ChildLog(folder / RUNS_LOG).read()
+    build = json.loads((folder / BUILD_FILE).read_text(encoding="utf-8"))
+    architectures = measured_architectures(runs)
+    randoms = sorted((a for a in architectures if a.role == "random"), key=lambda a: a.index)
+    curve = learning_curve(randoms)
+    result = {
+        "trainings": len(runs), "architectures": len(architectures), "random_architectures": len(randoms),
+        "cpu_hours": sum(r["train_seconds"] for r in runs) / 3600,
+        "machines": sorted({s["cpu"] for s in build["sessions"]}), "sessions": len(build["sessions"]),
+        "recipe": build["recipe"], "learning_curve": curve, "go_no_go": go_no_go(curve, len(randoms)),
+        "seed_noise": seed_noise([a for a in architectures if a.role != "reference"]),
+        "three_seed_check": three_seed_check(architectures, randoms),
+        "latency_models": latency_quality(randoms), "reference_curves": reference_curves(architectures)}
+    atomic_write_text(folder / "report.json", json.dumps(result, indent=2))
+    _plot(folder, result, randoms)
+    return result
+
+
+def _plot(folder: Path, result: dict, randoms: list[Measured]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ...fileio import atomic_path
+
+    if result["learning_curve"]:
+        figure, axis = plt.subplots(figsize=(5, 3.5))
+        for kind in ACCURACY_MODELS:
+            axis.plot([r["n"] for r in result["learning_curve"]], [r[kind]["spearman"] for r in result["learning_curve"]],
+                      marker="o", label=kind)
+        axis.axhline(GO_SPEARMAN, color="grey", linestyle="--", linewidth=1, label="go threshold at n = 400")
+        axis.set(xlabel="random architectures fitted (5-fold CV)", ylabel="Spearman, out of fold",
+                 title="Surrogate learning curve (recipe F)")
+        axis.legend(fontsize=8)
+        figure.tight_layout()
+        with atomic_path(folder / "learning_curve.png") as path:
+            figure.savefig(path, format="png", dpi=120)
+        plt.close(figure)
+    figure, axis = plt.subplots(figsize=(5.5, 4))
+    timed = [a for a in randoms if "onnxruntime" in a.latency]
+    axis.scatter([a.latency["onnxruntime"] for a in timed], [100 * a.accuracy for a in timed], s=8, color="0.6",
+                 label="random architectures")
+    for family, points in result["reference_curves"].items():
+        points = [p for p in points if p["latency_ratio"]]
+        axis.errorbar([p["latency_ratio"] for p in points], [100 * p["accuracy"] for p in points],
+                      yerr=[[100 * (p["accuracy"] - p["interval"][0]) if p["interval"] else 0 for p in points],
+                            [100 * (p["interval"][1] - p["accuracy"]) if p["interval"] else 0 for p in points]],
+                      marker="o", capsize=3, label={"b1": "MnasNet-B1", "mobilenetv2": "MobileNetV2"}.get(family, family))
+    axis.set(xscale="log", xlabel="paired latency, x the B1 skeleton (ONNX Runtime, 1 thread)",
+             ylabel="top-1 at recipe F (%)", title="Recipe F: references and random architectures")
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    with atomic_path(folder / "references.png") as path:
+        figure.savefig(path, format="png", dpi=120)
+    plt.close(figure)
