@@ -10,6 +10,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .fileio import read_torch_file
+
 CHECKPOINT_NAME = "last.pt"
 CHECKPOINT_FORMAT = "mnas-checkpoint/1"
 # Settings a resumed run may change (more epochs, other loader threads, another device); any other
@@ -37,12 +39,15 @@ def checkpoint_payload(model, optimizer, scaler, generator, epoch: int, history,
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:
+    """The training checkpoint at `path`, on the CPU (any device's), loaded ``weights_only``: a damaged,
+    empty or foreign file is a ValueError naming it, never a raw unpickling error."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"resume: no checkpoint at {path}")
-    payload = torch.load(path, map_location="cpu", weights_only=True)  # any device's checkpoint
+    payload = read_torch_file(path, "resume: checkpoint")
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"resume: {path} is not an mnas training checkpoint")
+        raise ValueError(f"resume: {path} is not an mnas training checkpoint (expected a dict with format "
+                         f"{CHECKPOINT_FORMAT!r}, as train writes after every epoch)")
     return payload
 
 

@@ -4,14 +4,20 @@ as weights of this package's `mnas_a1` / `mnasnet_small`.
 timm builds both from the same block strings as ours (``ds``/``ir`` blocks, SE on the block's input
 channels, ReLU, a 1x1 head of 1280), and registers its modules in our order: ``conv_stem, bn1,
 blocks.*, conv_head, bn2, classifier`` against our ``features.0`` (stem) ... ``features.N`` (head),
-``classifier``. So, as for torchvision's B1, the conversion is positional and every shape is checked
-(`mnas.weights.convert_torchvision_state_dict`); tests/test_timm_convert.py shows equal logits within
-1e-5 against timm itself with random weights.
+``classifier``. timm's names cannot match ours, so, as for torchvision's B1, the conversion is
+positional: timm's tensors are put in the order its modules are registered -- derived from their names
+(`timm_order`), so the order of the file's dict does not matter -- and mapped one by one onto ours,
+every shape and tensor kind checked (`mnas.weights.map_in_order`); a name that is no tensor of these
+networks, or a batch norm lacking a tensor, is refused naming the key. tests/test_timm_convert.py shows
+equal logits within 1e-5 against timm itself with random weights.
 
 The files are found, or downloaded, where timm's own ``url`` loader puts them: the torch hub cache,
 ``$TORCH_HOME/hub/checkpoints/<file name of the url>`` (`mnas.weights.imagenet_checkpoint_path`).
 Accuracies are timm's published ImageNet-1k validation figures (results-imagenet.csv: 224 px,
-crop 0.875, bicubic).
+crop 0.875, bicubic). The suffixes of the file names look like SHA-256 prefixes but timm itself does
+not check them (``set_pretrained_check_hash`` is off by default) and they could not be verified here:
+a download is checked for its announced size and for loading as these weights; an entry's optional
+``"sha256"`` (a full hash, or a prefix) is checked too once someone has pinned it from the real file.
 """
 
 from __future__ import annotations
@@ -32,25 +38,75 @@ TIMM_WEIGHTS = {
                       "url": _RELEASES + "mnasnet_small_lamb-aff75073.pth", "acc@1": 66.204, "acc@5": 86.470},
 }
 TIMM_FIRST_KEY = "conv_stem.weight"
+# the order timm registers its modules in: the network, an InvertedResidual block (it has a conv_pwl),
+# a DepthwiseSeparableConv block, a squeeze-excite; a module's tensors in torch's order
+_TIMM_TOP = ("conv_stem", "bn1", "blocks", "conv_head", "bn2", "classifier")
+_TIMM_INVERTED = ("conv_pw", "bn1", "conv_dw", "bn2", "se", "conv_pwl", "bn3")
+_TIMM_SEPARABLE = ("conv_dw", "bn1", "se", "conv_pw", "bn2")
+_TIMM_SE = ("conv_reduce", "conv_expand")
+_LEAVES = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
 
 
 def is_timm_state_dict(state_dict: Mapping[str, torch.Tensor]) -> bool:
-    """timm's EfficientNet-family layout: a ``conv_stem`` first, ``blocks.*`` and a ``classifier``."""
-    keys = list(state_dict)
-    return bool(keys) and keys[0] == TIMM_FIRST_KEY and "classifier.weight" in state_dict and any(
-        key.startswith("blocks.") for key in keys)
+    """timm's EfficientNet-family layout: ``blocks.*`` with a ``conv_stem`` or a ``conv_head``, in any
+    key order (a key-sorted copy is still timm's)."""
+    return any(key.startswith("blocks.") for key in state_dict) and any(
+        key.startswith(("conv_stem.", "conv_head.")) for key in state_dict)
+
+
+def _timm_rank(key: str, inverted: set[tuple[str, str]]) -> tuple:
+    """Where timm registers `key`'s tensor; a ValueError for a name none of its modules has."""
+    top, *path, leaf = key.split(".")
+    if leaf not in _LEAVES:
+        raise ValueError(key)
+    if top != "blocks":
+        if path or top not in _TIMM_TOP:
+            raise ValueError(key)
+        return _TIMM_TOP.index(top), 0, 0, 0, 0, _LEAVES.index(leaf)
+    stage, block, module, *inner = path
+    order = _TIMM_INVERTED if (stage, block) in inverted else _TIMM_SEPARABLE
+    if module not in order or (module == "se") != bool(inner) or len(inner) > 1 or (
+            inner and inner[0] not in _TIMM_SE):
+        raise ValueError(key)
+    se_rank = _TIMM_SE.index(inner[0]) if inner else 0
+    return _TIMM_TOP.index("blocks"), int(stage), int(block), order.index(module), se_rank, _LEAVES.index(leaf)
+
+
+def timm_order(state_dict: Mapping[str, torch.Tensor], source: str = "timm weights") -> list[str]:
+    """The keys of a timm state dict in the order timm's network registers them, from their names; a
+    `mnas.weights.WeightsMismatchError` naming the keys that are no tensor of timm's MnasNets."""
+    from .weights import WeightsMismatchError
+
+    inverted = {tuple(key.split(".")[1:3]) for key in state_dict
+                if key.startswith("blocks.") and ".conv_pwl." in key}
+    ranks, unknown = {}, []
+    for key in state_dict:
+        try:
+            ranks[key] = _timm_rank(key, inverted)
+        except (ValueError, IndexError):
+            unknown.append(key)
+    if unknown:
+        more = f" (and {len(unknown) - 3} more)" if len(unknown) > 3 else ""
+        raise WeightsMismatchError(
+            f"weights are for a different architecture: {source} has {', '.join(map(repr, unknown[:3]))}{more}, "
+            "which timm's semnasnet_100 / mnasnet_small have not (expected conv_stem, bn1, "
+            "blocks.<stage>.<block>.<conv_pw|conv_dw|conv_pwl|bn1-3|se.conv_reduce|se.conv_expand>, "
+            "conv_head, bn2, classifier)")
+    return sorted(state_dict, key=ranks.__getitem__)
 
 
 def convert_timm_state_dict(state_dict: Mapping[str, torch.Tensor], model: MnasNet, *,
                             source: str = "timm weights", model_label: str | None = None) -> dict:
     """`state_dict` of timm's ``semnasnet_100`` / ``mnasnet_small`` (or their fine-tuned versions) on
-    `model`'s keys; a `mnas.weights.WeightsMismatchError` naming both keys when a shape differs."""
-    from .weights import convert_torchvision_state_dict
+    `model`'s keys, in timm's module order (`timm_order`); a `mnas.weights.WeightsMismatchError` naming
+    the keys when a name or a shape does not fit."""
+    from .weights import map_in_order
 
     if not is_timm_state_dict(state_dict):
         raise ValueError(f"{source} is not a timm EfficientNet-family state dict: expected "
-                         f"{TIMM_FIRST_KEY!r} first, 'blocks.*' and 'classifier.weight'")
-    return convert_torchvision_state_dict(state_dict, model, source=source, model_label=model_label)
+                         "'conv_stem.*', 'blocks.*' and 'classifier.*' keys")
+    return map_in_order(timm_order(state_dict, source), state_dict, model, source=source,
+                        model_label=model_label)
 
 
 def from_timm_model(timm_model: torch.nn.Module) -> MnasNet:

@@ -4,17 +4,25 @@ Model files (ours): a dict with the architecture string, class names, input size
 to the state dict, so that ``infer_mnasnet`` needs nothing but the file to rebuild and use the model
 (`save_model_file`, `read_model_file`, `load_model_file`).
 
-torchvision checkpoints: B1 variants have the same tensors in the same order as torchvision's
-``mnasnet*`` (keys ``layers.N.*`` / ``classifier.1.*`` there); `convert_torchvision_state_dict` maps them by
-position and checks every shape, so weights of another variant fail on the first tensor that differs.
+State dicts (`convert_state_dict`): our own (``features.*`` / ``classifier.*`` keys) are matched by name,
+in any key order. torchvision's ``mnasnet*`` (keys ``layers.N.*`` / ``classifier.1.*``) and timm's
+(``conv_stem``, ``blocks.S.B.*``) name their tensors differently from ours, so no name can match: their
+tensors are put in their network's order, derived from their names (not from the order of the dict),
+and mapped one by one onto ours -- B1 has torchvision's tensors in torchvision's order, A1 and small
+timm's -- every shape and tensor kind checked, so weights of another variant fail on the first tensor
+that differs.
 
 ImageNet weights (`published_weights`): the four B1 widths through torchvision's own path, its weights
 enums (``MNASNet1_0_Weights.IMAGENET1K_V1``); MnasNet-A1 and MnasNet-small from timm's checkpoints
 (``semnasnet_100``, ``mnasnet_small``; converted by `mnas.timm_convert`). Either file is looked up in the
 torch hub cache, ``$TORCH_HOME/hub/checkpoints/<file name of the url>`` (`imagenet_checkpoint_path`),
 and downloaded there when missing, as torchvision and timm do, unless offline: ``download=False`` or
-``MNAS_OFFLINE=1`` (``MNAS_DOWNLOAD_WEIGHTS=0`` too). Offline or failing, a missing file is a clear
-`WeightsNotFoundError` naming the full path and the file to place there, never a hang (socket timeout).
+``MNAS_OFFLINE=1`` (``MNAS_DOWNLOAD_WEIGHTS=0`` too). A download goes to a temporary file renamed only
+once it is complete (the announced size), has its known SHA-256 (torchvision's file names carry its
+prefix; timm's entries may pin one, ``TIMM_WEIGHTS[..]["sha256"]``) and loads as these weights; a read
+timeout (`DOWNLOAD_TIMEOUT_S`) and a deadline for the whole download (`DOWNLOAD_DEADLINE_S`) bound it.
+Offline or failing, a missing file is a clear `WeightsNotFoundError` naming the url, the full path and
+the file to place there, with nothing left under that name.
 The weights' metadata carry their published ImageNet top-1 / top-5. Class names of ImageNet come from
 torchvision's enum ``meta["categories"]`` (no download); timm's checkpoints use the same class order.
 
@@ -26,9 +34,9 @@ the head size taken from the weights.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
-import socket
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlparse
@@ -37,7 +45,7 @@ import torch
 from torch import nn
 
 from .data import IMAGE_CHANNELS, check_class_names
-from .fileio import atomic_torch_save, atomic_write_text
+from .fileio import DownloadError, atomic_download, atomic_torch_save, atomic_write_text, read_torch_file
 from .models import MnasNet, create_model, get_variant
 from .timm_convert import TIMM_WEIGHTS, convert_timm_state_dict, is_timm_state_dict
 from .preprocess import IMAGENET_MEAN, IMAGENET_STD, MAX_INPUT_SIZE, MIN_IMAGE_SIDE
@@ -48,8 +56,10 @@ IMAGENET_WEIGHTS = {"mnasnet0_5": "MNASNet0_5_Weights", "mnasnet0_75": "MNASNet0
                     "mnasnet1_0": "MNASNet1_0_Weights", "mnasnet1_3": "MNASNet1_3_Weights"}
 OFFLINE_ENV = "MNAS_OFFLINE"          # 1: never download weights
 DOWNLOAD_ENV = "MNAS_DOWNLOAD_WEIGHTS"  # older switch: 0 means offline too
-DOWNLOAD_TIMEOUT_S = 30.0
+DOWNLOAD_TIMEOUT_S = 30.0     # per read: a dead link fails in this time
+DOWNLOAD_DEADLINE_S = 600.0   # per download, all reads together: a server dribbling bytes never ends one
 DEFAULT_INPUT_SIZE = 224
+logger = logging.getLogger(__name__)
 
 
 def save_model_file(path: str | os.PathLike, model: MnasNet, *, class_names: list[str], input_size: int,
@@ -77,24 +87,9 @@ def save_model_file(path: str | os.PathLike, model: MnasNet, *, class_names: lis
 
 
 def read_checkpoint(path: str | os.PathLike, what: str = "model_weight_file"):
-    """``torch.load(path, weights_only=True)`` on CPU with clear errors for a missing or unreadable file."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{what} {str(path)!r} does not exist")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise ValueError(f"{what} {str(path)!r} is not a readable PyTorch checkpoint "
-                         f"({_load_error_detail(error)})") from None
-
-
-def _load_error_detail(error: Exception) -> str:
-    """torch.load's error, shortened; its advice to retry with weights_only=False is not for us."""
-    text = (str(error).strip().splitlines() or [""])[0][:200]
-    if "Weights only load failed" in text:
-        text = ("corrupt, or it holds objects other than tensors and plain containers, which "
-                "weights_only loading refuses")
-    return f"{type(error).__name__}: {text}"
+    """``torch.load(path, weights_only=True)`` on CPU; a missing file is a FileNotFoundError, a directory,
+    an empty, HTML, truncated or code-carrying file a ValueError naming it (`mnas.fileio.read_torch_file`)."""
+    return read_torch_file(path, what)
 
 
 def is_model_file(payload) -> bool:
@@ -200,8 +195,11 @@ def extract_state_dict(payload, source: str = "model_weight_file") -> dict[str, 
 
 
 def head_size(state_dict: Mapping[str, torch.Tensor]) -> int:
-    """Number of classes of a checkpoint: the rows of its last 2-D tensor (the classifier weight)."""
-    matrices = [value for value in state_dict.values() if value.ndim == 2]
+    """Number of classes of a checkpoint: the rows of its classifier weight (ours and timm's
+    ``classifier.weight``, torchvision's ``classifier.1.weight``; else the last 2-D tensor)."""
+    named = [state_dict[key] for key in ("classifier.weight", "classifier.1.weight")
+             if key in state_dict and state_dict[key].ndim == 2]
+    matrices = named or [value for value in state_dict.values() if value.ndim == 2]
     if not matrices:
         raise WeightsMismatchError("weights are for a different architecture: no classifier weight "
                                    "(2-D tensor) in the state dict")
@@ -219,46 +217,138 @@ def _version_hint(state_dict) -> str:
     return ""
 
 
+_LEAVES = ("weight", "bias", "running_mean", "running_var", _COUNTER)  # a module's tensors, in torch's order
+
+
+def _some(keys: list[str]) -> str:
+    more = f" (and {len(keys) - 3} more)" if len(keys) > 3 else ""
+    return ", ".join(repr(key) for key in keys[:3]) + more
+
+
+def missing_batch_norm_tensors(keys) -> list[str]:
+    """Of every batch norm (a module with running statistics), the tensors of the four it needs that
+    `keys` lack: a tensor dropped from a file shows by its name, not as a shifted mapping."""
+    keys = set(keys)
+    norms = sorted({key.rsplit(".", 1)[0] for key in keys if key.endswith((".running_mean", ".running_var"))})
+    return [f"{norm}.{leaf}" for norm in norms for leaf in _LEAVES[:4] if f"{norm}.{leaf}" not in keys]
+
+
+def _torchvision_rank(key: str) -> tuple:
+    """Where torchvision's MNASNet registers `key`, from its name: ``layers.<i>[.<j>.layers.<k>].<leaf>``
+    in index order, then ``classifier.1.<leaf>``. A KeyError for a name torchvision has not."""
+    top, *path, leaf = key.split(".")
+    if top not in ("layers", "classifier") or leaf not in _LEAVES or not path or not all(
+            part.isdigit() or part == "layers" for part in path):
+        raise KeyError(key)
+    return top == "classifier", tuple(int(part) for part in path if part.isdigit()), _LEAVES.index(leaf)
+
+
+def is_torchvision_state_dict(state_dict: Mapping[str, torch.Tensor]) -> bool:
+    """torchvision's MNASNet layout: ``layers.N.*`` keys (ours are ``features.*``)."""
+    return any(key.startswith("layers.") for key in state_dict)
+
+
 def convert_torchvision_state_dict(state_dict: Mapping[str, torch.Tensor], model: MnasNet, *,
                                    source: str = "weights", model_label: str | None = None) -> dict:
-    """Map a torchvision ``mnasnet*`` state dict (``layers.N`` / ``classifier.1`` keys) -- or one of ours
-    -- onto `model`'s keys by position, checking every shape and tensor kind.
+    """A torchvision ``mnasnet*`` state dict (``layers.N`` / ``classifier.1`` keys) -- or one of ours,
+    matched by name (`match_by_name`) -- on `model`'s keys.
 
-    B1 in this package has torchvision's tensors in torchvision's order, so the mapping is positional;
-    the first tensor that does not fit raises `WeightsMismatchError` naming both keys and both shapes.
-    BN's ``num_batches_tracked`` counters take no part in the matching (checkpoints older than PyTorch
-    0.4.1 lack them; they do not affect inference): copied when present, else the model's are kept.
+    torchvision's names cannot match ours, so the mapping is by position, but in the order its names
+    give (module indices; the dict's own order does not matter): B1 in this package has torchvision's
+    tensors in torchvision's order. Every shape and tensor kind is checked (`map_in_order`).
     """
+    if not is_torchvision_state_dict(state_dict):
+        return match_by_name(state_dict, model, source=source, model_label=model_label)
+    prefix = f"weights are for a different architecture: {source}"
+    unknown = []
+    for key in state_dict:
+        try:
+            _torchvision_rank(key)
+        except KeyError:
+            unknown.append(key)
+    if unknown:
+        raise WeightsMismatchError(f"{prefix} has {_some(unknown)}, not tensors of torchvision's MNASNet "
+                                   "(expected layers.<i>[.<j>.layers.<k>].<weight|bias|running_*> and "
+                                   "classifier.1.<weight|bias>)")
+    order = sorted(state_dict, key=_torchvision_rank)
+    return map_in_order(order, state_dict, model, source=source, model_label=model_label)
+
+
+def map_in_order(order: list[str], state_dict: Mapping[str, torch.Tensor], model: MnasNet, *,
+                 source: str, model_label: str | None) -> dict:
+    """`state_dict`'s tensors, taken in `order` (their network's), one by one on `model`'s keys in its
+    order, for layouts whose names cannot match ours; the first tensor that does not fit raises
+    `WeightsMismatchError` naming both keys and both shapes. BN's ``num_batches_tracked`` counters take
+    no part (checkpoints older than PyTorch 0.4.1 lack them; they do not affect inference): copied when
+    present, else the model's are kept."""
     target = model.state_dict()
     label = model_label or "the model"
     hint = _version_hint(state_dict)
     prefix = f"weights are for a different architecture: {source}"
-    source_items = [(k, v) for k, v in state_dict.items() if not k.endswith(_COUNTER)]
-    target_items = [(k, v) for k, v in target.items() if not k.endswith(_COUNTER)]
-    if len(source_items) != len(target_items):
-        raise WeightsMismatchError(f"{prefix} holds {len(source_items)} weight tensors where {label} has "
-                                   f"{len(target_items)}{hint}")
+    lacking = missing_batch_norm_tensors(order)
+    if lacking:
+        raise WeightsMismatchError(f"{prefix} lacks {_some(lacking)}: each batch norm needs its weight, "
+                                   f"bias, running_mean and running_var{hint}")
+    source_keys = [key for key in order if not key.endswith(_COUNTER)]
+    target_keys = [key for key in target if not key.endswith(_COUNTER)]
     converted = dict(target)  # counters default to the model's own
-    for (src_key, tensor), (dst_key, expected) in zip(source_items, target_items):
-        same_kind = src_key.rsplit(".", 1)[-1] == dst_key.rsplit(".", 1)[-1]
-        if not same_kind or tuple(tensor.shape) != tuple(expected.shape):
+    for src_key, dst_key in zip(source_keys, target_keys):
+        tensor, expected = state_dict[src_key], target[dst_key]
+        if src_key.rsplit(".", 1)[-1] != dst_key.rsplit(".", 1)[-1] or tensor.shape != expected.shape:
+            counts = (f" (it holds {len(source_keys)} weight tensors where {label} has {len(target_keys)})"
+                      if len(source_keys) != len(target_keys) else "")
             raise WeightsMismatchError(
                 f"{prefix}: {src_key!r} has shape {tuple(tensor.shape)} where {label} expects "
-                f"{dst_key!r} of shape {tuple(expected.shape)}{hint}")
+                f"{dst_key!r} of shape {tuple(expected.shape)}{counts}{hint}")
         converted[dst_key] = tensor
         if src_key.endswith("running_var"):
             counter = src_key[:-len("running_var")] + _COUNTER
             if counter in state_dict:
                 converted[dst_key[:-len("running_var")] + _COUNTER] = state_dict[counter]
+    if len(source_keys) != len(target_keys):
+        rest = source_keys[len(target_keys):] or target_keys[len(source_keys):]
+        where = "has no counterpart for" if len(source_keys) > len(target_keys) else "lacks tensors for"
+        raise WeightsMismatchError(f"{prefix} holds {len(source_keys)} weight tensors where {label} has "
+                                   f"{len(target_keys)}: it {where} {_some(rest)}{hint}")
     return converted
+
+
+def match_by_name(state_dict: Mapping[str, torch.Tensor], model: MnasNet, *, source: str = "weights",
+                  model_label: str | None = None) -> dict:
+    """Our own state dict on `model`, key by key (any order), every shape checked; a key missing or
+    unexpected raises `WeightsMismatchError` naming it. Missing BN counters keep the model's."""
+    target = model.state_dict()
+    label = model_label or "the model"
+    prefix = f"weights are for a different architecture: {source}"
+    missing = [key for key in target if key not in state_dict and not key.endswith(_COUNTER)]
+    unexpected = [key for key in state_dict if key not in target]
+    if missing or unexpected:
+        parts = ([f"lacks {_some(missing)}"] if missing else []) + (
+            [f"has unexpected {_some(unexpected)}"] if unexpected else [])
+        raise WeightsMismatchError(
+            f"{prefix} {' and '.join(parts)}: expected the keys of {label} (its model.state_dict()), a "
+            "torchvision MNASNet state dict (layers.N) or a timm one (conv_stem, blocks.N)")
+    for key, tensor in state_dict.items():
+        if tensor.shape != target[key].shape:
+            raise WeightsMismatchError(f"{prefix}: {key!r} has shape {tuple(tensor.shape)} where {label} "
+                                       f"expects {tuple(target[key].shape)}")
+    return {**target, **state_dict}
+
+
+def convert_state_dict(state_dict: Mapping[str, torch.Tensor], model: MnasNet, *, source: str = "weights",
+                       model_label: str | None = None) -> dict:
+    """Any supported state dict on `model`'s keys: timm's (`convert_timm_state_dict`), torchvision's
+    (`convert_torchvision_state_dict`) or ours (`match_by_name`)."""
+    convert = convert_timm_state_dict if is_timm_state_dict(state_dict) else convert_torchvision_state_dict
+    return convert(state_dict, model, source=source, model_label=model_label)
 
 
 def load_state_dict_into(model: MnasNet, state_dict: Mapping[str, torch.Tensor], *,
                          source: str = "weights", model_label: str | None = None) -> MnasNet:
-    """Load `state_dict` (torchvision's or ours, shapes checked) into `model`; non-finite weights refused."""
+    """Load `state_dict` (torchvision's, timm's or ours, shapes checked) into `model`; non-finite
+    weights refused."""
     check_finite(state_dict, source)
-    convert = convert_timm_state_dict if is_timm_state_dict(state_dict) else convert_torchvision_state_dict
-    model.load_state_dict(convert(state_dict, model, source=source, model_label=model_label))
+    model.load_state_dict(convert_state_dict(state_dict, model, source=source, model_label=model_label))
     return model
 
 
@@ -278,7 +368,8 @@ class PublishedWeights:
     url: str
     top1: float           # published ImageNet-1k validation accuracy, %
     top5: float
-    check_hash: bool      # torchvision's file names carry a SHA-256 prefix that torch.hub verifies
+    sha256: str | None    # its SHA-256 or a prefix, checked on download: torchvision's file names carry
+                          # one; timm's entries only when pinned (see mnas.timm_convert)
 
     @property
     def file_name(self) -> str:
@@ -303,15 +394,22 @@ def published_weights(model_name: str) -> PublishedWeights:
         enum = imagenet_weights(model_name)
         metrics = enum.meta["_metrics"]["ImageNet-1K"]
         return PublishedWeights(model_name, f"torchvision {IMAGENET_WEIGHTS[model_name]}.IMAGENET1K_V1",
-                                enum.url, float(metrics["acc@1"]), float(metrics["acc@5"]), True)
+                                enum.url, float(metrics["acc@1"]), float(metrics["acc@5"]),
+                                _name_hash(enum.url))
     if model_name in TIMM_WEIGHTS:
         info = TIMM_WEIGHTS[model_name]
         return PublishedWeights(model_name, f"timm {info['timm_model']}.{info['tag']}", info["url"],
-                                info["acc@1"], info["acc@5"], False)
+                                info["acc@1"], info["acc@5"], info.get("sha256"))
     raise WeightsNotFoundError(
         f"no ImageNet weights are published for {model_name}: only {', '.join(PRETRAINED_VARIANTS)} "
         f"have them. Give model_weight_file (a model file written by train_mnasnet, or a state dict) "
         f"to use {model_name}")
+
+
+def _name_hash(url: str) -> str | None:
+    """The SHA-256 prefix in a torch hub file name (``name-<hex>.pth``), as torch.hub checks it."""
+    match = torch.hub.HASH_REGEX.search(os.path.basename(urlparse(url).path))
+    return match.group(1) if match and match.group(1) else None
 
 
 def imagenet_checkpoint_path(model_name: str) -> Path:
@@ -344,29 +442,40 @@ def missing_imagenet_message(model_name: str) -> str:
             f"download=False), or give model_weight_file")
 
 
-def load_imagenet_state_dict(model_name: str, *, download: bool | None = None) -> dict:
-    """The variant's ImageNet state dict (timm's converted to our layout by the caller), via
-    ``torch.hub.load_state_dict_from_url``: the cached file, or a download when allowed (see the module
-    doc), with a socket timeout; loaded ``weights_only=True``."""
+def download_imagenet_weights(model_name: str) -> Path:
+    """Download the variant's ImageNet checkpoint into the torch hub cache (`mnas.fileio.atomic_download`):
+    kept only when complete, of its known hash and loadable as the variant's weights; else a
+    `DownloadError` naming the url, the file and what was wrong, and no file under its name."""
     weights, path = published_weights(model_name), imagenet_checkpoint_path(model_name)
-    cached = path.is_file()
-    if not cached and not download_allowed(download):
-        raise WeightsNotFoundError(f"{missing_imagenet_message(model_name)}. Offline: not downloaded")
-    previous_timeout = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)  # urllib would otherwise wait forever on a dead link
+
+    def usable(tmp: Path) -> None:  # a file that loads but is not these weights would fail every later load
+        what = "the downloaded file"
+        state_dict = extract_state_dict(read_torch_file(tmp, what, show_path=False), what)
+        model = create_model(model_name, num_classes=head_size(state_dict))
+        load_state_dict_into(model, state_dict, source=what, model_label=model_name)
+
+    logger.info("downloading %s to %s", weights.url, path)
+    return atomic_download(weights.url, path, deadline_s=DOWNLOAD_DEADLINE_S, read_timeout_s=DOWNLOAD_TIMEOUT_S,
+                           sha256=weights.sha256, check=usable)
+
+
+def load_imagenet_state_dict(model_name: str, *, download: bool | None = None) -> dict:
+    """The variant's ImageNet state dict (timm's converted to our layout by the caller): the cached file,
+    or a download when allowed (see the module doc); loaded ``weights_only=True``."""
+    path = imagenet_checkpoint_path(model_name)
+    if not path.exists():
+        if not download_allowed(download):
+            raise WeightsNotFoundError(f"{missing_imagenet_message(model_name)}. Offline: not downloaded")
+        try:
+            download_imagenet_weights(model_name)
+        except DownloadError as error:
+            raise WeightsNotFoundError(f"{missing_imagenet_message(model_name)}. The download failed: "
+                                       f"{error}") from None
+    what = "ImageNet weights file"
     try:
-        return torch.hub.load_state_dict_from_url(weights.url, model_dir=str(path.parent), progress=False,
-                                                  check_hash=weights.check_hash, weights_only=True,
-                                                  map_location="cpu", file_name=path.name)
-    except Exception as error:
-        if cached:
-            raise ValueError(f"ImageNet weights file {str(path)!r} is not a readable PyTorch checkpoint "
-                             f"({_load_error_detail(error)}): delete it and place the file again"
-                             ) from None
-        raise WeightsNotFoundError(f"{missing_imagenet_message(model_name)}. The download failed: "
-                                   f"{_load_error_detail(error)}") from None
-    finally:
-        socket.setdefaulttimeout(previous_timeout)
+        return extract_state_dict(read_torch_file(path, what), f"{what} {str(path)!r}")
+    except ValueError as error:
+        raise ValueError(f"{error}: delete it and place the file again") from None
 
 
 def load_imagenet_model(model_name: str, *, input_size: int = DEFAULT_INPUT_SIZE, dropout: float | None = None,

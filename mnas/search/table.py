@@ -32,10 +32,11 @@ import math
 import os
 import random
 import statistics
+import zlib
 from pathlib import Path
 from typing import Callable
 
-from ..fileio import atomic_write_text
+from ..fileio import atomic_write_bytes, atomic_write_text
 from ..locks import expand_folder, output_folder_lock
 from ..machine import machine_record
 from .config import CHILD_MEASUREMENT, SearchConfig
@@ -167,7 +168,8 @@ def _check_or_write_build(output: Path, data_root, config: SearchConfig, plan: B
 
 def pack_table(build_folder: str | os.PathLike, destination: str | os.PathLike) -> dict:
     """Write the measured entries as one gzip'd JSON file (header: the build's settings and machines)
-    and a ``.sha256`` beside it; returns the header."""
+    and a ``.sha256`` beside it; returns the header. Both written atomically, the table first: a
+    failed write keeps the previous pair, and a table newer than its checksum is refused, not trusted."""
     build_folder = Path(build_folder)
     build = json.loads((build_folder / BUILD_FILE).read_text(encoding="utf-8"))
     entries = sorted(ChildLog(build_folder / ENTRIES_LOG).read(), key=lambda e: e["arch"])
@@ -175,32 +177,68 @@ def pack_table(build_folder: str | os.PathLike, destination: str | os.PathLike) 
     header = {**build, "entries": len(entries), "space_size": space.size, "columns": list(COLUMNS)}
     payload = json.dumps({"header": header, "entries": entries}, separators=(",", ":")).encode()
     destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
     compressed = gzip.compress(payload, compresslevel=9, mtime=0)
-    destination.write_bytes(compressed)
-    destination.with_name(destination.name + ".sha256").write_text(
-        f"{hashlib.sha256(compressed).hexdigest()}  {destination.name}\n")
+    atomic_write_bytes(destination, compressed)
+    atomic_write_text(_checksum_file(destination), f"{hashlib.sha256(compressed).hexdigest()}  {destination.name}\n")
     return header
 
 
-def load_table(path: str | os.PathLike) -> tuple[dict, dict[str, dict]]:
-    """(header, {arch: entry}) of a packed table; its checksum and columns checked."""
-    path = Path(path)
-    data = path.read_bytes()
-    checksum_file = path.with_name(path.name + ".sha256")
+def _checksum_file(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _table_bytes(path: Path) -> bytes:
+    """The packed file's bytes, once they match the SHA-256 in the ``.sha256`` beside it."""
+    checksum_file = _checksum_file(path)
+    for file in (path, checksum_file):
+        if file.is_dir():
+            raise ValueError(f"benchmark table {path}: {file.name} is a directory, expected a file")
+    if not path.is_file():
+        raise FileNotFoundError(f"benchmark table {path} not found")
     if not checksum_file.is_file():
         raise ValueError(f"benchmark table {path}: no {checksum_file.name} beside it to check it against")
-    expected = checksum_file.read_text().split()[0]
-    if hashlib.sha256(data).hexdigest() != expected:
+    words = checksum_file.read_text(encoding="utf-8", errors="replace").split()
+    if not words:
+        raise ValueError(f"benchmark table {path}: its {checksum_file.name} is empty: expected the table's "
+                         "SHA-256 (64 hex digits); pack it again")
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != words[0].lower():
         raise ValueError(f"benchmark table {path}: its SHA-256 does not match {checksum_file.name}: the file "
                          "is damaged or was changed; pack it again")
-    table = json.loads(gzip.decompress(data))
-    header, entries = table["header"], table["entries"]
+    return data
+
+
+def _parse_table(path: Path, data: bytes) -> tuple[dict, list]:
+    """(header, entries) of the gzip'd JSON; what is wrong with it, named, when it is not a table."""
+    try:
+        table = json.loads(gzip.decompress(data))
+    except (OSError, EOFError, zlib.error) as error:
+        raise ValueError(f"benchmark table {path}: not a valid gzip file ({type(error).__name__}: {error}): "
+                         "expected the gzip'd JSON that 'python -m mnas table pack' writes") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"benchmark table {path}: its content is not valid JSON ({error}): expected the "
+                         "JSON that 'python -m mnas table pack' writes") from None
+    if not isinstance(table, dict) or not isinstance(table.get("header"), dict):
+        raise ValueError(f"benchmark table {path}: no 'header' (a dict of the build's settings): expected "
+                         "{'header': {...}, 'entries': [...]}; pack it again")
+    if not isinstance(table.get("entries"), list) or not all(isinstance(e, dict) for e in table["entries"]):
+        raise ValueError(f"benchmark table {path}: its 'entries' must be a list of dicts (one per "
+                         "architecture); pack it again")
+    return table["header"], table["entries"]
+
+
+def load_table(path: str | os.PathLike) -> tuple[dict, dict[str, dict]]:
+    """(header, {arch: entry}) of a packed table; its checksum, format and columns checked (a ValueError
+    naming the file and what is wrong; FileNotFoundError when it is missing)."""
+    path = Path(path)
+    header, entries = _parse_table(path, _table_bytes(path))
     for entry in entries:
         missing = [c for c in COLUMNS if c not in entry]
-        if missing or not entry["accuracy"] or len(entry["accuracy"]) != len(entry["latency_ratio"]):
-            raise ValueError(f"benchmark table {path}: entry {entry.get('arch', '?')[:60]!r} lacks columns "
-                             f"{missing or 'or has mismatched seeds'}")
+        if (missing or not isinstance(entry["accuracy"], list) or not entry["accuracy"]
+                or not isinstance(entry["latency_ratio"], list)
+                or len(entry["accuracy"]) != len(entry["latency_ratio"])):
+            raise ValueError(f"benchmark table {path}: entry {str(entry.get('arch', '?'))[:60]!r} lacks "
+                             f"columns {missing or 'or has mismatched seeds'}")
     return header, {entry["arch"]: entry for entry in entries}
 
 
