@@ -3,8 +3,9 @@
 Random children of the search space and the B1 skeleton widths are trained
 - by several candidate proxies (images, epochs, learning rate, batch), each with >= 2 seeds,
   scored on the search's own held-out split of train/ (what the live search sees), and
-- by a long training (default 3 epochs on 10,000 images of train/), scored on 2,000 other held-out
-  images of train/ (test/ is never read),
+- by a long training, recipe F's (`mnas.search.recipe.RECIPE_F`: 3 epochs on 10,000 images of train/),
+  scored on 2,000 other held-out images of train/ (recipe F's 5,000 came later; this log keeps its
+  2,000; test/ is never read),
 and the bench reports, per proxy: Kendall tau and Spearman of its mean accuracy against the long
 accuracy, the share of the proxy's variance across children that is seed noise, and the CPU-seconds
 per child, so that the proxy defaults can be chosen by ranking quality per CPU-second.
@@ -34,6 +35,7 @@ from mnas.latency import spearman, torch_threads
 from mnas.machine import machine_record
 from mnas.models import create_model
 from mnas.search.loop import INPUT_SIZE, ChildLog, SearchConfig, load_proxy_data
+from mnas.search.recipe import RECIPE_F
 from mnas.search.space import SearchSpace
 from mnas.stats import bootstrap_interval, kendall_tau
 from mnas.train import train
@@ -58,7 +60,7 @@ PROXIES = (Fidelity("p1600x1", 1600, 1, 2),   # the search's default
            Fidelity("p1600x1-lr0.05", 1600, 1, 2, lr=0.05),
            Fidelity("p1600x1-b64", 1600, 1, 2, batch_size=64))
 DEFAULT_PROXY = PROXIES[0]
-LONG = Fidelity("long", 10_000, 3, 1)
+LONG = Fidelity("long", RECIPE_F.train_images, RECIPE_F.epochs, 1, RECIPE_F.lr, RECIPE_F.batch_size)
 LONG_VAL_IMAGES = 2_000
 
 
