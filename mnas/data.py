@@ -21,9 +21,14 @@ An `ImageDataset` holds ``images`` (uint8, N x H x W x 3, RGB), ``labels`` (int6
 ``class_names`` (sorted folder names: the class order is stable and written out as classes.txt).
 All images of a dataset share one size: with ``image_size=S`` each whole image is resized to S x S
 (bilinear, antialiased, aspect ratio not kept: what infer_mnasnet does at inference); without it they
-must already share one size (CIFAR-10's 32 x 32). Files that cannot be decoded (non-images, corrupt
-files) are skipped, counted in the log and listed in ``dataset.skipped``; a class left with no usable
-image is an error.
+must already share one size (CIFAR-10's 32 x 32). Files are read by `mnas.preprocess.read_image_file`:
+only regular files, the EXIF orientation applied (a phone photo is upright, as at inference). Files that
+cannot be decoded (non-images, corrupt or empty files, images over `MAX_IMAGE_PIXELS`, checked from the
+header before decoding) are skipped, counted in the log and listed in ``dataset.skipped``; a class left
+with no usable image is an error.
+
+``dataset_fingerprint(root)`` names a dataset's files (relative names and sizes, hashed): a resumed
+training checks it still trains on the same images.
 
 Decoding is cached: the decoded tensor is saved in ``cache_dir`` (default ``$MNAS_CACHE/datasets`` or
 ``~/.cache/mnas/datasets``) under a key made of every file's path, size and modification time plus
@@ -35,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import logging
 import os
 import warnings
@@ -45,11 +51,12 @@ import torch
 import torch.nn.functional as F
 
 from .fileio import atomic_torch_save, mnas_cache_dir
+from .preprocess import MAX_IMAGE_PIXELS, ImageTooLarge, apply_orientation, read_image_file
 
 logger = logging.getLogger(__name__)
 
 VAL_SPLIT_NAMES = ("val", "test")
-CACHE_FORMAT = "mnas-decoded/1"
+CACHE_FORMAT = "mnas-decoded/2"  # 2: EXIF orientation applied, MAX_IMAGE_PIXELS
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
                    "truck")
@@ -191,23 +198,37 @@ def find_dataset_splits(root: str | os.PathLike) -> DatasetSplits:
 # -------------------------------------------------------------------------------------------- decoding
 
 def _decode(path: Path) -> torch.Tensor | None:
-    """RGB uint8 H x W x 3 (grey, RGBA, palette and 16-bit images converted), or None if unreadable."""
-    from torchvision.io import ImageReadMode, decode_image, read_file
+    """RGB uint8 H x W x 3 shown upright (EXIF orientation applied; grey, RGBA, palette and 16-bit images
+    converted), or None if unreadable: not a regular file, no image, or over `MAX_IMAGE_PIXELS`."""
+    try:
+        file = read_image_file(path)  # the header first: a FIFO or a huge image is never decoded
+    except ImageTooLarge as error:
+        logger.warning("skipping %s", error)
+        return None
+    except (OSError, ValueError):
+        return None
+    image = _decode_bytes(file.data)
+    if image is None or file.orientation == 1:
+        return image
+    return torch.from_numpy(apply_orientation(image.numpy(), file.orientation))
+
+
+def _decode_bytes(data: bytearray) -> torch.Tensor | None:
+    from torchvision.io import ImageReadMode, decode_image
 
     try:
-        image = decode_image(read_file(str(path)), mode=ImageReadMode.RGB).permute(1, 2, 0)
+        image = decode_image(torch.frombuffer(data, dtype=torch.uint8), mode=ImageReadMode.RGB).permute(1, 2, 0)
         if image.dtype != torch.uint8:  # 16-bit PNG: scale its range to 0..255
             image = (image.double() * (255 / torch.iinfo(image.dtype).max)).round().to(torch.uint8)
         return image
-    except Exception:  # not a format torchvision decodes: let PIL try (BMP, TIFF, 16-bit PNG, ...)
+    except Exception:  # not a format torchvision decodes: let PIL try (BMP, TIFF, ...)
         pass
     try:
         import numpy as np
         from PIL import Image
 
-        with Image.open(path) as image:
-            array = np.asarray(image.convert("RGB"))
-        return torch.from_numpy(array.copy())
+        with Image.open(io.BytesIO(data)) as image:
+            return torch.from_numpy(np.asarray(image.convert("RGB")).copy())
     except Exception:
         return None
 
@@ -285,6 +306,21 @@ def split_files(split_dir: Path, class_names: Sequence[str],
     return files, labels
 
 
+def dataset_fingerprint(root: str | os.PathLike, limit_per_class: int | None = None) -> dict:
+    """What identifies a dataset's images: the SHA-256 of every used file's relative name and size, split
+    by split (names and sizes, not times or the folder: a copy elsewhere is the same dataset), the file
+    counts and the folder."""
+    splits = find_dataset_splits(root)
+    digest, counts = hashlib.sha256(), {}
+    for split_dir in (d for d in (splits.train_dir, splits.val_dir) if d is not None):
+        files, _ = split_files(split_dir, splits.class_names, limit_per_class)
+        counts[split_dir.name] = len(files)
+        for entry in files:
+            relative = f"{split_dir.name}/{Path(entry.path).parent.name}/{entry.name}"
+            digest.update(f"{relative}\0{entry.stat().st_size}\n".encode())
+    return {"folder": str(splits.root.resolve()), "sha256": digest.hexdigest(), "files": counts}
+
+
 def load_split(split_dir: str | os.PathLike, *, classes: Sequence[str] | None = None,
                limit_per_class: int | None = None, image_size: int | None = None,
                cache_dir: str | os.PathLike | None = None, use_cache: bool = True) -> ImageDataset:
@@ -322,8 +358,8 @@ def load_split(split_dir: str | os.PathLike, *, classes: Sequence[str] | None = 
 
 def _check_usable(dataset: ImageDataset, split_dir: Path) -> None:
     if dataset.skipped:
-        logger.warning("%s: skipped %d file(s) that are not readable images (first: %s)", split_dir,
-                       len(dataset.skipped), dataset.skipped[0])
+        logger.warning("%s: skipped %d file(s) that are not readable images or have more than %s pixels "
+                       "(first: %s)", split_dir, len(dataset.skipped), f"{MAX_IMAGE_PIXELS:,}", dataset.skipped[0])
     counts = dataset.class_counts() if len(dataset) else [0] * dataset.num_classes
     unusable = [name for name, count in zip(dataset.class_names, counts) if count == 0]
     if unusable:

@@ -39,7 +39,8 @@ from tqdm import tqdm
 
 from .fileio import atomic_write_text
 from .models import VARIANTS
-from .preprocess import MAX_INPUT_SIZE, MIN_IMAGE_SIDE, Preprocessor
+from .locks import check_output_folder
+from .preprocess import MAX_INPUT_SIZE, MIN_IMAGE_SIDE, Preprocessor, apply_orientation, read_image_file
 from .runtime import BACKENDS, IMAGE_SUFFIXES, calibration_files, create_backend, trained_on
 from . import settings
 from .settings import setting
@@ -188,15 +189,18 @@ _NINE_DIGITS = "%.9g\n"
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """An image file as an RGB(A) / grey array, 8 or 16 bit as stored (cv2, unchanged depth)."""
+    """An image file as an RGB(A) / grey array, 8 or 16 bit as stored (cv2, unchanged depth), shown
+    upright (EXIF orientation applied, as training decodes it). Regular files only, at most
+    `MAX_IMAGE_PIXELS` (checked from the header before decoding): `mnas.preprocess.read_image_file`."""
     import cv2
 
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    file = read_image_file(path)
+    image = cv2.imdecode(np.frombuffer(file.data, np.uint8), cv2.IMREAD_UNCHANGED)
     if image is None:
         raise ValueError(f"image {str(path)!r} cannot be read: expected an image file (PNG, JPEG, ...)")
     if image.ndim == 3 and image.shape[2] in (3, 4):
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB if image.shape[2] == 3 else cv2.COLOR_BGRA2RGBA)
-    return image
+    return image if file.orientation == 1 else apply_orientation(image, file.orientation)
 
 
 def image_files(inputs: Sequence[str | os.PathLike]) -> list[Path]:
@@ -234,7 +238,7 @@ def _prepare(classifier: Classifier, paths: Sequence[Path]) -> tuple[np.ndarray,
             row = len(readable)
             classifier.preprocessor(read_image(path), out=batch[row:row + 1], name=f"image {str(path)!r}")
             readable.append(path)
-        except ValueError as error:  # one bad image does not stop the others
+        except (ValueError, OSError) as error:  # one bad image (or one deleted meanwhile) does not stop the others
             errors[path] = str(error)
     return batch[:len(readable)], readable, errors
 
@@ -281,8 +285,9 @@ def classify_files(classifier: Classifier, files: Sequence[Path], *, batch_size:
 
 def write_predictions(predictions: Sequence[Prediction], path: str | os.PathLike, top_k: int,
                       model: str) -> None:
-    """`path` .csv: one row per image (path, top1_class, top1_probability, ..., error);
-    .json: {"model": ..., "images": [{"path", "top_k": [{"class", "probability"}], "error"}]}."""
+    """`path` .csv: one row per image (path, top1_class, top1_probability, ..., error), every cell quoted
+    and the text cells made spreadsheet-safe (`spreadsheet_text`); .json: {"model": ..., "images":
+    [{"path", "top_k": [{"class", "probability"}], "error"}]}, the names exactly as they are."""
     path = Path(path)
     if path.suffix.lower() == ".json":
         images = [{"path": p.path, "top_k": [{"class": name, "probability": prob} for name, prob in p.top_k],
@@ -291,12 +296,23 @@ def write_predictions(predictions: Sequence[Prediction], path: str | os.PathLike
         return
     columns = ["path"] + [f"top{n}_{field}" for n in range(1, top_k + 1) for field in ("class", "probability")]
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)  # quoted: a spreadsheet splitting on ; or , keeps cells whole
     writer.writerow(columns + ["error"])
     for p in predictions:
-        cells = [value for name, prob in p.top_k for value in (name, f"{prob:.6g}")]
-        writer.writerow([p.path] + cells + [""] * (len(columns) - 1 - len(cells)) + [p.error])
+        cells = [value for name, prob in p.top_k for value in (spreadsheet_text(name), f"{prob:.6g}")]
+        writer.writerow([spreadsheet_text(p.path)] + cells + [""] * (len(columns) - 1 - len(cells))
+                        + [spreadsheet_text(p.error)])
     atomic_write_text(path, buffer.getvalue())
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection, OWASP)
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(text: str) -> str:
+    """`text` as a spreadsheet shows it but never runs it: OWASP's defence against CSV injection, a single
+    quote before a leading = + - @ tab or carriage return (strip it when reading the CSV back)."""
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 OUTPUT_SUFFIXES = (".csv", ".json")
@@ -312,7 +328,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=4,
                         help="images per network call (results do not depend on it; 32+ on a GPU)")
     parser.add_argument("--output", default="", help="write the results to this .csv or .json file "
-                        "(one row per image with its top-k) instead of printing them")
+                        "(one row per image with its top-k) instead of printing them; in the CSV a name "
+                        "starting with = + - @ gets a leading ' so that spreadsheets never run it")
     parser.add_argument("--decode-threads", type=int, default=1,
                         help="threads decoding images ahead of the network")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
@@ -325,10 +342,22 @@ def _check_arguments(args: argparse.Namespace) -> list[Path]:
     for name in ("top_k", "batch_size", "decode_threads"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
-    if args.output and Path(args.output).suffix.lower() not in OUTPUT_SUFFIXES:
-        raise ValueError(f"--output {args.output!r}: expected a file name ending in "
-                         f"{' or '.join(OUTPUT_SUFFIXES)}")
+    if args.output:
+        check_output_file(args.output)
     return image_files(args.images)
+
+
+def check_output_file(output: str) -> None:
+    """--output is a .csv / .json file that can be written: checked before any image is classified."""
+    path = Path(output)
+    if path.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise ValueError(f"--output {output!r}: expected a file name ending in {' or '.join(OUTPUT_SUFFIXES)}")
+    if path.is_dir():
+        raise ValueError(f"--output {output!r} is a folder: expected the .csv or .json file to write")
+    try:
+        check_output_folder(path.parent)
+    except ValueError as error:
+        raise ValueError(f"--output {output!r}: {error}") from None
 
 
 def run(args: argparse.Namespace) -> int:

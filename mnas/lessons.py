@@ -7,6 +7,8 @@ into the repository.
 
 from __future__ import annotations
 
+import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Callable
@@ -66,7 +68,14 @@ def kernel_metadata() -> dict:
 
 
 class LessonCopyError(ValueError):
-    """The working-copy folder cannot take the lessons (inside the repository, or already has them)."""
+    """The working-copy folder cannot take the lessons (inside the repository or a system folder, already
+    has them, or holds a link where a lesson goes)."""
+
+
+# Never a class's working folder: the system's own trees (and / itself). Resolved paths are compared, so
+# /bin -> /usr/bin and the like are covered.
+SYSTEM_FOLDERS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/run",
+                  "/sbin", "/sys", "/usr", "/var")
 
 
 def copy_lessons(folder: str | Path, overwrite: bool = False) -> list[Path]:
@@ -75,24 +84,20 @@ def copy_lessons(folder: str | Path, overwrite: bool = False) -> list[Path]:
     Each copy is the lesson as committed, with its kernel metadata set for this interpreter and without
     the jupytext pairing, so saving it writes only that ``.ipynb``. The copies find the project's code
     (``mnas`` is installed in the environment) and data (``mnas.data`` looks beside the repository)
-    from any folder. Lessons already in ``folder`` are kept unless ``overwrite``. A README.md saying how
-    to open them is added when the folder has none.
+    from any folder. Lessons already in ``folder`` are kept unless ``overwrite``; a symbolic link where a
+    lesson goes is always refused (a copy never writes through a link: a planted one would make or replace
+    a file elsewhere), and each copy replaces the old one by a rename. A README.md saying how to open them
+    is added when the folder has none.
     """
     import nbformat
 
-    target = Path(folder).expanduser().resolve()
-    if target == REPO_ROOT or REPO_ROOT in target.parents:
-        raise LessonCopyError(f"lesson folder {target} is inside the repository {REPO_ROOT}: choose a "
-                              "folder outside it, so that class work never shows up in git")
-    if target.exists() and not target.is_dir():
-        raise LessonCopyError(f"lesson folder {target} exists and is not a folder")
+    from .fileio import atomic_path
+
+    target = _check_lesson_folder(folder)
     sources = lesson_notebooks()
     if not sources:
         raise LessonCopyError(f"no lesson notebooks (NN_name.ipynb) in {LESSONS_DIR}")
-    existing = [target / source.name for source in sources if (target / source.name).exists()]
-    if existing and not overwrite:
-        raise LessonCopyError(f"{target} already holds {', '.join(p.name for p in existing)}: a student's "
-                              "work is kept; pass --overwrite to replace the lessons with fresh copies")
+    _check_destinations(target, [target / source.name for source in sources], overwrite)
     target.mkdir(parents=True, exist_ok=True)
     metadata = kernel_metadata()
     copies = []
@@ -101,16 +106,58 @@ def copy_lessons(folder: str | Path, overwrite: bool = False) -> list[Path]:
         notebook.metadata.pop("jupytext", None)
         notebook.metadata.update(metadata)
         copies.append(target / source.name)
-        nbformat.write(notebook, copies[-1])
-    readme = target / "README.md"
-    if not readme.exists():  # never replace a README of the folder's own
-        readme.write_text(_copy_readme(target), encoding="utf-8")
+        with atomic_path(copies[-1]) as tmp:  # a rename replaces the entry itself, never what it points to
+            nbformat.write(notebook, tmp)
+    _write_readme(target)
     return copies
 
 
+def _check_lesson_folder(folder: str | Path) -> Path:
+    """`folder` resolved; refused when it is the repository or inside it, a system folder, or a file."""
+    target = Path(folder).expanduser().resolve()
+    if target == REPO_ROOT or REPO_ROOT in target.parents:
+        raise LessonCopyError(f"lesson folder {str(target)!r} is inside the repository {str(REPO_ROOT)!r}: "
+                              "choose a folder outside it, so that class work never shows up in git")
+    system = [Path(p).resolve() for p in SYSTEM_FOLDERS]
+    if target == Path(target.anchor) or any(target == p or p in target.parents for p in system):
+        raise LessonCopyError(f"lesson folder {str(target)!r} is a system folder: choose a folder of your own "
+                              "(e.g. ~/mnas-lessons)")
+    if target.exists() and not target.is_dir():
+        raise LessonCopyError(f"lesson folder {str(target)!r} exists and is not a folder: choose a folder")
+    return target
+
+
+def _check_destinations(target: Path, destinations: list[Path], overwrite: bool) -> None:
+    """Links and non-files where a lesson goes are refused; lessons already there need `overwrite`."""
+    links = [p for p in destinations if p.is_symlink()]
+    if links:
+        raise LessonCopyError(f"{str(target)!r}: {', '.join(f'{p.name} -> {os.readlink(p)}' for p in links)} "
+                              "is a symbolic link: a copy never writes through a link; remove it first")
+    others = [p for p in destinations if p.exists() and not p.is_file()]
+    if others:
+        raise LessonCopyError(f"{str(target)!r}: {', '.join(p.name for p in others)} is not a file: remove it "
+                              "first")
+    existing = [p for p in destinations if p.exists()]
+    if existing and not overwrite:
+        raise LessonCopyError(f"{str(target)!r} already holds {', '.join(p.name for p in existing)}: a "
+                              "student's work is kept; pass --overwrite to replace the lessons with fresh copies")
+
+
+def _write_readme(target: Path) -> None:
+    """README.md, only when the folder has none: never a README of the folder's own, nor through a link
+    (O_EXCL refuses any existing name, a dangling link included)."""
+    try:
+        with open(target / "README.md", "x", encoding="utf-8") as readme:
+            readme.write(_copy_readme(target))
+    except FileExistsError:
+        pass
+
+
 def jupyterlab_command(folder: Path) -> str:
-    """The shell command that opens JupyterLab, from this environment, on ``folder``."""
-    return f"cd {folder} && {Path(sys.executable).parent / 'jupyter'} lab"
+    """The shell command that opens JupyterLab, from this environment, on ``folder`` (quoted for the
+    shell: a folder name may hold spaces or quotes)."""
+    jupyter = Path(sys.executable).parent / "jupyter"
+    return f"cd {shlex.quote(str(folder))} && {shlex.quote(str(jupyter))} lab"
 
 
 def _copy_readme(target: Path) -> str:
@@ -175,7 +222,8 @@ def build_teacher_edition(output: str | Path = TEACHER_DIR, *, fast: bool = Fals
     working copy, and write one HTML per lesson with its outputs into `output`, plus ``index.html``
     and ``times.json``. The repository's notebooks are only read. Returns one record per lesson
     (``lesson``, ``html``, ``seconds``, ``error``); a lesson that fails is written up to its error and
-    the build goes on with the next."""
+    the build goes on with the next. `output` is locked and marked for the build (`mnas.locks`): a folder
+    of another kind of run, or holding files of its own (a user's index.html), is refused up front."""
     import datetime
     import json
     import os
@@ -187,16 +235,20 @@ def build_teacher_edition(output: str | Path = TEACHER_DIR, *, fast: bool = Fals
     from nbclient.exceptions import CellExecutionError
     from nbconvert import HTMLExporter
 
+    from .fileio import atomic_write_text
+    from .locks import output_folder_lock
+
     available = {lesson_number(p): p for p in lesson_notebooks()}
     chosen = sorted(set(lessons)) if lessons else sorted(available)
     unknown = [n for n in chosen if n not in available]
     if unknown:
         raise ValueError(f"lessons {unknown} do not exist: expected numbers among {sorted(available)}")
     output = Path(output).expanduser().resolve()
-    output.mkdir(parents=True, exist_ok=True)
     mode = "fast" if fast else "full"
     records = []
-    with tempfile.TemporaryDirectory(prefix="mnas-teacher-") as work, _Environment(MNAS_FAST="1" if fast else "0"):
+    # the lock refuses a folder of another kind of run or of the user's own files before any lesson runs
+    with output_folder_lock(output, "lessons build", owns=_built_by_a_build), \
+            tempfile.TemporaryDirectory(prefix="mnas-teacher-") as work, _Environment(MNAS_FAST="1" if fast else "0"):
         copy_lessons(work)  # one folder for all: lessons 5 and 6 use what 4 and 5 wrote
         for number in chosen:
             copy = Path(work) / available[number].name
@@ -216,20 +268,43 @@ def build_teacher_edition(output: str | Path = TEACHER_DIR, *, fast: bool = Fals
                 f"**Teacher's edition** ({mode} mode): executed {stamp} in **{seconds:.0f} s**, load average "
                 f"{load} at the end" + (f". **It stopped on an error:** `{error}`" if error else "") + "."))
             html = output / f"{copy.stem}.html"
-            html.write_text(HTMLExporter().from_notebook_node(notebook)[0], encoding="utf-8")
+            atomic_write_text(html, HTMLExporter().from_notebook_node(notebook)[0])
             records.append({"lesson": number, "name": copy.stem, "html": str(html), "mode": mode,
                             "seconds": round(seconds, 1), "load_average": load, "error": error})
             log(f"lesson {number}: {seconds:.0f} s{' (ERROR: ' + error + ')' if error else ''} -> {html}")
-    (output / "times.json").write_text(json.dumps(records, indent=2), encoding="utf-8")
-    (output / "index.html").write_text(_index_html(records), encoding="utf-8")
+        atomic_write_text(output / "times.json", json.dumps(records, indent=2))
+        atomic_write_text(output / "index.html", _index_html(records))
     return records
+
+
+INDEX_TITLE = "<title>MnasNet lessons: teacher's edition</title>"
+EDITION_MARKS = ("Teacher&#39;s edition", "Teacher's edition")  # the first cell of every lesson's HTML
+
+
+def _built_by_a_build(path: Path) -> bool:
+    """Whether `path` is what a build wrote: by content, as index.html and times.json are anybody's names."""
+    import json
+    import re
+
+    try:
+        if path.name == "times.json":
+            records = json.loads(path.read_text(encoding="utf-8"))
+            return isinstance(records, list) and all(isinstance(r, dict) and "lesson" in r for r in records)
+        if path.name == "index.html":
+            return INDEX_TITLE in path.read_text(encoding="utf-8")[:500]
+        if re.fullmatch(r"\d\d_\w+\.html", path.name):
+            text = path.read_text(encoding="utf-8")
+            return any(mark in text for mark in EDITION_MARKS)
+    except (OSError, ValueError):  # unreadable, not UTF-8, not JSON: not ours
+        pass
+    return False
 
 
 def _index_html(records: list[dict]) -> str:
     rows = "\n".join(f"<tr><td><a href=\"{Path(r['html']).name}\">{r['name']}</a></td><td>{r['mode']}</td>"
                      f"<td>{r['seconds']:.0f} s</td><td>{r['load_average']}</td><td>{r['error'] or 'ok'}</td></tr>"
                      for r in records)
-    return ("<!doctype html><meta charset=\"utf-8\"><title>MnasNet lessons: teacher's edition</title>\n"
+    return ("<!doctype html><meta charset=\"utf-8\">" + INDEX_TITLE + "\n"
             "<h1>MnasNet lessons: teacher's edition</h1>\n<table border=\"1\" cellpadding=\"4\">\n"
             "<tr><th>lesson</th><th>mode</th><th>execution time</th><th>load average (1, 5, 15 min)</th>"
             f"<th>status</th></tr>\n{rows}\n</table>\n")

@@ -16,7 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                               description="Copy the lesson notebooks into FOLDER (created if needed) "
                                           "for a student or a class to run; the repository's lessons "
                                           "stay untouched.")
-    copy.add_argument("folder", help="where the copies go, outside the repository")
+    copy.add_argument("folder", help="where the copies go: outside the repository and the system folders; a "
+                                     "link where a lesson goes is refused")
     copy.add_argument("--overwrite", action="store_true",
                       help="replace lessons already in FOLDER (their outputs and edits are lost)")
     build = actions.add_parser("build", help="the teacher's edition: run every lesson with its solutions, "
@@ -25,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                            "exercise solutions appended, in a temporary working copy, and "
                                            "write one HTML per lesson, index.html and times.json.")
     build.add_argument("--output", default=str(TEACHER_DIR),
-                       help=f"folder for the HTML files (default: {TEACHER_DIR}, git-ignored)")
+                       help=f"folder for the HTML files (default: {TEACHER_DIR}, git-ignored): new, empty or "
+                            "of an earlier build; a folder of other files is refused")
     build.add_argument("--fast", action="store_true", help="fast mode (MNAS_FAST=1): minutes instead of "
                                                            "the full lessons' tens of minutes")
     build.add_argument("--lessons", type=int, nargs="+", metavar="N",

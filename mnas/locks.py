@@ -11,6 +11,13 @@ unlocked, and the next run reuses it. Once the lock is
 held, temporary files a killed run left behind (``.<name>.*.tmp`` of `mnas.fileio.atomic_path`) are
 removed: no live writer can own them any more.
 
+One kind of run per folder: under the lock, a folder is taken only when it is empty or holds nothing but
+what that kind of run (the `purpose`) writes -- the names in `KNOWN_OUTPUTS`, or what the caller's
+`owns` recognises by content where a name tells nothing (a lessons build's index.html). So a search into a
+training's folder (both write curves.png) or a lessons build into a folder of a user's own index.html is
+refused, naming what is there and whose it looks like, before anything is written; the folder itself
+gets no extra file (it keeps only the outputs).
+
 ``unique_run_folder(root, label)`` makes a new folder ``root/<label>-<YYYYmmdd-HHMMSS>-<random>``,
 created atomically (``mkdtemp``), so two runs started in the same second never share one.
 """
@@ -20,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import fcntl
+import fnmatch
 import json
 import logging
 import os
@@ -30,13 +38,26 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
-from .fileio import remove_stale_temp_files
+from .fileio import TEMP_SUFFIX, remove_stale_temp_files
 
 logger = logging.getLogger(__name__)
 
 LOCK_FILE_NAME = ".mnas-lock"
+# What each kind of run writes into its folder (fnmatch patterns): a folder holding anything else is not
+# that kind's. A kind not listed (the lessons build: index.html is anybody's name) takes an empty folder
+# only, or what its `owns` recognises.
+KNOWN_OUTPUTS = {
+    "training": ("model.pth", "classes.txt", "model.onnx", "history.json", "curves.png", "checkpoints"),
+    "search": ("search_config.json", "children.jsonl", "random.jsonl", "baselines.jsonl", "latency_table.json",
+               "controller.pt", "summary.json", "pareto.png", "curves.png", "final", "final.json", "final.md",
+               "final.png", "best_arch.txt"),
+    "pipeline": ("search", "data", "final", "mlruns", "final.json", "final.md", "final.png", "pipeline.json",
+                 "pipeline.md"),
+    "table build": ("table.jsonl", "table_build.json"),
+    "surrogate build": ("*.jsonl", "*.json", "*.png", "*.md"),
+}
 _held: dict[Path, str] = {}   # folders locked by this process -> what for (flock alone cannot tell)
 _held_guard = threading.Lock()
 
@@ -109,10 +130,14 @@ def _check_this_process(path: Path) -> None:
         raise _busy(path, f"a {_held[path]} run of this same process (pid {os.getpid()})")
 
 
-def check_not_busy(folder: str | os.PathLike) -> None:
-    """`OutputFolderBusy` now if another run holds `folder` (checked before any work; taking the lock
-    later stays the real guard). Creates nothing."""
+def check_not_busy(folder: str | os.PathLike, purpose: str | None = None,
+                   owns: Callable[[Path], bool] | None = None) -> None:
+    """`OutputFolderBusy` now if another run holds `folder`, `OutputFolderError` if it holds files that are
+    not a `purpose` run's (checked before any work; taking the lock later stays the real guard). Creates
+    nothing."""
     path = expand_folder(folder)
+    if purpose is not None and path.is_dir():
+        check_folder_kind(path, purpose, owns)
     lock_path = path / LOCK_FILE_NAME
     if not lock_path.is_file():
         return
@@ -128,10 +153,13 @@ def check_not_busy(folder: str | os.PathLike) -> None:
 
 
 @contextlib.contextmanager
-def output_folder_lock(folder: str | os.PathLike, purpose: str) -> Iterator[Path]:
+def output_folder_lock(folder: str | os.PathLike, purpose: str,
+                       owns: Callable[[Path], bool] | None = None) -> Iterator[Path]:
     """Hold the exclusive lock of `folder` for the block; yields the folder's absolute path.
 
-    `purpose` ("training", "search", ...) is shown to a run that is refused.
+    `purpose` ("training", "search", ...) is shown to a run that is refused, and is the kind of run the
+    folder must hold: files of another kind, or of nobody's, are refused (`check_folder_kind`; `owns(path)`
+    says whether an entry is this run's own when `KNOWN_OUTPUTS` cannot tell by its name).
     """
     path = prepare_output_folder(folder).resolve()
     with _held_guard:
@@ -147,6 +175,7 @@ def output_folder_lock(folder: str | os.PathLike, purpose: str) -> Iterator[Path
     try:
         handle.write(json.dumps(_holder_info(purpose)))
         handle.flush()
+        check_folder_kind(path, purpose, owns)  # under the lock: no other run writes there meanwhile
         removed = remove_stale_temp_files(path)
         if removed:
             logger.info("%s: removed %d temporary file(s) left by an interrupted run", path, len(removed))
@@ -156,6 +185,36 @@ def output_folder_lock(folder: str | os.PathLike, purpose: str) -> Iterator[Path
         handle.close()  # closing the descriptor releases the flock
         with _held_guard:
             _held.pop(path, None)
+
+
+def check_folder_kind(folder: Path, purpose: str, owns: Callable[[Path], bool] | None = None) -> None:
+    """`OutputFolderError` unless everything in `folder` is a `purpose` run's (see the module doc)."""
+    entries = _entries(folder)
+    foreign = [name for name in entries if not _is_output(name, purpose)
+               and not (owns is not None and owns(folder / name))]
+    if not foreign:
+        return
+    shown = ", ".join(foreign[:8]) + (f" and {len(foreign) - 8} more" if len(foreign) > 8 else "")
+    other = next((kind for kind in KNOWN_OUTPUTS if kind != purpose
+                  and all(_is_output(name, kind) for name in entries)), None)
+    whose = f"a {other} run" if other else f"files that are not a {purpose} run's"
+    raise OutputFolderError(f"output folder {str(folder)!r} holds {whose} ({shown}): a {purpose} run there "
+                            "would mix its outputs with them and replace those of the same name; choose an "
+                            "empty folder or another output folder")
+
+
+def _is_output(name: str, kind: str) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in KNOWN_OUTPUTS.get(kind, ()))
+
+
+def _entries(folder: Path) -> list[str]:
+    """What `folder` holds besides the lock file and temporary files of `mnas.fileio`."""
+    with os.scandir(folder) as entries:
+        return sorted(e.name for e in entries if e.name != LOCK_FILE_NAME and not _is_temp_file(e.name))
+
+
+def _is_temp_file(name: str) -> bool:
+    return name.startswith(".") and name.endswith(TEMP_SUFFIX)  # mnas.fileio.atomic_path's
 
 
 def _acquire(lock_path: Path, path: Path):

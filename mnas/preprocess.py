@@ -31,6 +31,12 @@ Enlarging is one bilinear resize.
 
 Images whose shorter side is below `MIN_IMAGE_SIDE` are refused: there is nothing left to classify.
 
+Image files (`read_image_file`, used wherever mnas decodes a file: datasets, streaming, ``python -m mnas
+infer``): only regular files are opened (a FIFO named ``x.jpg`` would block ``open`` for ever), the
+header is read first and an image of more than `MAX_IMAGE_PIXELS` is refused before any decoding, and
+the EXIF orientation is applied (`apply_orientation`), as ``cv2.imread`` and PIL's ``exif_transpose`` do:
+a phone photo trains and classifies upright everywhere, as Ikomia's own reading shows it.
+
 Normalisation ``(v / 255 - mean) / std`` and the HWC -> CHW transpose are fused into one multiply-add
 per output element with ``scale = 1 / (255 * std)`` and ``offset = -mean / std`` precomputed once per
 `Preprocessor`; the transpose, channel reordering, alpha dropping and grey broadcasting are all numpy
@@ -39,7 +45,11 @@ views, so a call allocates only the resized image and (unless ``out`` is given) 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import os
+import stat
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -51,6 +61,10 @@ MAX_INPUT_SIZE = 1024  # a larger input_size is a typo: 1024 px already costs ~2
 CHANNEL_ORDERS = ("rgb", "bgr")
 SMALL_AREA_PIXELS = 128 * 128  # below this, the last shrinking step averages areas (cheap at that size)
 _DTYPE_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+# 2**26 = 67.1 million pixels: a 64-megapixel phone photo (9248 x 6936) fits, and already takes 192 MB
+# decoded as RGB; a 2 MB JPEG of 10000 x 10000 would take 300 MB (16-bit: twice that) before any resizing
+MAX_IMAGE_PIXELS = 2 ** 26
+EXIF_ORIENTATION = 0x0112
 
 
 def _cv2():
@@ -99,6 +113,132 @@ def resize_image(image: np.ndarray, input_size: int) -> np.ndarray:
         interpolation = cv2.INTER_AREA if shrinking and small else cv2.INTER_LINEAR
         image = cv2.resize(image, (input_size, input_size), interpolation=interpolation)
     return image[:, :, None] if image.ndim == 2 else image  # cv2 drops a single channel axis
+
+
+class ImageTooLarge(ValueError):
+    """An image file whose header announces more than `MAX_IMAGE_PIXELS` pixels."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageHeader:
+    """What an image file's header says (nothing decoded)."""
+
+    path: str
+    width: int
+    height: int
+    orientation: int = 1  # EXIF orientation, 1..8 (1: as stored)
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageFile(ImageHeader):
+    """An image file read but not decoded: its header and its bytes."""
+
+    data: bytearray = dataclasses.field(default_factory=bytearray, repr=False)
+
+
+def image_header(path: str | os.PathLike, max_pixels: int = MAX_IMAGE_PIXELS) -> ImageHeader:
+    """The header of an image file, checked. `FileNotFoundError` when it is missing; `ValueError` when
+    it is not a regular file, is empty, is no image PIL can identify, or has more than `max_pixels`."""
+    with os.fdopen(_open_regular_file(str(path)), "rb") as handle:
+        return _checked_header(handle, str(path), max_pixels)
+
+
+def read_image_file(path: str | os.PathLike, max_pixels: int = MAX_IMAGE_PIXELS) -> ImageFile:
+    """`image_header`, then the file's bytes (for the decoder): nothing is decoded before the checks."""
+    with os.fdopen(_open_regular_file(str(path)), "rb") as handle:
+        header = _checked_header(handle, str(path), max_pixels)
+        handle.seek(0)
+        return ImageFile(header.path, header.width, header.height, header.orientation, bytearray(handle.read()))
+
+
+def _checked_header(handle, name: str, max_pixels: int) -> ImageHeader:
+    width, height, orientation = _read_header(handle, name)
+    if width * height > max_pixels:
+        raise ImageTooLarge(f"image {name!r} is {width}x{height} pixels ({width * height / 1e6:.0f} "
+                            f"megapixels): expected at most {max_pixels:,} pixels (MAX_IMAGE_PIXELS); shrink "
+                            "it first")
+    return ImageHeader(name, width, height, orientation)
+
+
+def _open_regular_file(name: str) -> int:
+    """A descriptor of `name`, refused unless it is a non-empty regular file. Checked with stat before
+    opening: open() of a FIFO waits for a writer for ever (and wakes one that waits). Opened
+    non-blocking and checked again: the name may have been swapped meanwhile."""
+    try:
+        _check_regular(os.stat(name), name)
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"image {name!r} does not exist") from None
+    except OSError as error:
+        raise ValueError(f"image {name!r} cannot be opened ({error.strerror}): expected a readable image "
+                         "file") from None
+    try:
+        _check_regular(os.fstat(fd), name)
+    except ValueError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _check_regular(info: os.stat_result, name: str) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"image {name!r} is {_file_kind(info.st_mode)}, not a regular file: expected an "
+                         "image file (PNG, JPEG, ...)")
+    if not info.st_size:
+        raise ValueError(f"image {name!r} is empty (0 bytes): expected an image file (PNG, JPEG, ...)")
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a device"),
+             (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
+    return next((kind for test, kind in kinds if test(mode)), "a special file")
+
+
+def _read_header(handle, name: str) -> tuple[int, int, int]:
+    """(width, height, EXIF orientation) from the header alone (PIL decodes nothing in `Image.open`)."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():  # PIL's own, looser bomb warning: the limit is checked here
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(handle) as image:
+                return image.width, image.height, _orientation(image)
+    except Image.DecompressionBombError as error:  # beyond twice PIL's limit, far beyond ours
+        raise ImageTooLarge(f"image {name!r} is too large ({error}): expected at most "
+                            f"{MAX_IMAGE_PIXELS:,} pixels (MAX_IMAGE_PIXELS); shrink it first") from None
+    except Exception as error:  # PIL raises many kinds for a file that is not an image
+        detail = "" if isinstance(error, Image.UnidentifiedImageError) else f" ({error})"
+        raise ValueError(f"image {name!r} cannot be read: expected an image file (PNG, JPEG, ...){detail}") \
+            from None
+
+
+def _orientation(image) -> int:
+    """The EXIF orientation (1..8; 1 when absent or malformed), read without decoding the pixels."""
+    if image.format == "PNG" and "exif" not in image.info:
+        return 1  # PIL would decode the whole PNG to look for an eXIf chunk after the pixels
+    try:
+        orientation = int(image.getexif().get(EXIF_ORIENTATION, 1))
+    except Exception:  # a damaged EXIF block: the pixels are still fine
+        return 1
+    return orientation if orientation in _ORIENTATIONS else 1
+
+
+# EXIF orientation -> the view that shows the image upright (what PIL's exif_transpose and cv2.imread do)
+_ORIENTATIONS = {
+    1: lambda a: a,
+    2: lambda a: a[:, ::-1],                    # mirrored left-right
+    3: lambda a: a[::-1, ::-1],                 # rotated 180
+    4: lambda a: a[::-1],                       # mirrored top-bottom
+    5: lambda a: a.swapaxes(0, 1),              # transposed
+    6: lambda a: a.swapaxes(0, 1)[:, ::-1],     # turned 90 degrees: rotate clockwise
+    7: lambda a: a.swapaxes(0, 1)[::-1, ::-1],  # transversed
+    8: lambda a: a.swapaxes(0, 1)[::-1],        # turned 270 degrees: rotate anticlockwise
+}
+
+
+def apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
+    """`image` (HxW or HxWxC) shown upright for its EXIF `orientation`; C-contiguous (cv2 needs it)."""
+    return np.ascontiguousarray(_ORIENTATIONS.get(orientation, _ORIENTATIONS[1])(image))
 
 
 class Preprocessor:

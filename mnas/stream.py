@@ -11,13 +11,18 @@ on its own generator, and trains to the same weights, bit for bit on one thread.
 `mnas.train_job` chooses this path when the decoded training and validation sets would take more than
 a memory budget (`memory_budget_bytes`: by default half of the memory available now).
 
-A file that cannot be decoded is found only when its batch is decoded: it stops training with an error
-naming it (the in-memory path, which decodes everything first, skips such files instead).
+Unreadable files are skipped and counted as in the in-memory path: listing reads each file's header
+(`mnas.preprocess.image_header`: not a regular file, empty, no image, over `MAX_IMAGE_PIXELS`), so those
+files are left out, listed in ``dataset.skipped``, before training. A file whose header reads but whose
+pixels do not decode (a truncated PNG) is found only when its batch is decoded; the batch keeps its size
+(the trainer has already drawn its labels) so the next readable image of the same class folder takes its
+place -- no label is wrong -- and the file is logged once and added to ``dataset.skipped``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -25,8 +30,12 @@ from typing import Iterable, Iterator, Sequence
 
 import torch
 
-from .data import DatasetError, LabelledImages, _decode, _resize_square, find_dataset_splits, split_files, stratified_split
+from .data import (DatasetError, LabelledImages, _check_usable, _decode, _resize_square, find_dataset_splits,
+                   split_files, stratified_split)
+from .preprocess import ImageTooLarge, image_header
 from .machine import usable_cores
+
+logger = logging.getLogger(__name__)
 
 MAX_AUTO_WORKERS = 8
 BUDGET_SHARE = 0.5  # of the memory available when the job starts
@@ -34,10 +43,14 @@ BUDGET_SHARE = 0.5  # of the memory available when the job starts
 
 @dataclasses.dataclass(frozen=True)
 class FileImages:
-    """Image files standing for a uint8 N x S x S x 3 tensor: ``images[indices]`` decodes them."""
+    """Image files standing for a uint8 N x S x S x 3 tensor: ``images[indices]`` decodes them.
+
+    `skipped` is shared with the dataset (and the subsets carved from it): the files found unreadable
+    while decoding are added to it (`decoded_batches` gathers them from the worker processes)."""
 
     files: tuple[str, ...]
     size: int
+    skipped: list[str] = dataclasses.field(default_factory=list, compare=False, repr=False)
     device = torch.device("cpu")
 
     def __len__(self) -> int:
@@ -48,20 +61,53 @@ class FileImages:
         return len(self.files), self.size, self.size, 3
 
     def __getitem__(self, index) -> torch.Tensor:
+        images, failed = self.decode(index)
+        _record(self.skipped, failed)
+        return images
+
+    def decode(self, index) -> tuple[torch.Tensor, list[tuple[str, str]]]:
+        """The images at `index` and the (unreadable file, file that took its place) pairs met."""
         if isinstance(index, slice):
             index = torch.arange(len(self.files))[index]
-        return torch.stack([decode_file(self.files[int(i)], self.size) for i in torch.as_tensor(index)])
+        images, failed = [], []
+        for i in torch.as_tensor(index).tolist():
+            image, misses = self._decode_or_substitute(i)
+            images.append(image)
+            failed += misses
+        return torch.stack(images), failed
+
+    def _decode_or_substitute(self, i: int) -> tuple[torch.Tensor, list[tuple[str, str]]]:
+        """File `i` decoded, or the next readable file of its class folder (the label stays right)."""
+        misses = []
+        folder = os.path.dirname(self.files[i])
+        for j in (j % len(self.files) for j in range(i, i + len(self.files))):
+            if os.path.dirname(self.files[j]) != folder:
+                continue
+            image = decode_file(self.files[j], self.size)
+            if image is not None:
+                return image, [(path, self.files[j]) for path in misses]
+            misses.append(self.files[j])
+        raise DatasetError(f"{folder}: no readable image left in this class folder ({len(misses)} file(s) "
+                           "could not be decoded while streaming): remove or convert them, then resume")
 
 
-def decode_file(path: str, size: int) -> torch.Tensor:
-    """One file as uint8 S x S x 3, exactly as the in-memory path decodes and resizes it."""
+def _record(skipped: list[str], failed: list[tuple[str, str]]) -> None:
+    """Add newly found unreadable files to `skipped`, logging each once."""
+    for path, substitute in failed:
+        if path not in skipped:
+            skipped.append(path)
+            logger.warning("%s is not a readable image (found while streaming the dataset): skipped, %s "
+                           "takes its place in its batches; %d file(s) skipped in all", path, substitute,
+                           len(skipped))
+
+
+def decode_file(path: str, size: int) -> torch.Tensor | None:
+    """One file as uint8 S x S x 3, exactly as the in-memory path decodes and resizes it; None if it
+    cannot be decoded."""
     with warnings.catch_warnings():  # torchvision flags its decoders as deprecated, per call
         warnings.simplefilter("ignore", DeprecationWarning)
         image = _decode(Path(path))
-    if image is None:
-        raise DatasetError(f"{path} is not a readable image (found while streaming the dataset, which "
-                           "decodes each file when its batch comes): remove it or convert it, then resume")
-    return _resize_square(image, size)
+    return None if image is None else _resize_square(image, size)
 
 
 @dataclasses.dataclass
@@ -80,8 +126,8 @@ class FileDataset(LabelledImages):
 
     def subset(self, indices: torch.Tensor) -> "FileDataset":
         files = tuple(self.images.files[int(i)] for i in indices)
-        return FileDataset(FileImages(files, self.images.size), self.labels[indices], list(self.class_names),
-                           [], self.source)
+        images = FileImages(files, self.images.size, self.images.skipped)  # one record of unreadable files
+        return FileDataset(images, self.labels[indices], list(self.class_names), [], self.source)
 
     def class_counts(self) -> list[int]:
         return torch.bincount(self.labels, minlength=self.num_classes).tolist()
@@ -89,10 +135,29 @@ class FileDataset(LabelledImages):
 
 def list_split(split_dir: Path, class_names: Sequence[str], image_size: int,
                limit_per_class: int | None = None) -> FileDataset:
-    """One split folder as a `FileDataset`, files in `mnas.data.load_split`'s order."""
+    """One split folder as a `FileDataset`, files in `mnas.data.load_split`'s order; files whose header
+    does not read are left out and listed in ``skipped``, as `mnas.data.load_split` skips them."""
     entries, labels = split_files(split_dir, class_names, limit_per_class)
-    return FileDataset(FileImages(tuple(entry.path for entry in entries), image_size),
-                       torch.tensor(labels, dtype=torch.long), list(class_names), [], str(split_dir))
+    kept, skipped = [], []
+    for entry, label in zip(entries, labels):
+        (kept if _header_reads(entry.path) else skipped).append((entry.path, label))
+    skipped = [path for path, _ in skipped]
+    dataset = FileDataset(FileImages(tuple(path for path, _ in kept), image_size, skipped),
+                          torch.tensor([label for _, label in kept], dtype=torch.long), list(class_names),
+                          skipped, str(split_dir))
+    _check_usable(dataset, split_dir)
+    return dataset
+
+
+def _header_reads(path: str) -> bool:
+    try:
+        image_header(path)
+        return True
+    except ImageTooLarge as error:
+        logger.warning("skipping %s", error)
+    except (OSError, ValueError):
+        pass
+    return False
 
 
 def list_folder_dataset(root: str | os.PathLike, *, image_size: int, val_fraction: float | None = None,
@@ -103,7 +168,9 @@ def list_folder_dataset(root: str | os.PathLike, *, image_size: int, val_fractio
     if splits.val_dir is not None and val_fraction is None:
         val = list_split(splits.val_dir, splits.class_names, image_size, limit_per_class)
     else:
+        skipped = train.skipped
         train, val = stratified_split(train, 0.1 if val_fraction is None else val_fraction, seed=seed)
+        train.skipped = skipped  # the same list the subsets' images add to
     return train, val, splits
 
 
@@ -141,8 +208,8 @@ class _BatchDecoder(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.images)
 
-    def __getitem__(self, index: torch.Tensor) -> torch.Tensor:
-        return self.images[index]
+    def __getitem__(self, index: torch.Tensor) -> tuple[torch.Tensor, list[tuple[str, str]]]:
+        return self.images.decode(index)  # the failures travel back with the batch: workers are processes
 
 
 def decoded_batches(images, index_batches: Sequence[torch.Tensor], workers: int = 0) -> Iterator[torch.Tensor]:
@@ -159,7 +226,9 @@ def decoded_batches(images, index_batches: Sequence[torch.Tensor], workers: int 
     loader = torch.utils.data.DataLoader(_BatchDecoder(images), sampler=_Keys(index_batches), batch_size=None,
                                          num_workers=min(workers or default_workers(), len(index_batches)),
                                          generator=torch.Generator().manual_seed(0))
-    yield from loader
+    for batch, failed in loader:
+        _record(images.skipped, failed)
+        yield batch
 
 
 class _Keys(torch.utils.data.Sampler):

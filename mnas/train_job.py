@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Callable
 
 
-from .data import ImageDataset, find_dataset_splits, load_folder_dataset
+from .data import ImageDataset, dataset_fingerprint, find_dataset_splits, load_folder_dataset
+from .preprocess import image_header
 from .stream import decoded_bytes, list_folder_dataset, memory_budget_bytes
 from .device import resolve_device
 from .fileio import atomic_path, atomic_write_text
@@ -54,6 +55,7 @@ ONNX_FILE_NAME = "model.onnx"
 HISTORY_FILE_NAME = "history.json"
 CURVES_FILE_NAME = "curves.png"
 CHECKPOINT_DIR_NAME = "checkpoints"
+DATASET_FILE_NAME = f"{CHECKPOINT_DIR_NAME}/dataset.json"  # the fingerprint of the images the run trains on
 SMALL_IMAGE_INPUT_SIZE, PHOTO_INPUT_SIZE = 32, 224  # input_size "auto" (default_input_size)
 
 
@@ -110,18 +112,16 @@ def default_output_root() -> Path:
 def default_input_size(data: str | os.PathLike) -> int:
     """input_size "auto": 32 px when the dataset's first training image is CIFAR-scale (at most
     `SMALL_INPUT_MAX` px on its longer side), else 224 (photos, and before the dataset is known)."""
-    from PIL import Image
-
     train_dir = Path(data) / "train" if str(data) else None
     if train_dir is None or not train_dir.is_dir():
         return PHOTO_INPUT_SIZE
     for class_dir in sorted(p for p in train_dir.iterdir() if p.is_dir()):
-        for path in sorted(class_dir.iterdir()):
+        for path in sorted(p for p in class_dir.iterdir() if not p.name.startswith(".")):
             try:
-                with Image.open(path) as image:  # reads the header only
-                    return SMALL_IMAGE_INPUT_SIZE if max(image.size) <= SMALL_INPUT_MAX else PHOTO_INPUT_SIZE
-            except OSError:
+                header = image_header(path)  # the header only, of regular files only (a FIFO never answers)
+            except (OSError, ValueError):
                 continue  # not an image: the data checks report it
+            return SMALL_IMAGE_INPUT_SIZE if max(header.width, header.height) <= SMALL_INPUT_MAX else PHOTO_INPUT_SIZE
     return PHOTO_INPUT_SIZE
 
 
@@ -159,6 +159,7 @@ def check_previous_run(output: Path, job: TrainJob) -> None:
             raise FileNotFoundError(f"resume: no checkpoint {CHECKPOINT_DIR_NAME}/{CHECKPOINT_NAME} in "
                                     f"output_folder {str(output)!r}")
         check_resume_config(load_checkpoint(checkpoint), job.config, checkpoint)
+        check_same_dataset(output, job)
         return
     found = [name for name in RUN_FILES if (output / name).is_file()]
     if found and not job.overwrite:
@@ -168,8 +169,29 @@ def check_previous_run(output: Path, job: TrainJob) -> None:
 
 
 def _delete_previous_run(output: Path) -> None:
-    for name in RUN_FILES:
+    for name in (*RUN_FILES, DATASET_FILE_NAME):
         (output / name).unlink(missing_ok=True)
+
+
+def check_same_dataset(output: Path, job: TrainJob) -> None:
+    """A resumed run trains on the images it started with: history.json and the model file name one
+    dataset for the whole run. A run from before fingerprints were recorded cannot be checked."""
+    path = output / DATASET_FILE_NAME
+    if not path.is_file():
+        logger.warning("resume: %s has no %s (written by an older version): the dataset cannot be checked",
+                       output, DATASET_FILE_NAME)
+        return
+    recorded = json.loads(path.read_text(encoding="utf-8"))
+    current = dataset_fingerprint(job.data, job.limit_per_class)
+    if current["sha256"] != recorded.get("sha256"):
+        raise ValueError(f"resume: the run in {str(output)!r} was trained on {_describe(recorded)} but data "
+                         f"is now {_describe(current)}: other files (names or sizes differ); resume on the "
+                         "same dataset, or train into another output folder")
+
+
+def _describe(fingerprint: dict) -> str:
+    counts = ", ".join(f"{split} {count}" for split, count in fingerprint.get("files", {}).items())
+    return f"{fingerprint.get('folder')!r} ({counts} files, fingerprint {str(fingerprint.get('sha256'))[:12]})"
 
 
 def check_job(job: TrainJob, output: Path | None):
@@ -182,7 +204,7 @@ def check_job(job: TrainJob, output: Path | None):
     memory_budget_bytes(job.memory_budget_gb)  # a bad budget is refused here too
     if output is not None:
         check_output_folder(output)
-        check_not_busy(output)  # "in use by <holder>" says more than what the running holder has written
+        check_not_busy(output, "training")  # "in use by <holder>" says more than what the holder has written
         check_previous_run(output, job)
     config = job.config
     return build_model(job.model, len(splits.class_names), config.input_size,
@@ -223,12 +245,25 @@ def run_training_job(job: TrainJob, *, on_epoch_end: Callable[[EpochStats], None
         check_previous_run(output, job)  # again under the lock: another run may have finished meanwhile
         if job.overwrite:
             _delete_previous_run(output)
+        fingerprint = _record_dataset(output, job)
         return _train_into(output, job, model, train_set, val_set, on_epoch_end, should_stop, on_step,
-                           on_ready)
+                           on_ready, fingerprint)
+
+
+def _record_dataset(output: Path, job: TrainJob) -> dict:
+    """The dataset's fingerprint, written for a new run; a resumed one keeps (and was checked against)
+    the fingerprint of the run's start."""
+    path = output / DATASET_FILE_NAME
+    if job.resume and path.is_file():
+        check_same_dataset(output, job)  # again under the lock: the folder may have changed meanwhile
+        return json.loads(path.read_text(encoding="utf-8"))
+    fingerprint = dataset_fingerprint(job.data, job.limit_per_class)
+    atomic_write_text(path, json.dumps(fingerprint, indent=2))
+    return fingerprint
 
 
 def _train_into(output: Path, job: TrainJob, model, train_set: ImageDataset, val_set: ImageDataset,
-                on_epoch_end, should_stop, on_step, on_ready) -> JobResult:
+                on_epoch_end, should_stop, on_step, on_ready, fingerprint: dict) -> JobResult:
     logger.info("training %s on %d images (%d classes), validating on %d; %d unreadable file(s) "
                 "skipped", model.arch, len(train_set), train_set.num_classes, len(val_set),
                 len(train_set.skipped) + len(val_set.skipped))
@@ -237,19 +272,20 @@ def _train_into(output: Path, job: TrainJob, model, train_set: ImageDataset, val
     result = train(model, train_set, val_set, job.config, on_epoch_end=on_epoch_end,
                    should_stop=should_stop, on_step=on_step, checkpoint_dir=output / CHECKPOINT_DIR_NAME,
                    resume=job.resume)
-    files = write_outputs(output, model, job, result, train_set) if result.history else {}
+    files = write_outputs(output, model, job, result, train_set, fingerprint) if result.history else {}
     return JobResult(output, result, files, len(train_set), len(val_set),
                      len(train_set.skipped) + len(val_set.skipped), not isinstance(train_set, ImageDataset))
 
 
 def write_outputs(output: Path, model, job: TrainJob, result: TrainResult,
-                  train_set: ImageDataset) -> dict[str, Path]:
+                  train_set: ImageDataset, fingerprint: dict | None = None) -> dict[str, Path]:
     from .weights import save_model_file, write_class_file
 
     config = job.config
     last = result.history[-1]
     metadata = {
-        "trained_on": str(Path(job.data).resolve()), "model": job.model, "pretrained": job.pretrained,
+        "trained_on": str(Path(job.data).resolve()), "dataset": fingerprint, "model": job.model,
+        "pretrained": job.pretrained,
         "device": str(resolve_device(config.device)),
         "pretrained_weights": getattr(model, "pretrained_metadata", None),
         "epochs_done": last.epoch, "stopped": result.stopped, "val_top1": result.final.top1,

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from mnas.__main__ import main as mnas_main
+from mnas.models import VARIANTS
 from mnas_ikomia.plugins import install_plugins, quiet_workflow_runs
 from mnas.weights import IMAGENET_WEIGHTS, imagenet_checkpoint_path, missing_imagenet_message
 
@@ -63,15 +64,39 @@ def print_classifications(results: dict[str, list[tuple[str, float]]]) -> None:
         print(f"  {photo:<10} " + ", ".join(f"{label} {conf:.1%}" for label, conf in ranked))
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (argparse reports anything else as ``error: ...``, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Files and folders named on the command line exist, checked before minutes of pipeline."""
+    for flag, value in (("--model-weight-file", args.model_weight_file), ("--class-file", args.class_file)):
+        if value and not Path(value).expanduser().is_file():
+            raise FileNotFoundError(f"{flag} {value!r} does not exist or is not a file")
+    if args.model_name and args.model_name not in VARIANTS:
+        raise ValueError(f"--model-name {args.model_name!r}: expected one of {', '.join(VARIANTS)}")
+    if args.data is not None and not args.no_pipeline:
+        from mnas.data import find_dataset_splits
+
+        find_dataset_splits(args.data)  # the layout, with what was expected
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mnas_ikomia.main", description=__doc__.split("\n")[0])
     parser.add_argument("--model-weight-file", default="",
                         help="classify with this model file / state dict instead of ImageNet weights")
     parser.add_argument("--model-name", default="", help="variant for --model-weight-file or ImageNet")
     parser.add_argument("--class-file", default="")
-    parser.add_argument("--top-k", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=20, help="latency repeats per variant")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads for the latency figures")
+    parser.add_argument("--top-k", type=positive_int, default=3)
+    parser.add_argument("--repeats", type=positive_int, default=20, help="latency repeats per variant")
+    parser.add_argument("--threads", type=positive_int, default=1, help="CPU threads for the latency figures")
     parser.add_argument("--no-summary", action="store_true", help="skip the variant summary")
     parser.add_argument("--data", default=None,
                         help="dataset folder (<root>/train/<class>/*, test/ or val/) for the pipeline; "
@@ -82,7 +107,15 @@ def main(argv: list[str] | None = None) -> int:
                         "pipeline under $MNAS_OUTPUT_DIR or ~/mnas-runs)")
     parser.add_argument("--no-pipeline", action="store_true", help="skip search -> train -> infer")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        return run(args)
+    except (ValueError, FileNotFoundError, FileExistsError) as error:  # a bad input: the message says what to fix
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
+
+def run(args: argparse.Namespace) -> int:
+    check_arguments(args)
     install_plugins()  # idempotent: the registry must find this repository's tasks, never try Ikomia HUB
     if not args.no_pipeline:
         from mnas_ikomia.pipeline import run_pipeline

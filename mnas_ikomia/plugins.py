@@ -28,7 +28,7 @@ class NoPluginsFoundError(FileNotFoundError):
 
 def python_plugins_dir(home: str | os.PathLike | None = None) -> Path:
     """Where the Ikomia registry (and STUDIO) looks for Python plugins: ~/Ikomia/Plugins/Python."""
-    return Path(home or Path.home()) / "Ikomia" / "Plugins" / "Python"
+    return Path(home or Path.home()).expanduser() / "Ikomia" / "Plugins" / "Python"
 
 
 def candidate_sources() -> list[Path]:
@@ -64,6 +64,7 @@ def install_plugins(home: str | os.PathLike | None = None, *, copy: bool = False
     """
     sources = find_plugin_sources(source)
     target_dir = python_plugins_dir(home)
+    _check_plugins_dir(target_dir)
     target_dir.mkdir(parents=True, exist_ok=True)
     installed = []
     for name, folder in sources.items():
@@ -75,6 +76,14 @@ def install_plugins(home: str | os.PathLike | None = None, *, copy: bool = False
             target.symlink_to(folder.resolve(), target_is_directory=True)
         installed.append(target)
     return installed
+
+
+def _check_plugins_dir(target_dir: Path) -> None:
+    """A clear error, before anything is made, when a part of the plugin directory's path is a file."""
+    existing = next(p for p in (target_dir, *target_dir.parents) if p.exists())
+    if not existing.is_dir():
+        raise ValueError(f"plugin directory {str(target_dir)!r} cannot be made: {str(existing)!r} is a file, "
+                         "not a folder: expected --home to be the home folder holding (or to hold) Ikomia/")
 
 
 def _is_our_copy(target: Path, name: str) -> bool:
@@ -112,8 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         installed = install_plugins(args.home, copy=args.copy, source=args.source, replace=args.replace)
-    except (FileNotFoundError, FileExistsError) as error:
+    except (ValueError, FileNotFoundError, FileExistsError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # e.g. a read-only home: say where, not a traceback
+        print(f"error: cannot install the plugins into {python_plugins_dir(args.home)}: {error.strerror or error}",
+              file=sys.stderr)
         return 2
     for target in installed:
         print(f"[plugins] {target} -> {target.resolve()}" if target.is_symlink() else f"[plugins] {target} (copy)")
