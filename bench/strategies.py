@@ -4,7 +4,9 @@ Each strategy (rl: the PPO controller, random, evolution) runs the real `Search`
 `--seeds` seeds at the largest budget; a smaller budget's result is the prefix of the same run (the
 loop is sequential). For every budget it reports, over the seeds, the mean and 95 % bootstrap interval
 of the best child's table accuracy (the mean over the entry's measured seeds) and of its reward (with
-the table's mean figures), the regret to the table's optimum reward, and paired one-sided Wilcoxon
+the table's mean figures), the regret to the table's optimum reward, the same scored by the *denoised*
+truth (a ridge regression of the mean accuracy on the architectures' features, `mnas.search.surrogate`:
+one proxy seed is mostly noise, so the table's own optimum is a lucky draw), and paired one-sided Wilcoxon
 signed-rank tests (rl > random, evolution > random, paired by seed); a plot of regret against budget;
 and the paper's picture: the latency of the children sampled under the soft reward (w = -0.07), a
 stronger soft reward (w = -0.3) and the hard constraint, as histograms against T.
@@ -48,12 +50,39 @@ TUNING_GRID = {"ppo_lr": (0.005, 0.02, 0.05), "entropy_weight": (0.01, 0.05), "p
 @dataclasses.dataclass(frozen=True)
 class ScoredTable:
     """A table whose entries carry their mean figures and their soft reward (T = the skeleton, SearchConfig's
-    w), and the best entry under that reward: what every comparison is measured against."""
+    w), by the table's means and by the denoised truth, and the best entry under each: what every
+    comparison is measured against."""
     path: str
     header: dict
     entries: dict
     optimum_arch: str
     optimum: float
+    denoised_optimum_arch: str
+    denoised_optimum: float
+    denoising: dict
+
+
+def denoise(entries: dict) -> dict:
+    """Each entry's "denoised_accuracy": ridge on the architecture's features fitted on every entry's mean
+    accuracy. Checked held out: fitted on the single-seed entries only, against the several-seed means,
+    beside one seed against the mean of the others."""
+    from mnas.search.surrogate.features import features
+    from mnas.search.surrogate.model import Regressor
+
+    archs = list(entries)
+    x = np.stack([features(arch) for arch in archs])
+    means = np.array([entries[arch]["mean_accuracy"] for arch in archs])
+    for arch, value in zip(archs, Regressor("ridge", x, means).predict(x)):
+        entries[arch]["denoised_accuracy"] = float(value)
+    repeated = np.array([len(entries[a]["accuracy"]) >= 3 for a in archs])
+    held_out = Regressor("ridge", x[~repeated], means[~repeated]).predict(x[repeated])
+    seeds = [entries[a]["accuracy"][:3] for a, r in zip(archs, repeated) if r]
+    one_seed = statistics.fmean(float(np.corrcoef([s[k] for s in seeds],
+                                                  [statistics.fmean(s[:k] + s[k + 1:]) for s in seeds])[0, 1])
+                                for k in range(3))
+    return {"held_out_entries": int(repeated.sum()),
+            "pearson_denoised_vs_mean": float(np.corrcoef(held_out, means[repeated])[0, 1]),
+            "pearson_one_seed_vs_others": one_seed}
 
 
 def scored_table(table: str) -> ScoredTable:
@@ -63,8 +92,16 @@ def scored_table(table: str) -> ScoredTable:
         entry["mean_accuracy"] = statistics.fmean(entry["accuracy"])
         entry["mean_ratio"] = statistics.median(entry["latency_ratio"])
         entry["mean_reward"] = reward(entry["mean_accuracy"], entry["mean_ratio"])
+    denoising = denoise(entries)
+    for entry in entries.values():
+        entry["denoised_reward"] = reward(entry["denoised_accuracy"], entry["mean_ratio"])
     optimum_arch = max(entries, key=lambda arch: entries[arch]["mean_reward"])
-    return ScoredTable(str(table), header, entries, optimum_arch, entries[optimum_arch]["mean_reward"])
+    denoised_arch = max(entries, key=lambda arch: entries[arch]["denoised_reward"])
+    by_truth = sorted(entries[a]["denoised_reward"] for a in entries)
+    denoising["table_optimum_percentile_by_truth"] = 100 * by_truth.index(entries[optimum_arch]["denoised_reward"]) / (
+        len(by_truth) - 1)
+    return ScoredTable(str(table), header, entries, optimum_arch, entries[optimum_arch]["mean_reward"],
+                       denoised_arch, entries[denoised_arch]["denoised_reward"], denoising)
 
 
 def table_search(table: str, sampler: str, seed: int, budget: int, scratch: Path, **settings) -> Search:
@@ -87,7 +124,8 @@ def best_so_far(children: list[dict], entries: dict, budgets) -> dict[int, dict]
     result = {}
     for budget in budgets:
         entry = entries[max(children[:budget], key=lambda r: r["reward"])["arch"]]
-        result[budget] = {"accuracy": entry["mean_accuracy"], "reward": entry["mean_reward"]}
+        result[budget] = {"accuracy": entry["mean_accuracy"], "reward": entry["mean_reward"],
+                          "denoised_accuracy": entry["denoised_accuracy"], "denoised_reward": entry["denoised_reward"]}
     return result
 
 
@@ -138,13 +176,22 @@ def compare(table: str, seeds: list[int], budgets, scratch: Path, tuned: dict | 
             accuracy = mean_interval([r["accuracy"] for r in runs])
             rewards = [r["reward"] for r in runs]
             regret = mean_interval([scored.optimum - r for r in rewards])
+            truth = [r["denoised_reward"] for r in runs]
             row = {"budget": budget, "strategy": sampler, "accuracy": accuracy,
-                   "reward": mean_interval(rewards), "regret": regret}
+                   "reward": mean_interval(rewards), "regret": regret,
+                   "denoised_accuracy": mean_interval([r["denoised_accuracy"] for r in runs]),
+                   "denoised_regret": mean_interval([scored.denoised_optimum - r for r in truth])}
             if sampler != "random":
                 row["p_vs_random"] = wilcoxon_greater(rewards, [r["reward"] for r in results["random"][budget]])
+                row["p_vs_random_denoised"] = wilcoxon_greater(
+                    truth, [r["denoised_reward"] for r in results["random"][budget]])
+                row["denoised_gain_vs_random"] = mean_interval(
+                    [a - b for a, b in zip(truth, (r["denoised_reward"] for r in results["random"][budget]))])
             rows.append(row)
     return {"table": scored.path, "entries": len(scored.entries), "space_size": scored.header["space_size"],
-            "seeds": seeds, "optimum": {"arch": scored.optimum_arch, "reward": scored.optimum}, "rows": rows}
+            "seeds": seeds, "optimum": {"arch": scored.optimum_arch, "reward": scored.optimum},
+            "denoised_optimum": {"arch": scored.denoised_optimum_arch, "reward": scored.denoised_optimum},
+            "denoising": scored.denoising, "rows": rows}
 
 
 def constraint_histogram(table: str, scratch: Path, path: Path, budget: int = 500, seed: int = 0) -> dict:
@@ -243,12 +290,17 @@ def main(argv=None) -> int:
     plot_regret(result, output / "regret.png")
     (output / "strategies.json").write_text(json.dumps(result, indent=1))
     print(f"table: {result['entries']} of {result['space_size']} entries; optimum reward {result['optimum']['reward']:.4f}")
-    print("| budget | strategy | best child's accuracy (95 % CI) | reward (95 % CI) | regret | p (> random) |")
-    print("|---|---|---|---|---|---|")
+    print(f"denoising: {json.dumps(result['denoising'])}")
+    print("| budget | strategy | best child's accuracy (95 % CI) | reward (95 % CI) | regret | p (> random) | "
+          "denoised accuracy (95 % CI) | denoised regret | p (> random, denoised) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in result["rows"]:
         p = f"{r['p_vs_random']:.3g}" if "p_vs_random" in r else ""
+        q = f"{r['p_vs_random_denoised']:.3g}" if "p_vs_random_denoised" in r else ""
+        d = r["denoised_accuracy"]
         print(f"| {r['budget']} | {r['strategy']} | {r['accuracy'][0]:.4f} ({r['accuracy'][1]:.4f}-{r['accuracy'][2]:.4f}) | "
-              f"{r['reward'][0]:.4f} ({r['reward'][1]:.4f}-{r['reward'][2]:.4f}) | {r['regret'][0]:.4f} | {p} |")
+              f"{r['reward'][0]:.4f} ({r['reward'][1]:.4f}-{r['reward'][2]:.4f}) | {r['regret'][0]:.4f} | {p} | "
+              f"{d[0]:.4f} ({d[1]:.4f}-{d[2]:.4f}) | {r['denoised_regret'][0]:.4f} | {q} |")
     for name, figures in result["constraints"].items():
         print(f"{name}: median latency {figures['median']:.2f} T, {figures['share_within_10pct_of_T']:.0%} within 10 % of T")
     print(f"plots: {output / 'regret.png'}, {output / 'constraints.png'}")
