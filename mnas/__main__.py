@@ -5,13 +5,22 @@ its command is used, so one command's dependencies never slow down another. Ever
 input the same way: ``error: <what is wrong and what was expected>`` on stderr, exit status 2 (what
 argparse does for a malformed option); the errors are `ValueError` s (`FileNotFoundError` for a missing
 file) raised with that message.
+
+Stopping a command: Ctrl-C (SIGINT) and SIGTERM (``kill``, a service manager, a batch scheduler) both
+unwind the command like a `KeyboardInterrupt`, so its cleanup runs (the output folder's lock released,
+a Ray instance it started shut down, the finished epochs or children kept); the command prints one line
+saying what is kept and how to resume, and the exit status is 128 + the signal's number (130, 143), as a
+shell reports a process killed by it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
+import threading
 
 COMMANDS = {
     # name: (module, one-line help)
@@ -32,6 +41,28 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
+@contextlib.contextmanager
+def _sigterm_unwinds():
+    """SIGTERM raises `KeyboardInterrupt` in the main thread for the block (the default would end the
+    process at once: lock file left, Ray's own handler aborts the driver); yields the signals received.
+    Only the first one raises: a second SIGTERM must not break the cleanup the first one started."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received  # signal handlers can only be set from the main thread
+        return
+
+    def unwind(signum, frame):
+        received.append(signum)
+        if len(received) == 1:
+            raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, unwind)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGTERM, previous)  # main() called in-process (tests) leaves no trace
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help"):
@@ -46,11 +77,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=f"python -m mnas {name}", description=help_text)
     module.add_arguments(parser)
     args = parser.parse_args(argv[1:])
-    try:
-        return int(module.run(args) or 0)
-    except (ValueError, FileNotFoundError, ConnectionError) as error:  # a bad input: the message says what to fix
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    with _sigterm_unwinds() as received:
+        try:
+            status = int(module.run(args) or 0)
+        except (ValueError, FileNotFoundError, ConnectionError) as error:  # a bad input: the message says what to fix
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:  # a command with nothing of its own to say about being stopped
+            print("\ninterrupted", file=sys.stderr)
+            status = 130
+    # the commands answer an interruption with 130 (SIGINT's); a SIGTERM says 143
+    return 128 + signal.SIGTERM if status == 130 and received else status
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """The set-up train_mnasnet and search_mini share: an Ikomia training task whose input 0 is a dataset
-folder, whose work polls a stop flag, and whose MLflow run is closed as FAILED when the work fails."""
+folder, whose work polls a stop flag, whose MLflow run is closed as FAILED when the work fails, and
+which starts no server: MLflow logs into a local file store unless MNAS_MLFLOW_SERVER=1 asks for
+Ikomia's MLflow and TensorBoard servers (`mnas_ikomia.tracking`)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from ikomia import core, dataprocess
 from ikomia.dnn import dnntrain
 
 from mnas.progress import Progress
+from mnas_ikomia import tracking
 from mnas_ikomia.params import CheckedKeysTask
 
 # a child of Ikomia's own logger: its lines go where Ikomia's go (the console, ~/Ikomia/log.txt, STUDIO)
@@ -30,6 +33,15 @@ class FolderTrainTask(CheckedKeysTask, dnntrain.TrainProcess):
         self.remove_input(0)  # TrainProcess's Ikomia dataset input: ours is a folder
         self.add_input(dataprocess.CPathIO(core.IODataType.FOLDER_PATH))
         self._stop_requested = False
+
+    # TrainProcess.__init__ calls these two: Ikomia's start `mlflow server --host 0.0.0.0` and TensorBoard
+    @staticmethod
+    def _init_mlflow():
+        tracking.init_mlflow()
+
+    @staticmethod
+    def _init_tensorboard():
+        tracking.init_tensorboard()
 
     def stop(self):
         super().stop()

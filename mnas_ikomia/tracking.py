@@ -1,14 +1,30 @@
 """Ikomia training tasks without servers: MLflow into a file:// store, no TensorBoard process.
 
-`dnntrain.TrainProcess` starts an MLflow server on 0.0.0.0:5000 and TensorBoard unless its monitoring
-checks are replaced; for tests, notebooks and the command-line pipeline we point MLflow at a local
-file store instead (``mlflow ui --backend-store-uri <store>`` shows it afterwards).
+`dnntrain.TrainProcess` starts ``mlflow server --host 0.0.0.0`` (no authentication, on every network
+interface) and TensorBoard when it is created, and nothing stops them. Our tasks (`FolderTrainTask`)
+replace those two start-ups by `init_mlflow` / `init_tensorboard`: by default MLflow logs into a local
+file store and no server process is started. Which store, first found:
+
+1. the one `use_file_store` chose (tests, notebooks and the command-line pipeline call it first);
+2. ``MLFLOW_TRACKING_URI`` when it is set (MLflow's own setting: a server you run yourself);
+3. Ikomia's MLflow folder (``~/Ikomia/MLflow``): the store Ikomia's own server would serve, so
+   ``mlflow ui --backend-store-uri ~/Ikomia/MLflow`` (loopback only) shows the runs afterwards.
+
+``MNAS_MLFLOW_SERVER=1`` (or true / yes / on) opts in to Ikomia's behaviour: its MLflow server on
+0.0.0.0:5000 and TensorBoard on 6006, started if none answers, left running after the process ends.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+SERVER_ENV = "MNAS_MLFLOW_SERVER"
+
+
+def ikomia_servers_wanted() -> bool:
+    """True when MNAS_MLFLOW_SERVER asks for Ikomia's MLflow and TensorBoard servers (read here only)."""
+    return os.environ.get(SERVER_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def use_file_store(store_dir: str | os.PathLike) -> str:
@@ -24,3 +40,41 @@ def use_file_store(store_dir: str | os.PathLike) -> str:
     config.main_cfg["mlflow"]["tracking_uri"] = uri
     mlflow.set_tracking_uri(uri)
     return uri
+
+
+def default_tracking_uri() -> str:
+    """The store a task logs to when no server is wanted (see the module's list)."""
+    from ikomia.core import config
+
+    configured = config.main_cfg["mlflow"]["tracking_uri"]
+    if configured.startswith("file:"):
+        return configured
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    store = Path(config.main_cfg["mlflow"]["store_uri"]).expanduser()
+    store.mkdir(parents=True, exist_ok=True)
+    return store.resolve().as_uri()
+
+
+def init_mlflow() -> str:
+    """What a task does in place of TrainProcess._init_mlflow; returns the tracking URI set."""
+    import mlflow
+    from ikomia.core import config
+    from ikomia.dnn import monitoring
+
+    if ikomia_servers_wanted():
+        monitoring.check_mlflow_server()  # Ikomia's: starts `mlflow server --host 0.0.0.0` if none answers
+        uri = config.main_cfg["mlflow"]["tracking_uri"]
+    else:
+        uri = default_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    return uri
+
+
+def init_tensorboard() -> None:
+    """What a task does in place of TrainProcess._init_tensorboard: nothing unless servers are wanted
+    (the tasks log to MLflow only; TensorBoard would show an empty folder)."""
+    if ikomia_servers_wanted():
+        from ikomia.dnn import dnntrain
+
+        dnntrain.TrainProcess._init_tensorboard()  # Ikomia's, warnings included

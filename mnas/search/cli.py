@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from ..settings import add_arguments as add_setting_arguments, build, values_from_args
-from .loop import Search, SearchConfig
+from .loop import CHILDREN_LOG, Search, SearchConfig
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,14 +25,9 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
     return build(SearchConfig, values_from_args(SearchConfig, args))  # errors say learning_rate, not lr
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..data import cifar10_root
+def _run_with_progress(search: Search, config: SearchConfig):
     from ..progress import Progress
-    from ..train_job import default_output_root
 
-    config = config_from_args(args)
-    data_root = args.data or cifar10_root(download=args.download)
-    search = Search(data_root, args.output or default_output_root() / "search", config)
     total = len(config.baseline_widths) + config.budget_children * (2 if config.compare_random else 1)
     with Progress(total, "search", unit="child") as progress:
         def on_child(phase: str, record: dict, index: int, count: int) -> None:
@@ -39,7 +35,22 @@ def run(args: argparse.Namespace) -> int:
             progress.step(f"{phase} {index}: acc {record['accuracy']:.3f} lat {record['latency_ratio']:.3f}xT "
                           f"reward {record['reward']:.4f}")
 
-        result = search.run(on_child=on_child)
+        return search.run(on_child=on_child)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..data import cifar10_root
+    from ..train_job import default_output_root
+
+    config = config_from_args(args)
+    data_root = args.data or cifar10_root(download=args.download)
+    search = Search(data_root, args.output or default_output_root() / "search", config)
+    try:
+        result = _run_with_progress(search, config)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (mnas.__main__): the lock and a Ray instance are released
+        print(f"\nsearch stopped: every finished child is kept in {search.output_dir / CHILDREN_LOG}; run the "
+              f"same command (--output {search.output_dir}) to resume it", file=sys.stderr)
+        return 130
     summary = result.summary
     print(f"space: {summary['space']}")
     print(f"T = {summary['target_ratio']:.3f} x the reference ({summary['target_latency_ms']:.3f} ms at the "

@@ -11,14 +11,23 @@ other cores while it measures, and the paired ratio (child and reference timed i
 absorbs that load (bench/ray_bench.py measures how well).  A child whose worker dies is retried up to
 ``max_retries`` times and logged once, by the driver.  An empty ``ray_address`` starts a local
 instance sized to this machine (loopback only, no dashboard) that declares ``latency_device`` itself;
-``auto`` or ``ray://host:port`` joins an existing cluster.
+``auto``, ``ray://host:port`` (a Ray Client server) or ``host:port`` (a head node's GCS) joins an existing
+cluster; a malformed address is refused at once, and one where nothing answers as a gRPC server (a Ray
+cluster speaks gRPC) within ``RAY_CONNECT_TIMEOUT_S`` is a `ConnectionError` (Ray's own client retries
+for minutes). The driver keeps the SIGTERM handler it had (`mnas.__main__`'s unwinds the search, which
+then shuts its instance down): Ray's own kills the instance under the connected driver, which aborts.
 """
 
 from __future__ import annotations
 
 import os
+import queue
+import re
+import signal
 import socket
+import threading
 import time
+from contextlib import contextmanager
 from typing import Callable, Iterator, Sequence
 
 from ..machine import usable_cores
@@ -26,6 +35,8 @@ from .config import SearchConfig
 from .evaluate import ChildTimer, ProxyData, train_child
 
 LATENCY_RESOURCE = "latency_device"
+RAY_CONNECT_TIMEOUT_S = 30.0  # a cluster's address must complete a gRPC handshake within this
+_HOST_PORT = re.compile(r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>[0-9]{1,5})")
 Job = tuple[str, int]  # (architecture string, training seed)
 TrainFn = Callable[..., "dict | None"]  # train_child's signature
 
@@ -91,19 +102,79 @@ def _train_remote(train_fn: TrainFn, arch: str, seed: int, data: ProxyData, conf
     return train_fn(arch, seed, data, config, None)
 
 
-def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
-    """Fail fast on a host:port nothing listens on (Ray's own client retries for minutes)."""
-    host_port = address.removeprefix("ray://")
-    if address == "auto" or ":" not in host_port:
-        return  # 'auto' finds the local cluster's address itself, and fails fast when there is none
-    host, _, port = host_port.rpartition(":")
+def parse_ray_address(address: str) -> tuple[str, int] | None:
+    """(host, port) of a ``ray://host:port`` or ``host:port`` address; None for empty and ``auto``.
+    `ValueError` naming the setting and the forms expected for anything else."""
+    if address in ("", "auto"):
+        return None
+    match = _HOST_PORT.fullmatch(address.removeprefix("ray://"))
+    if match is None or not 1 <= int(match["port"]) <= 65535:
+        raise ValueError(f"ray_address {address!r} is not a Ray address: expected empty (a local instance), "
+                         "auto (the cluster 'ray start' started on this machine), ray://<host>:<port> (a Ray "
+                         "Client server, port 10001 by default) or <host>:<port> (a head node, port 6379 by "
+                         "default), with a port from 1 to 65535")
+    return match["host"], int(match["port"])
+
+
+def _unreachable(address: str, why: str) -> ConnectionError:
+    return ConnectionError(f"ray_address {address!r}: cannot reach a Ray cluster there ({why}); start one with "
+                           "'ray start --head' and give its address, or leave ray_address empty to start a "
+                           "local instance")
+
+
+def _grpc_handshake(host: str, port: int, timeout_s: float) -> str | None:
+    """None when a gRPC server answers at host:port within `timeout_s`, else why not. A Ray GCS and a Ray
+    Client server speak gRPC; a plain TCP server never finishes the handshake and an HTTP one fails it,
+    where ray.init would retry for minutes (a silent server: for ever)."""
+    import grpc
+
+    states: queue.Queue = queue.Queue()
+    channel = grpc.insecure_channel(f"{host}:{port}", options=[("grpc.enable_http_proxy", 0)])  # no proxy hop
+    channel.subscribe(states.put, try_to_connect=True)
+    deadline = time.monotonic() + timeout_s
     try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                state = states.get(timeout=left)
+            except queue.Empty:
+                break
+            if state is grpc.ChannelConnectivity.READY:
+                return None
+            if state is grpc.ChannelConnectivity.TRANSIENT_FAILURE:
+                return "what listens there is no Ray cluster: it does not answer gRPC as one does"
+        return f"what listens there did not answer as a Ray cluster within {timeout_s:g} s"
+    finally:
+        channel.close()
+
+
+def _check_reachable(address: str) -> None:
+    """Fail fast on an address where nothing listens, or something that is no Ray cluster."""
+    host_port = parse_ray_address(address)
+    if host_port is None:
+        return  # 'auto' finds the local cluster's address itself, and fails fast when there is none
+    host, port = host_port[0].strip("[]"), host_port[1]
+    try:
+        with socket.create_connection((host, port), timeout=min(5.0, RAY_CONNECT_TIMEOUT_S)):
             pass
-    except (OSError, ValueError) as error:
-        raise ConnectionError(f"ray_address {address!r}: cannot reach a Ray cluster there ({error}); start one "
-                              "with 'ray start --head' and give its address, or leave ray_address empty to "
-                              "start a local instance") from None
+    except OSError as error:
+        raise _unreachable(address, str(error)) from None
+    why = _grpc_handshake(host, port, RAY_CONNECT_TIMEOUT_S)
+    if why:
+        raise _unreachable(address, why)
+
+
+@contextmanager
+def _keep_sigterm_handler():
+    """ray.init replaces the driver's SIGTERM handler with one that kills the instance's processes under
+    the connected driver (which then aborts, status 134); a handler the program chose is put back."""
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if on_main else None
+    chosen = callable(previous) and not getattr(previous, "__module__", "").startswith("ray.")
+    try:
+        yield
+    finally:
+        if chosen:  # else (default, ignored, an earlier ray.init's): Ray's handler beats none
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _loopback_only(ray) -> None:
@@ -125,16 +196,16 @@ def connect_ray(address: str) -> bool:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # never report anything over the network
     if not address:
         _loopback_only(ray)
-        ray.init(num_cpus=usable_cores(), resources={LATENCY_RESOURCE: 1}, include_dashboard=False,
-                 log_to_driver=False, _node_ip_address="127.0.0.1")
+        with _keep_sigterm_handler():
+            ray.init(num_cpus=usable_cores(), resources={LATENCY_RESOURCE: 1}, include_dashboard=False,
+                     log_to_driver=False, _node_ip_address="127.0.0.1")
         return True
     _check_reachable(address)
     try:
-        ray.init(address=address, log_to_driver=False)
+        with _keep_sigterm_handler():
+            ray.init(address=address, log_to_driver=False)
     except Exception as error:  # ray raises ConnectionError, RuntimeError or grpc errors here
-        raise ConnectionError(f"ray_address {address!r}: cannot reach a Ray cluster there ({error}); "
-                              "start one with 'ray start --head' and give its address, or leave ray_address "
-                              "empty to start a local instance") from error
+        raise _unreachable(address, str(error)) from error
     return False
 
 

@@ -41,7 +41,7 @@ from ..locks import expand_folder, output_folder_lock
 from ..machine import machine_record
 from .config import EXECUTORS, INPUT_SIZE, LOOKUP_EVALUATORS, RESUMABLE_CHANGES, SAMPLERS, SearchConfig
 from .evaluate import ProxyData, load_proxy_data, train_child
-from .executor import TrainFn, make_executor
+from .executor import TrainFn, make_executor, parse_ray_address
 from .log import ChildLog
 from .reward import objective
 from .samplers import RandomSampler, RLSampler, make_sampler, replay
@@ -82,6 +82,7 @@ class Search:
         self.data_root = Path(data_root)
         self.output_dir = expand_folder(output_dir)
         self.config = config or SearchConfig()
+        parse_ray_address(self.config.ray_address)  # a malformed address: refused before anything is written
         self.table_mode = self.config.evaluator == "table"
         self.lookup_mode = self.config.evaluator in LOOKUP_EVALUATORS  # children looked up, not trained
         self.space = table_space(self.config.width) if self.table_mode else SearchSpace(width=self.config.width)
