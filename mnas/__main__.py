@@ -77,10 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=f"python -m mnas {name}", description=help_text)
     module.add_arguments(parser)
     args = parser.parse_args(argv[1:])
+    from .fileio import WriteError
     with _sigterm_unwinds() as received:
         try:
             status = int(module.run(args) or 0)
-        except (ValueError, FileNotFoundError, ConnectionError) as error:  # a bad input: the message says what to fix
+        # a bad input, or a write the storage refused (disk full): the message says what to fix
+        except (ValueError, FileNotFoundError, ConnectionError, WriteError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:  # a command with nothing of its own to say about being stopped
