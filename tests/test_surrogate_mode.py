@@ -154,3 +154,22 @@ def test_the_shipped_measurements_load_and_fit():
     surrogate = Surrogate(architectures)
     predicted = surrogate.accuracy([SearchSpace(width=0.5).skeleton_arch()])[0]
     assert 0.1 < predicted < 0.9
+
+
+def test_trajectory_architectures_are_new_distinct_and_join_stage_b(tmp_path, one_thread):
+    from mnas.arch import network_signature
+    from mnas.search.surrogate.build import TRAJECTORIES_FILE
+    from mnas.search.surrogate.trajectories import propose
+
+    folder = _synthetic_build(tmp_path / "build", architectures=60, repeated=10)
+    chosen = propose(folder, count=6, searches=1, children=40)
+    measured = {network_signature(json.loads(line)["arch"]) for line in (folder / RUNS_LOG).read_text().splitlines()}
+    signatures = [network_signature(t["arch"]) for t in chosen]
+    assert len(chosen) == 6 and len(set(signatures)) == 6 and not set(signatures) & measured
+    assert {t["strategy"] for t in chosen} == {"rl", "evolution"} and all(t["step"] >= 20 for t in chosen)
+    space = SearchSpace(width=0.5)
+    jobs = BuildPlan(randoms_per_stage=60).jobs("B", space, json.loads((folder / TRAJECTORIES_FILE).read_text())[
+        "architectures"])
+    assert [j.arch for j in jobs if j.role == "trajectory"] == [space.arch(t["decisions"]) for t in chosen]
+    with pytest.raises(ValueError, match="chosen once"):
+        propose(folder, count=6, searches=1, children=40)

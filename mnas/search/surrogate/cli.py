@@ -23,12 +23,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     report = commands.add_parser("report", help="the surrogate's held-out quality and the reference curves "
                                  "(report.json, learning_curve.png, references.png in the build folder)")
     report.add_argument("--input", default=DEFAULT_FOLDER, help="build folder")
+    trajectories = commands.add_parser("trajectories", help="choose stage B's architectures from RL and evolution "
+                                       "searches on the stage-A surrogate (trajectories.json, written once)")
+    trajectories.add_argument("--input", default=DEFAULT_FOLDER, help="build folder")
+    trajectories.add_argument("--count", type=int, default=150)
+    trajectories.add_argument("--searches", type=int, default=5, help="seeds per strategy")
+    trajectories.add_argument("--children", type=int, default=1000, help="children per search")
     pack = commands.add_parser("pack", help="write the shipped, checksummed measurements from a build folder")
     pack.add_argument("--input", default=DEFAULT_FOLDER, help="build folder")
     pack.add_argument("--output", default=None, help="packed file (default: the one shipped with mnas)")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action == "trajectories":
+        from .trajectories import propose
+
+        if min(args.count, args.searches, args.children) < 1:
+            raise ValueError("--count, --searches and --children must be >= 1")
+        chosen = propose(args.input, args.count, args.searches, args.children)
+        print(f"{len(chosen)} trajectory architectures written to {args.input}/trajectories.json")
+        return 0
     if args.action == "pack":
         from .shipped import DEFAULT_SURROGATE, pack_runs
 
