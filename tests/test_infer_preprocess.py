@@ -79,6 +79,7 @@ def torchvision_batch(images, size):
     return np.stack([transform(torch.from_numpy(image).permute(2, 0, 1)).numpy() for image in images])
 
 
+@pytest.mark.slow  # over 15 s (the quick loop: pytest -m 'not slow')
 @pytest.mark.parametrize("height, width", [(480, 640), (96, 96)])  # 15-20x and 3x shrinking
 def test_new_preprocessing_agrees_with_the_previous_top1_on_real_images(cifar_model, cifar10_root,
                                                                         height, width):

@@ -7,6 +7,7 @@ import json
 import subprocess
 
 import nbformat
+import pytest
 
 from mnas.__main__ import main
 from mnas.lessons import LESSONS_DIR, REPO_ROOT, SOLUTIONS_DIR, lesson_notebooks
@@ -24,6 +25,7 @@ def test_every_lesson_has_solutions_and_the_students_notebooks_have_none():
         assert "Solutions to the exercises" not in text, f"{notebook.name} holds the solutions"
 
 
+@pytest.mark.slow  # over 15 s (the quick loop: pytest -m 'not slow')
 def test_build_one_lesson_in_fast_mode_writes_html_with_outputs_and_solutions(tmp_path, capsys):
     before = _git_status()
     output = tmp_path / "teacher"

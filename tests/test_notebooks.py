@@ -170,6 +170,7 @@ def test_lesson4_reward_figures_as_stated():
     assert objective("hard", 1.0)(0.7, 0.5) == pytest.approx(0.7)
 
 
+@pytest.mark.slow  # over 15 s (the quick loop: pytest -m 'not slow')
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
 def test_notebook_runs_in_fast_mode(source, class_copy, record_property):
     from nbclient import NotebookClient

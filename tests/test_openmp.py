@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from mnas.fileio import atomic_write_text
 
 SCRIPT = textwrap.dedent("""
@@ -26,6 +28,7 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # over 15 s (the quick loop: pytest -m 'not slow')
 def test_training_after_importing_ikomia_runs_with_static_openmp_teams():
     env = dict(os.environ, IKOMIA_AUTO_COMPLETION="0")
     result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env,

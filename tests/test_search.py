@@ -226,6 +226,7 @@ def _search_command(output, cifar10_root, budget):
             "--constraint", "hard", "--target-latency-ms", "1e6", "--seed", "4"]
 
 
+@pytest.mark.slow  # over 15 s (the quick loop: pytest -m 'not slow')
 def test_killed_search_resumes_with_no_lost_or_repeated_child(tmp_path, cifar10_root, one_thread):
     budget = 5
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

@@ -4,11 +4,14 @@ train_mnasnet and infer_mnasnet -> a verdict with its interval."""
 import json
 import logging
 
+import pytest
+
 from mnas.arch import parse_arch
 from mnas.search.loop import ChildLog
 from mnas_ikomia.pipeline import PipelineSettings, run_pipeline
 
 
+@pytest.mark.slow  # over 15 s (the quick loop: pytest -m 'not slow')
 def test_pipeline_searches_retrains_finalists_and_b1_widths_and_gives_a_verdict(tmp_path, cifar10_root,
                                                                                  one_thread):
     settings = PipelineSettings.fast()

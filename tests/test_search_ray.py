@@ -38,6 +38,7 @@ def _log(folder, name="children.jsonl"):
     return [json.loads(line) for line in (folder / name).read_text().splitlines()]
 
 
+@pytest.mark.slow  # over 15 s (the quick loop: pytest -m 'not slow')
 def test_ray_search_logs_each_child_once_and_matches_the_local_executor(tmp_path, cifar10_root, local_ray,
                                                                         one_thread):
     Search(cifar10_root, tmp_path / "local", SearchConfig(budget_children=5, **EXACT)).run()
@@ -55,6 +56,7 @@ def test_ray_search_logs_each_child_once_and_matches_the_local_executor(tmp_path
     assert ray.is_initialized()  # the executor did not shut down an instance it did not start
 
 
+@pytest.mark.slow  # over 15 s (the quick loop: pytest -m 'not slow')
 def test_a_child_whose_worker_dies_is_retried_and_logged_once(tmp_path, cifar10_root, local_ray):
     marker = tmp_path / "died-once"
 
@@ -96,6 +98,7 @@ def _command(output, cifar10_root, budget):
             "--target-latency-ms", "1e6", "--seed", "4", "--executor", "ray"]
 
 
+@pytest.mark.slow  # over 15 s (the quick loop: pytest -m 'not slow')
 def test_killed_ray_search_resumes_with_no_lost_or_repeated_child(tmp_path, cifar10_root, one_thread):
     budget = 5
     killed = tmp_path / "killed"

@@ -362,6 +362,7 @@ def test_sigterm_stops_a_training_cleanly_and_the_resumed_training_is_exact(cifa
         assert torch.equal(value, resumed["state_dict"][key]), key  # bitwise on one thread
 
 
+@pytest.mark.slow  # over 15 s (the quick loop: pytest -m 'not slow')
 def test_sigterm_stops_a_ray_search_shuts_its_instance_down_and_the_resume_is_exact(
         tmp_path, cifar10_root, reference_search):
     pytest.importorskip("ray")
