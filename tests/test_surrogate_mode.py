@@ -20,8 +20,9 @@ from mnas.search.references import family_arch
 from mnas.search.space import SearchSpace
 from mnas.search.surrogate.build import BUILD_FILE, RUNS_LOG, BuildPlan
 from mnas.search.surrogate.executor import SurrogateExecutor
-from mnas.search.surrogate.features import SpaceIndex, arch_costs, features
-from mnas.search.surrogate.model import Surrogate, cross_validated, measured_architectures, seed_noise
+from mnas.search.surrogate.features import (LATENCY_FEATURES, SpaceIndex, arch_costs, features, latency_features,
+                                           operator_inventory)
+from mnas.search.surrogate.model import AdditiveLatency, Surrogate, cross_validated, measured_architectures, seed_noise
 from mnas.search.surrogate.report import report
 from mnas.search.surrogate.shipped import DEFAULT_SURROGATE, load_runs, pack_runs
 
@@ -33,6 +34,30 @@ def test_analytic_costs_equal_the_built_networks():
     for arch in archs:
         model = create_model(arch, num_classes=10, input_size=32)
         assert arch_costs(parse_arch(arch), 32, 10) == (count_macs(model, 32), count_params(model))
+
+
+def test_operator_inventory_counts_what_the_network_runs():
+    space = SearchSpace(width=0.5)
+    skeleton = space.skeleton_arch()
+    inventory = operator_inventory(skeleton)
+    blocks = parse_arch(skeleton)
+    layers = [layer for block in blocks for layer in block.layers()]
+    assert inventory["macs"] == arch_costs(blocks, 32, 10)[0] - blocks[-1].out_ch * 10    # all but the classifier
+    assert inventory["full_convs"] == sum(layer.op == "conv" for layer in layers)
+    assert inventory["depthwise"] == inventory["projections"] == sum(layer.op != "conv" for layer in layers)
+    assert inventory["se_modules"] == sum(layer.se_ratio > 0 for layer in layers)
+    assert inventory["residual_adds"] == sum(layer.has_residual for layer in layers)
+    parts = ("conv_macs", "depthwise_macs", "pointwise_macs", "se_macs")
+    assert sum(inventory[name] for name in parts) == inventory["macs"]    # every MAC is of one kind
+    assert list(latency_features(skeleton)) == [inventory[name] for name in LATENCY_FEATURES]
+    # a latency that is a known non-negative sum of operator costs is recovered out of fold
+    generator = torch.Generator().manual_seed(5)
+    x = np.stack([latency_features(space.arch(space.random_actions(generator))) for _ in range(60)])
+    weights = np.zeros(len(LATENCY_FEATURES))
+    weights[[LATENCY_FEATURES.index("depthwise"), LATENCY_FEATURES.index("macs")]] = (0.01, 2e-8)
+    y = 0.1 + x @ weights
+    assert spearman(cross_validated("additive", x, y), y) > 0.99
+    assert np.all(AdditiveLatency(x, y).model.coef_ >= 0)
 
 
 def test_space_index_knows_the_space_and_aliases_share_features():

@@ -6,6 +6,11 @@ network) get one feature vector.  MACs and parameters are computed analytically 
 mirroring `mnas.models` (checked against `count_macs` / `count_params` in the tests): a search of
 thousands of children cannot afford to build each network to count it.
 
+`latency_features` is a second view, for latency: the network's operator inventory (how many of each
+operator it runs and how much work each kind does), because a batch-1 forward pass of a 32-pixel network
+costs per-operator overhead as much as arithmetic.  A latency is a sum of non-negative per-operator
+costs, so the latency model fits that sum (the lookup table's idea, fitted to whole measured networks).
+
 `SpaceIndex` tells whether a string is a network of the search space (each body block one of its
 block's 432 designs, the stem and head the skeleton's), which the surrogate requires.
 """
@@ -25,6 +30,10 @@ OPS = ("conv", "dconv", "mbconv3", "mbconv6")
 PER_BLOCK = ("conv", "dconv", "mbconv3", "mbconv6", "kernel5", "se", "log2_out", "layers", "identity_shortcuts",
              "projection_shortcuts")
 GLOBAL = ("log_macs", "log_params", "layers", "se_layers")
+# operator counts, then the work (MACs, or activation elements written) of each kind of operator
+LATENCY_FEATURES = ("full_convs", "expansions", "depthwise", "depthwise_k5", "projections", "se_modules",
+                    "residual_adds", "projected_shortcuts", "macs", "conv_macs", "depthwise_macs",
+                    "pointwise_macs", "se_macs", "conv_activations", "se_activations")
 
 
 def _op_name(block: BlockSpec) -> str:
@@ -91,6 +100,48 @@ def features(arch: str, input_size: int = 32, num_classes: int = 10) -> np.ndarr
     se_layers = sum(b.repeats for b in blocks if b.se_ratio > 0)
     row += [math.log(macs), math.log(params), sum(b.repeats for b in blocks), se_layers]
     return np.asarray(row, dtype=np.float64)
+
+
+def operator_inventory(arch: str, input_size: int = 32) -> dict[str, int]:
+    """How many operators of each kind `arch` runs, and the work of each kind (`LATENCY_FEATURES`)."""
+    counts = dict.fromkeys(LATENCY_FEATURES, 0)
+    side = input_size
+    for block in parse_arch(arch):
+        for layer in block.layers():
+            layer_macs, _, out_side = _layer_costs(layer, side)
+            i, o, k, area_in, area_out = layer.in_ch, layer.out_ch, layer.kernel, side * side, out_side * out_side
+            counts["macs"] += layer_macs
+            if layer.op == "conv":
+                mid = o
+                counts["full_convs"] += 1
+                counts["conv_macs"] += area_out * i * k * k * o
+                counts["conv_activations"] += area_out * o
+            else:
+                mid = round(i * layer.expansion)
+                if layer.expansion != 1:
+                    counts["expansions"] += 1
+                    counts["pointwise_macs"] += area_in * i * mid
+                counts["depthwise"] += 1
+                counts["depthwise_k5"] += k == 5
+                counts["depthwise_macs"] += area_out * k * k * mid
+                counts["projections"] += 1
+                counts["pointwise_macs"] += area_out * mid * o
+            if layer.se_ratio:
+                counts["se_modules"] += 1
+                counts["se_macs"] += 2 * mid * max(1, int(i * layer.se_ratio))
+                counts["se_activations"] += area_out * mid
+            if layer.has_residual:
+                counts["residual_adds"] += 1
+                if i != o:
+                    counts["projected_shortcuts"] += 1
+                    counts["pointwise_macs"] += area_out * i * o
+            side = out_side
+    return counts
+
+
+def latency_features(arch: str, input_size: int = 32) -> np.ndarray:
+    inventory = operator_inventory(arch, input_size)
+    return np.asarray([inventory[name] for name in LATENCY_FEATURES], dtype=np.float64)
 
 
 class SpaceIndex:

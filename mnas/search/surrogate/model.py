@@ -5,7 +5,8 @@ NAS-Bench-301's recipe at our scale: regressors on `features.features` of the me
 from the shipped measurements on load (no pickles: the measurements are the model).  The seed noise
 is measured, not guessed: the pooled within-architecture standard deviation of the architectures
 trained with several seeds, so a lookup draws a realistic noisy accuracy around the prediction.
-Latency has one model per engine (ONNX Runtime, torch), on the log of the measured paired ratio.
+Latency has one model per engine (ONNX Runtime, torch): the measured paired ratio as a non-negative sum
+of per-operator costs over `features.latency_features` (`AdditiveLatency`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .features import features
+from .features import features, latency_features
 
 ACCURACY_MODELS = ("ridge", "boosting", "ensemble")
 FIT_ROLES = ("random", "trajectory")
@@ -111,13 +112,35 @@ class Regressor:
             return np.mean([model.predict(x) for model in self.models], axis=0)
 
 
+class AdditiveLatency:
+    """A paired latency ratio as a non-negative weighted sum of operator counts and work (plus a constant):
+    every operator costs time, none saves it.  Columns are scaled to unit spread so one weight does not
+    dwarf another only through its unit (counts against MACs)."""
+
+    kind = "additive"
+
+    def __init__(self, x: np.ndarray, y: np.ndarray):
+        _import_sklearn()
+        from sklearn.linear_model import LinearRegression
+        from threadpoolctl import threadpool_limits
+
+        self.scale = np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
+        with threadpool_limits(limits=1):
+            self.model = LinearRegression(positive=True).fit(x / self.scale, y)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self.model.predict(x / self.scale)
+
+
 def cross_validated(kind: str, x: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0) -> np.ndarray:
-    """Out-of-fold predictions: every row predicted by a model that never saw it."""
+    """Out-of-fold predictions: every row predicted by a model (`kind`: an accuracy model, or "additive"
+    for latency) that never saw it."""
     order = np.random.default_rng(seed).permutation(len(y))
     predictions = np.empty(len(y))
     for fold in np.array_split(order, folds):
         train = np.setdiff1d(order, fold)
-        predictions[fold] = Regressor(kind, x[train], y[train]).predict(x[fold])
+        model = AdditiveLatency(x[train], y[train]) if kind == "additive" else Regressor(kind, x[train], y[train])
+        predictions[fold] = model.predict(x[fold])
     return predictions
 
 
@@ -135,10 +158,10 @@ class Surrogate:
         self.noise = seed_noise(architectures)
         self.latency_models = {}
         for engine in engines:
-            timed = [(row, a.latency[engine]) for row, a in zip(x, fit) if engine in a.latency]
+            timed = [a for a in fit if engine in a.latency]
             if len(timed) >= 10:
-                self.latency_models[engine] = Regressor("ridge", np.stack([r for r, _ in timed]),
-                                                        np.log([ratio for _, ratio in timed]))
+                self.latency_models[engine] = AdditiveLatency(np.stack([latency_features(a.arch) for a in timed]),
+                                                              np.array([a.latency[engine] for a in timed]))
 
     def accuracy(self, archs: Sequence[str]) -> np.ndarray:
         return self.accuracy_model.predict(np.stack([features(a) for a in archs]))
@@ -152,4 +175,6 @@ class Surrogate:
         if engine not in self.latency_models:
             raise ValueError(f"latency engine {engine!r}: the surrogate has models for "
                              f"{', '.join(self.latency_models) or 'none'}")
-        return np.exp(self.latency_models[engine].predict(np.stack([features(a) for a in archs])))
+        # a ratio is positive; the fitted sum is only non-negative in its weights, so floor it
+        predicted = self.latency_models[engine].predict(np.stack([latency_features(a) for a in archs]))
+        return np.maximum(predicted, 1e-3)

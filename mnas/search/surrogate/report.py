@@ -29,7 +29,7 @@ from ...fileio import atomic_write_text
 from ...latency import spearman
 from ..log import ChildLog
 from .build import BUILD_FILE, RUNS_LOG
-from .features import features
+from .features import features, latency_features
 from .model import ACCURACY_MODELS, Measured, Regressor, cross_validated, measured_architectures, seed_noise
 
 CURVE_SIZES = (25, 50, 100, 200, 300, 400, 800)
@@ -88,10 +88,10 @@ def latency_quality(randoms: list[Measured]) -> dict:
         timed = [a for a in randoms if engine in a.latency]
         if len(timed) < 15:
             continue
-        x = np.stack([features(a.arch) for a in timed])
-        y = np.log([a.latency[engine] for a in timed])
-        result[engine] = {"architectures": len(timed),
-                          "spearman": spearman(cross_validated("ridge", x, y), y)}
+        x = np.stack([latency_features(a.arch) for a in timed])
+        y = np.array([a.latency[engine] for a in timed])
+        result[engine] = {"architectures": len(timed), "model": "additive",
+                          "spearman": spearman(cross_validated("additive", x, y), y)}
     return result
 
 
