@@ -152,6 +152,23 @@ def test_controller_sampling_is_seeded():
     assert runs[0][0] != runs[0][1]
 
 
+def test_scoring_a_sequence_at_once_agrees_with_sampling_it_step_by_step():
+    """PPO scores the logged actions with the whole-sequence LSTM and masked concatenated heads; the
+    sampler walks the steps one at a time. Both must give the same policy, or PPO's ratio is off at 1."""
+    space = SearchSpace()
+    controller = Controller(space.num_choices, seed=11)
+    with torch.no_grad():  # move away from the near-uniform start, so a wrong mask or offset shows
+        for parameter in controller.parameters():
+            parameter.add_(torch.randn(parameter.shape, generator=torch.Generator().manual_seed(2)))
+    drawn = [controller.sample(torch.Generator().manual_seed(seed)) for seed in range(6)]
+    log_probs, entropies = controller.log_prob([actions for actions, _, _ in drawn])
+    assert torch.allclose(log_probs, torch.stack([lp.sum() for _, lp, _ in drawn]), atol=1e-4)
+    assert torch.allclose(entropies, torch.stack([e.sum() for _, _, e in drawn]), atol=1e-4)
+    batch_actions, batch_log_probs, _ = controller.sample_batch(torch.Generator().manual_seed(0), 5)
+    assert batch_actions.shape == (5, len(space.num_choices))
+    assert torch.allclose(controller.log_prob(batch_actions)[0], batch_log_probs.sum(1), atol=1e-4)
+
+
 # --- loop, log, resume --------------------------------------------------------------------------
 
 # One training thread: on a shared 2-core machine two threads per process oversubscribe the cores.

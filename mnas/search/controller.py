@@ -31,55 +31,87 @@ class Controller(nn.Module):
         init = torch.Generator().manual_seed(seed)
         self.hidden = hidden
         self.start = nn.Parameter(torch.zeros(1, hidden))
-        self.cell = nn.LSTMCell(hidden, hidden)
+        self.cell = nn.LSTM(hidden, hidden)
         self.embeddings = nn.ModuleList(nn.Embedding(n, hidden) for n in self.num_choices)
         self.heads = nn.ModuleList(nn.Linear(hidden, n) for n in self.num_choices)
         with torch.no_grad():  # seeded, uniform-ish start: small weights keep initial softmaxes near flat
             for p in self.parameters():
                 p.uniform_(-0.1, 0.1, generator=init)
+        # every step's choices as one slice of a concatenated head: scoring given actions runs all the
+        # steps' heads, softmaxes and embeddings as a few batched operations instead of a Python loop
+        sizes = torch.tensor(self.num_choices)
+        self.register_buffer("offsets", torch.cumsum(sizes, 0) - sizes, persistent=False)
+        owner = torch.repeat_interleave(torch.arange(len(sizes)), sizes)
+        self.register_buffer("foreign", owner.unsqueeze(0) != torch.arange(len(sizes)).unsqueeze(1),
+                             persistent=False)  # [step, column]: True where the column is another step's
 
-    def _rollout(self, actions: torch.Tensor | None, batch: int, generator: torch.Generator | None):
-        """Run the LSTM over the steps; sample where `actions` is None, else score the given actions."""
-        x = self.start.expand(batch, -1)
-        state = None
-        taken, log_probs, entropies = [], [], []
-        for t, (head, embed) in enumerate(zip(self.heads, self.embeddings)):
-            state = self.cell(x, state)
-            dist = torch.distributions.Categorical(logits=head(state[0]))
-            if actions is None:
-                action = torch.multinomial(dist.probs, 1, generator=generator).squeeze(1)
-            else:
-                action = actions[:, t]
-            taken.append(action)
-            log_probs.append(dist.log_prob(action))
-            entropies.append(dist.entropy())
-            x = embed(action)
-        return torch.stack(taken, 1), torch.stack(log_probs, 1), torch.stack(entropies, 1)
+    def _step(self, x: torch.Tensor, state):
+        """One LSTM step on the sequence LSTM's weights; the cell kernel nn.LSTMCell runs costs a
+        quarter of a one-step nn.LSTM call, and sampling is one step at a time."""
+        if state is None:
+            state = (x.new_zeros(x.shape[0], self.hidden),) * 2
+        h, c = torch.lstm_cell(x, state, self.cell.weight_ih_l0, self.cell.weight_hh_l0,
+                               self.cell.bias_ih_l0, self.cell.bias_hh_l0)
+        return h, (h, c)
 
     def sample(self, generator: torch.Generator) -> tuple[list[int], torch.Tensor, torch.Tensor]:
         """One child: (actions, per-step log-probabilities, per-step entropies), without gradients."""
-        with torch.no_grad():
-            actions, log_probs, entropies = self._rollout(None, 1, generator)
+        actions, log_probs, entropies = self.sample_batch(generator, 1)
         return actions[0].tolist(), log_probs[0], entropies[0]
 
+    def sample_batch(self, generator: torch.Generator, batch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`batch` children drawn together (one multinomial draw per step), without gradients: actions
+        [batch, steps] and their per-step log-probabilities and entropies (same shape)."""
+        with torch.no_grad():
+            x, state = self.start.expand(batch, -1), None
+            outputs, taken = [], []
+            for head, embed in zip(self.heads, self.embeddings):
+                h, state = self._step(x, state)
+                action = torch.multinomial(torch.softmax(head(h), 1), 1, generator=generator)[:, 0]
+                outputs.append(h)
+                taken.append(action)
+                x = embed(action)
+            actions = torch.stack(taken, 1)
+            log_probs, entropies = self._scores(torch.stack(outputs), actions)
+        return actions, log_probs.T, entropies.T
+
     def log_prob(self, actions: Sequence[Sequence[int]] | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Summed log-probability and summed entropy of each action sequence (with gradients)."""
+        """Summed log-probability and summed entropy of each action sequence (with gradients).
+
+        The inputs of every step are known (the given actions), so the LSTM runs over the whole sequence
+        at once."""
         actions = torch.as_tensor(actions, dtype=torch.long)
         if actions.dim() == 1:
             actions = actions.unsqueeze(0)
-        if actions.shape[1] != len(self.num_choices):
-            raise ValueError(f"actions: expected {len(self.num_choices)} decisions per child, "
-                             f"got {actions.shape[1]}")
-        _, log_probs, entropies = self._rollout(actions, actions.shape[0], None)
-        return log_probs.sum(1), entropies.sum(1)
+        steps = len(self.num_choices)
+        if actions.shape[1] != steps:
+            raise ValueError(f"actions: expected {steps} decisions per child, got {actions.shape[1]}")
+        table = torch.cat([embed.weight for embed in self.embeddings])
+        inputs = torch.cat([self.start.expand(actions.shape[0], -1).unsqueeze(0),
+                            table[(actions[:, :-1] + self.offsets[:-1]).T]])       # [steps, batch, hidden]
+        outputs, _ = self.cell(inputs)
+        log_probs, entropies = self._scores(outputs, actions)
+        return log_probs.sum(0), entropies.sum(0)
+
+    def _scores(self, outputs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-step log-probability of `actions` [batch, steps] and entropy, [steps, batch], from the LSTM's
+        `outputs` [steps, batch, hidden]: the steps' heads as one matrix whose other steps' columns are
+        masked out, so every step is scored by a few batched operations instead of a Python loop."""
+        weight = torch.cat([head.weight for head in self.heads])
+        bias = torch.cat([head.bias for head in self.heads])
+        foreign = self.foreign.unsqueeze(1)
+        logp = torch.log_softmax((outputs @ weight.T + bias).masked_fill(foreign, float("-inf")), 2)
+        chosen = logp.gather(2, (actions.T + self.offsets.unsqueeze(1)).unsqueeze(2))[..., 0]
+        entropy = -(logp.exp() * logp.masked_fill(foreign, 0.0)).sum(2)
+        return chosen, entropy
 
     def greedy(self) -> list[int]:
         """The most probable decision at every step (feeding back the argmax)."""
         x, state, result = self.start, None, []
         with torch.no_grad():
             for head, embed in zip(self.heads, self.embeddings):
-                state = self.cell(x, state)
-                action = head(state[0]).argmax(1)
+                h, state = self._step(x, state)
+                action = head(h).argmax(1)
                 result.append(int(action))
                 x = embed(action)
         return result
@@ -110,7 +142,8 @@ class PPO:
     def __init__(self, controller: Controller, config: PPOConfig | None = None):
         self.controller = controller
         self.config = config or PPOConfig()
-        self.optimizer = torch.optim.Adam(controller.parameters(), lr=self.config.lr)
+        # foreach: one batched step over the ~90 small tensors (the per-tensor loop costs more than the maths)
+        self.optimizer = torch.optim.Adam(controller.parameters(), lr=self.config.lr, foreach=True)
         self.baseline: float | None = None
         self.deviation: float | None = None   # EMA of (reward - baseline)^2, for normalize_advantages
         self.pending: list[tuple[list[int], float, float]] = []

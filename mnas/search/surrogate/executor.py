@@ -48,27 +48,34 @@ class SurrogateExecutor:
     def table_entries(self) -> None:
         return None
 
-    def _prediction(self, arch: str) -> dict:
-        """The noise-free figures of `arch`, computed once per architecture."""
-        if arch not in self._predicted:
+    def _predict(self, archs) -> None:
+        """Compute the noise-free figures of the architectures not seen yet, all in one prediction (a
+        regressor's call costs far more than a row)."""
+        new = list(dict.fromkeys(arch for arch in archs if arch not in self._predicted))
+        for arch in new:
             if not self.index.contains(arch):
                 raise ValueError(f"architecture {arch[:70]!r}... is not a network of the search space ("
                                  f"{self.space.describe()}): surrogate mode evaluates children of "
                                  "mnas.search.space.SearchSpace() only")
-            ratio = float(self.surrogate.latency_ratio([arch], self.engine)[0])
+        if not new:
+            return
+        ratios = self.surrogate.latency_ratio(new, self.engine)
+        accuracies = self.surrogate.accuracy(new)
+        for arch, ratio, accuracy in zip(new, ratios.tolist(), accuracies.tolist()):
             macs, params = arch_costs(parse_arch(arch), INPUT_SIZE, MEASURED_CLASSES)
-            self._predicted[arch] = {"surrogate_accuracy": float(self.surrogate.accuracy([arch])[0]),
-                                     "latency_ratio": ratio, "latency_ms": ratio * self.reference_ms,
-                                     "macs": macs, "params": params}
-        return self._predicted[arch]
+            self._predicted[arch] = {"surrogate_accuracy": accuracy, "latency_ratio": ratio,
+                                     "latency_ms": ratio * self.reference_ms, "macs": macs, "params": params}
 
     def lookup(self, arch: str, seed: int) -> dict:
-        predicted = self._prediction(arch)
+        self._predict([arch])
+        predicted = self._predicted[arch]
         return {"arch": arch, **predicted, "accuracy": self.surrogate.seed_draw(predicted["surrogate_accuracy"], seed),
                 "train_seconds": self.seconds, "latency_spread": 0.0, "reference_ms": self.reference_ms,
                 "seconds": self.seconds}
 
     def evaluate(self, jobs, should_stop):
+        jobs = list(jobs)
+        self._predict(arch for arch, _ in jobs)
         for arch, seed in jobs:
             yield self.lookup(arch, seed)
 

@@ -26,10 +26,26 @@ FIT_ROLES = ("random", "trajectory")
 
 def _import_sklearn():
     try:
-        import sklearn  # noqa: F401
+        import sklearn.ensemble  # noqa: F401  (loads the OpenMP runtime that _one_thread must see)
     except ImportError as error:  # an optional dependency: the surrogate only
         raise ImportError("the surrogate needs scikit-learn: pip install 'mnasnet-ikomia[surrogate]' "
                           "(or scikit-learn>=1.3)") from error
+
+
+_THREADPOOLS = None
+
+
+def _one_thread():
+    """A context limiting BLAS and OpenMP to one thread: hundreds of rows gain nothing from threads, and
+    on a shared machine they wait for each other (a boosting fit 15x slower with the other core busy).
+    threadpoolctl's controller scans the loaded libraries (about 2 ms), so it is built once."""
+    global _THREADPOOLS
+    if _THREADPOOLS is None:
+        _import_sklearn()
+        from threadpoolctl import ThreadpoolController
+
+        _THREADPOOLS = ThreadpoolController()
+    return _THREADPOOLS.limit(limits=1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,18 +113,13 @@ class Regressor:
     def __init__(self, kind: str, x: np.ndarray, y: np.ndarray):
         if kind not in ACCURACY_MODELS:
             raise ValueError(f"surrogate model {kind!r}: expected one of {', '.join(ACCURACY_MODELS)}")
-        _import_sklearn()
-        from threadpoolctl import threadpool_limits
-
-        self.kind, self._one_thread = kind, threadpool_limits
+        self.kind = kind
         parts = ("ridge", "boosting") if kind == "ensemble" else (kind,)
-        with threadpool_limits(limits=1):
+        with _one_thread():
             self.models = [_regressor(part).fit(x, y) for part in parts]
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        # one thread: hundreds of rows gain nothing from OpenMP, and on a shared machine its threads
-        # wait for each other (a boosting fit 15x slower with the other core busy)
-        with self._one_thread(limits=1):
+        with _one_thread():
             return np.mean([model.predict(x) for model in self.models], axis=0)
 
 
@@ -120,12 +131,10 @@ class AdditiveLatency:
     kind = "additive"
 
     def __init__(self, x: np.ndarray, y: np.ndarray):
-        _import_sklearn()
-        from sklearn.linear_model import LinearRegression
-        from threadpoolctl import threadpool_limits
+        with _one_thread():
+            from sklearn.linear_model import LinearRegression
 
-        self.scale = np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
-        with threadpool_limits(limits=1):
+            self.scale = np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
             self.model = LinearRegression(positive=True).fit(x / self.scale, y)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
