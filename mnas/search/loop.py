@@ -49,7 +49,7 @@ from .space import SearchSpace
 from .table import TableExecutor, table_space
 
 __all__ = ["EXECUTORS", "INPUT_SIZE", "SAMPLERS", "ChildLog", "ProxyData", "RLSampler", "RandomSampler", "Search",
-           "SearchConfig", "SearchResult", "load_proxy_data", "make_sampler", "replay"]
+           "SearchConfig", "SearchResult", "load_proxy_data", "make_sampler", "replay", "run_children"]
 
 
 logger = logging.getLogger(__name__)
@@ -197,38 +197,53 @@ class Search:
         log = ChildLog(self.output_dir / log_name)
         records = log.read()
         sampler = make_sampler(name, self.space, self.config)
-        batch = self.config.ppo_batch
-        pending = replay(sampler, self.space, records, batch)  # proposals of an interrupted batch
+        pending = replay(sampler, self.space, records, self.config.ppo_batch)  # proposals of an interrupted batch
         minutes = self.config.budget_minutes if time_budget else 0.0
-        while len(records) < budget and not stop():
-            if minutes and sum(r["seconds"] for r in records) >= minutes * 60:
-                break
-            first = len(records)
-            # up to the end of the current PPO batch: a resumed search completes the interrupted batch
-            size = min(batch - first % batch, budget - first)
-            proposals = (pending + [sampler.propose() for _ in range(size - len(pending))])[:size]
-            pending = []
-            decisions = [self.space.decisions(actions) for actions, _, _ in proposals]
-            jobs = [(self.space.arch(d), self._child_seed(first + i)) for i, d in enumerate(decisions)]
-            stopped = False
-            for offset, figures in enumerate(executor.evaluate(jobs, stop)):
-                if figures is None:  # stopped mid-training: the child is not finished, nothing logged
-                    stopped = True
-                    break
-                actions, log_prob, entropy = proposals[offset]
-                record = {"step": first + offset, "sampler": name, "decisions": decisions[offset],
-                          "entropy": entropy, "log_prob": log_prob, **figures,
-                          "reward": reward(figures["accuracy"], figures["latency_ratio"])}
-                log.append(record)  # durable before the controller learns from it
-                sampler.observe(actions, log_prob, record["reward"])
-                records.append(record)
-                if on_child:
-                    on_child(name, record, record["step"], budget)
-            if stopped:
-                break
+        seconds = [sum(r["seconds"] for r in records)]
+
+        def keep(record: dict) -> None:
+            log.append(record)  # durable before the controller learns from it
+            records.append(record)
+            seconds[0] += record["seconds"]
+            if on_child:
+                on_child(name, record, record["step"], budget)
+
+        def out_of_time() -> bool:
+            return bool(minutes and seconds[0] >= minutes * 60)
+
+        run_children(sampler, self.space, executor, reward, budget, self.config.ppo_batch, self._child_seed,
+                     keep, done=len(records), pending=pending, stop=stop, no_new_batch=out_of_time)
         if name == "rl":
             atomic_torch_save(sampler.state(), self.output_dir / "controller.pt")
         return records
 
     def _child_seed(self, index: int, offset: int = 0) -> int:
         return self.config.seed * 1_000_003 + offset + index
+
+
+def run_children(sampler, space: SearchSpace, executor, reward, budget: int, batch: int,
+                 child_seed: Callable[[int], int], keep: Callable[[dict], None], done: int = 0,
+                 pending: list[tuple] = (), stop: Callable[[], bool] = lambda: False,
+                 no_new_batch: Callable[[], bool] = lambda: False) -> None:
+    """The loop itself: from step `done` up to `budget`, propose up to the end of the current batch of
+    `batch` children (a resumed search completes its interrupted batch, whose `pending` proposals come
+    first), evaluate them, reward them, hand each record to `keep` and only then to the sampler, which
+    learns from it. `stop` is asked before each batch and by the executor during it (a child stopped
+    mid-training is not kept); `no_new_batch` (a time budget) only before a batch."""
+    pending = list(pending)
+    while done < budget and not stop() and not no_new_batch():
+        size = min(batch - done % batch, budget - done)
+        proposals = (pending + [sampler.propose() for _ in range(size - len(pending))])[:size]
+        pending = []
+        decisions = [space.decisions(actions) for actions, _, _ in proposals]
+        jobs = [(space.arch(d), child_seed(done + i)) for i, d in enumerate(decisions)]
+        for offset, figures in enumerate(executor.evaluate(jobs, stop)):
+            if figures is None:  # stopped mid-training: the child is not finished, nothing kept
+                return
+            actions, log_prob, entropy = proposals[offset]
+            record = {"step": done, "sampler": sampler.name, "decisions": decisions[offset],
+                      "entropy": entropy, "log_prob": log_prob, **figures,
+                      "reward": reward(figures["accuracy"], figures["latency_ratio"])}
+            keep(record)
+            sampler.observe(actions, log_prob, record["reward"])
+            done += 1
