@@ -4,11 +4,13 @@
 and the reference's fastest call of each burst). This script recomputes each child's latency ratio from
 those rounds with several estimators, and from the first N rounds only (what a meter with N rounds would
 have measured), and reports for each the pass-to-pass Spearman and the largest, 90th-percentile and
-median relative change between the two passes. It is how the search's meter was chosen (README,
-"Latency is a paired ratio"): 40 rounds, the median ratio over the quieter half (`PairedLatency.ratio`).
+median relative change between the two passes. It is how the search's meter was chosen (docs: the
+search's latency meter): 40 rounds, the median ratio over the quieter half (`PairedLatency.ratio`).
+With ``--json`` the figures are written to a file too; the documentation's meter table is rendered
+from ``bench/results/latency/estimators.json`` (``python -m mnas docs tables``).
 
     python bench/latency_estimators.py runs/bench/latency_bench.json [more.json ...] [--rounds 10 20 40]
-    python bench/latency_estimators.py bench/results/latency/*.json.gz   # the runs the README cites
+    python bench/latency_estimators.py bench/results/latency/*.json.gz --json bench/results/latency/estimators.json
 """
 
 from __future__ import annotations
@@ -56,9 +58,12 @@ ESTIMATORS = {
 }
 
 
-def compare(path: Path, rounds_wanted: list[int]) -> None:
+def compare(path: Path, rounds_wanted: list[int]) -> dict:
+    """Print the estimators' figures for the run in `path`; returns them (with the run's load average)."""
     data = json.loads(gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_text())
     first, second = data["passes"]
+    figures = {"run": path.name, "load_average": [data["machine"]["load_average_1min"], data["load_average_after"]],
+               "models": len(data["archs"]), "rows": []}
     for engine in sorted({key.split(":")[0] for key in first}):
         keys = [key for key in first if key.startswith(engine + ":")]
         if "rounds" not in first[keys[0]]:
@@ -72,17 +77,25 @@ def compare(path: Path, rounds_wanted: list[int]) -> None:
                 a = [estimate(first[key]["rounds"], n) for key in keys]
                 b = [estimate(second[key]["rounds"], n) for key in keys]
                 changes = [abs(y - x) / x for x, y in zip(a, b)]
-                print(f"  {n:>6}  {name:<36} {spearman(a, b):8.3f} {max(changes):8.1%} "
-                      f"{np.quantile(changes, 0.9):7.1%} {statistics.median(changes):7.1%}")
+                row = {"engine": engine, "rounds": n, "estimator": name, "spearman": spearman(a, b),
+                       "largest_change": max(changes), "p90_change": float(np.quantile(changes, 0.9)),
+                       "median_change": statistics.median(changes)}
+                figures["rows"].append(row)
+                print(f"  {n:>6}  {name:<36} {row['spearman']:8.3f} {row['largest_change']:8.1%} "
+                      f"{row['p90_change']:7.1%} {row['median_change']:7.1%}")
+    return figures
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("files", nargs="+", type=Path, help="outputs of bench/latency_bench.py")
     parser.add_argument("--rounds", type=int, nargs="+", default=[10, 20, 40])
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
-    for path in args.files:
-        compare(path, args.rounds)
+    runs = [compare(path, args.rounds) for path in args.files]
+    if args.json:
+        args.json.write_text(json.dumps({"estimators": list(ESTIMATORS), "runs": runs}, indent=1) + "\n")
+        print(f"\nfigures in {args.json}")
     return 0
 
 

@@ -11,7 +11,9 @@ accuracy, the share of the proxy's variance across children that is seed noise, 
 per child, so that the proxy defaults can be chosen by ranking quality per CPU-second.
 
 Hours of work on 2 cores: it appends one JSON line per finished training to its log (fsync'ed) and
-resumes where it stopped; `--report` prints the figures of what is there.
+resumes where it stopped; `--report` prints the figures of what is there. Either way the figures are
+written to ``report.json`` beside the log, which the documentation's proxy table is rendered from
+(``python -m mnas docs tables``).
 
     python bench/proxy_fidelity.py                      # run / resume (one training thread)
     python bench/proxy_fidelity.py --report             # figures so far
@@ -31,6 +33,7 @@ import numpy as np
 import torch
 
 from mnas.data import cifar10_root, find_dataset_splits, load_split, stratified_split
+from mnas.fileio import atomic_write_text
 from mnas.latency import spearman, torch_threads
 from mnas.machine import machine_record
 from mnas.models import create_model
@@ -192,7 +195,14 @@ def report(output: str) -> dict:
               f"{paired} | {r['kendall_tau_mean_of_seeds']:.3f} | {r['spearman_mean_of_seeds']:.3f} | "
               f"{r['seed_to_seed_tau']:.3f} | {r['seed_noise_share']:.0%} | {r['cpu_seconds_per_run']:.0f} | "
               f"{r['tau_per_cpu_minute']:.3f} |")
-    return {"rows": rows, "children_complete": len(complete)}
+    result = {"rows": rows, "children_complete": len(complete), "children_started": len(by_arch),
+              "default_proxy": DEFAULT_PROXY.name, "proxies": [dataclasses.asdict(p) for p in PROXIES],
+              "long": {**dataclasses.asdict(LONG), "val_images": LONG_VAL_IMAGES,
+                       "accuracy_range": [min(long_accuracy), max(long_accuracy)] if long_accuracy else None,
+                       "cpu_seconds": statistics.fmean(r["cpu_seconds"] for a in complete
+                                                       for r in by_arch[a][LONG.name]) if complete else None}}
+    atomic_write_text(Path(output) / "report.json", json.dumps(result, indent=1))
+    return result
 
 
 def main(argv=None) -> int:

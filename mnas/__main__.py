@@ -31,6 +31,7 @@ COMMANDS = {
     "table": ("mnas.search.table_cli", "build, pack and inspect the benchmark table of a search sub-space"),
     "surrogate": ("mnas.search.surrogate.cli", "measure the surrogate benchmark of the whole search space"),
     "lessons": ("mnas.lessons_cli", "copy the lessons for a class; build the teacher's edition (HTML)"),
+    "docs": ("mnas.docs_tables", "render the documentation's result tables from bench/results (--check)"),
 }
 
 
