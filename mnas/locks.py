@@ -1,15 +1,16 @@
 """One run per output folder: an exclusive OS lock held for the run's life, and unique default folders.
 
 ``with output_folder_lock(folder, "training"):`` creates `folder` (``~`` expanded) if needed, checks it
-is a writable folder, takes an exclusive ``fcntl.flock`` on ``folder/.mnas-lock`` and writes the holder
-(pid, host, command, start time) into that file. A second run on the same folder -- another process or
-this one -- is refused at once with `OutputFolderBusy` naming the folder and the holder. The kernel drops
-the lock when the holder exits, however it ends (crash, kill -9), so a stale lock never blocks anyone. A
-run deletes its lock file when it ends normally (a lock won on a file that was deleted meanwhile is
-retried on the new one, so two runs never hold two different files); after a crash the file stays,
-unlocked, and the next run reuses it. Once the lock is
-held, temporary files a killed run left behind (``.<name>.*.tmp`` of `mnas.fileio.atomic_path`) are
-removed: no live writer can own them any more.
+is a writable folder, takes an exclusive OS lock on ``folder/.mnas-lock`` (`filelock`'s native lock of a
+descriptor: ``flock`` on Linux and macOS, ``LockFileEx`` on its first byte on Windows) and writes the
+holder (pid, host, command, start time) into that file, after that first byte. A second run on the same
+folder -- another process or this one -- is refused at once with `OutputFolderBusy` naming the folder
+and the holder. The kernel drops the lock when the holder exits, however it ends (crash, kill -9), so a
+stale lock never blocks anyone. A run deletes its lock file when it ends normally (a lock won on a file
+that was deleted meanwhile is retried on the new one, so two runs never hold two different files); after
+a crash the file stays, unlocked, and the next run reuses it. Once the lock is held, temporary files a
+killed run left behind (``.<name>.*.tmp`` of `mnas.fileio.atomic_path`) are removed: no live writer can
+own them any more.
 
 One kind of run per folder: under the lock, a folder is taken only when it is empty or holds nothing but
 what that kind of run (the `purpose`) writes -- the names in `KNOWN_OUTPUTS`, or what the caller's
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import fcntl
 import fnmatch
 import json
 import logging
@@ -40,11 +40,17 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
+from filelock import lock_descriptor, unlock_descriptor
+
 from .fileio import TEMP_SUFFIX, remove_stale_temp_files
 
 logger = logging.getLogger(__name__)
 
 LOCK_FILE_NAME = ".mnas-lock"
+# The holder's details start after the byte the lock covers on Windows (others cannot read a locked
+# range there); a newline, so the whole file still reads as JSON
+_DETAILS_OFFSET = 1
+_WINDOWS = os.name == "nt"
 # What each kind of run writes into its folder (fnmatch patterns): a folder holding anything else is not
 # that kind's. A kind not listed (the lessons build: index.html is anybody's name) takes an empty folder
 # only, or what its `owns` recognises.
@@ -58,7 +64,7 @@ KNOWN_OUTPUTS = {
     "table build": ("table.jsonl", "table_build.json"),
     "surrogate build": ("*.jsonl", "*.json", "*.png", "*.md"),
 }
-_held: dict[Path, str] = {}   # folders locked by this process -> what for (flock alone cannot tell)
+_held: dict[Path, str] = {}   # folders locked by this process -> what for (the OS lock alone cannot tell)
 _held_guard = threading.Lock()
 
 
@@ -112,7 +118,9 @@ def _holder_info(purpose: str) -> dict:
 
 def _describe_holder(lock_path: Path) -> str:
     try:
-        info = json.loads(lock_path.read_text(encoding="utf-8"))
+        with open(lock_path, encoding="utf-8") as handle:
+            handle.seek(_DETAILS_OFFSET)
+            info = json.loads(handle.read())
         return (f"{info['purpose']} run pid {info['pid']} on {info['host']}, started {info['started']}, "
                 f"command: {info['command']}")
     except (OSError, ValueError, KeyError, TypeError):  # the holder is still writing its details
@@ -144,10 +152,10 @@ def check_not_busy(folder: str | os.PathLike, purpose: str | None = None,
     path = path.resolve()
     _check_this_process(path)
     try:
-        with open(lock_path, encoding="utf-8") as handle:  # released again when closed
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise _busy(path, _describe_holder(lock_path)) from None
+        with open(lock_path, encoding="utf-8") as handle:
+            if not lock_descriptor(handle.fileno(), blocking=False):
+                raise _busy(path, _describe_holder(lock_path))
+            unlock_descriptor(handle.fileno())
     except OSError:
         return  # unreadable lock file: taking the lock will say what is wrong
 
@@ -173,7 +181,7 @@ def output_folder_lock(folder: str | os.PathLike, purpose: str,
             _held.pop(path, None)
         raise
     try:
-        handle.write(json.dumps(_holder_info(purpose)))
+        handle.write("\n" * _DETAILS_OFFSET + json.dumps(_holder_info(purpose)))
         handle.flush()
         check_folder_kind(path, purpose, owns)  # under the lock: no other run writes there meanwhile
         removed = remove_stale_temp_files(path)
@@ -181,8 +189,7 @@ def output_folder_lock(folder: str | os.PathLike, purpose: str,
             logger.info("%s: removed %d temporary file(s) left by an interrupted run", path, len(removed))
         yield path
     finally:
-        lock_path.unlink(missing_ok=True)  # still holding the lock: the folder keeps only the outputs
-        handle.close()  # closing the descriptor releases the flock
+        _release(handle, lock_path)
         with _held_guard:
             _held.pop(path, None)
 
@@ -227,11 +234,15 @@ def _acquire(lock_path: Path, path: Path):
             raise OutputFolderError(f"output folder {str(path)!r}: cannot open its lock file "
                                     f"({error.strerror}): choose a folder you can write to") from None
         try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            locked = lock_descriptor(handle.fileno(), blocking=False)
+        except OSError as error:
+            handle.close()
+            raise OutputFolderError(f"output folder {str(path)!r}: cannot lock its lock file ({error}): "
+                                    "choose a folder on a file system that supports locks") from None
+        if not locked:
             handle.close()
             time.sleep(0.05)  # a holder that has just locked may not have written its details yet
-            raise _busy(path, _describe_holder(lock_path)) from None
+            raise _busy(path, _describe_holder(lock_path))
         try:
             current = os.stat(lock_path).st_ino
         except FileNotFoundError:
@@ -241,6 +252,23 @@ def _acquire(lock_path: Path, path: Path):
             handle.truncate()
             return handle
         handle.close()  # the previous holder released and deleted it meanwhile
+
+
+def _release(handle, lock_path: Path) -> None:
+    """Delete the lock file and release the lock. Where a file can be deleted while open (POSIX) it is
+    deleted still locked, so no waiter can lock it between the two steps; Windows refuses to delete an
+    open file, so there the lock is released first and the file deleted unless another run has opened it
+    meanwhile (then it stays, and serves that run)."""
+    if not _WINDOWS:
+        lock_path.unlink(missing_ok=True)  # still holding the lock: the folder keeps only the outputs
+        handle.close()  # closing the descriptor releases the lock
+        return
+    unlock_descriptor(handle.fileno())
+    handle.close()
+    try:
+        lock_path.unlink(missing_ok=True)
+    except PermissionError:
+        pass
 
 
 def unique_run_folder(root: str | os.PathLike, label: str) -> Path:
