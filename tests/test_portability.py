@@ -1,0 +1,38 @@
+"""Windows, where many STUDIO users are, has no `fcntl`: every plugin must still load there. Locks go
+through `filelock` (LockFileEx on Windows); here a process with `fcntl` made unavailable stands in."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+WITHOUT_FCNTL = """
+import sys, tempfile
+sys.modules["fcntl"] = None  # import fcntl now raises ImportError, as on Windows
+sys.path.insert(0, {root!r})
+import mnas.locks, mnas.train_job, mnas.search.loop, mnas_ikomia
+from infer_mnasnet import infer_mnasnet_process
+from train_mnasnet import train_mnasnet_process
+from search_mini import search_mini_process
+for module in (infer_mnasnet_process, train_mnasnet_process, search_mini_process):
+    module_factory = [name for name in dir(module) if name.endswith("Factory") and "Param" not in name]
+    assert module_factory, module.__name__
+    getattr(module, module_factory[0])().create(None)  # the task object Ikomia would build
+from mnas.locks import OutputFolderError, output_folder_lock
+try:
+    with output_folder_lock(tempfile.mkdtemp(), "training"):
+        pass
+except OutputFolderError as error:  # no OS lock at all here (Windows has LockFileEx): a clear refusal
+    assert "cannot lock its lock file" in str(error), error
+print("loaded without fcntl")
+"""
+
+
+def test_every_plugin_loads_and_builds_its_task_without_fcntl():
+    done = subprocess.run([sys.executable, "-c", WITHOUT_FCNTL.format(root=str(ROOT))], capture_output=True,
+                          text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "loaded without fcntl" in done.stdout
