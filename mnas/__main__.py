@@ -1,4 +1,4 @@
-"""Command line: ``python -m mnas <command> ...``; each command lives in its own module.
+"""Command line: ``mnas <command> ...`` (or ``python -m mnas``; ``--version``); each command lives in its own module.
 
 A command module defines ``add_arguments(parser)`` and ``run(args) -> int``; it is imported only when
 its command is used, so one command's dependencies never slow down another. Every command reports a bad
@@ -21,6 +21,7 @@ import importlib
 import signal
 import sys
 import threading
+from pathlib import Path
 
 COMMANDS = {
     # name: (module, one-line help)
@@ -35,10 +36,30 @@ COMMANDS = {
 }
 
 
+DISTRIBUTION = "mnasnet-ikomia"
+
+
+def _program() -> str:
+    """How the user started us: the installed ``mnas`` command, or ``python -m mnas``."""
+    return "mnas" if Path(sys.argv[0] if sys.argv else "").name == "mnas" else "python -m mnas"
+
+
+def version() -> str:
+    """The installed distribution's version ("unknown" in a source tree that was never installed)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed_version
+
+    try:
+        return installed_version(DISTRIBUTION)
+    except PackageNotFoundError:
+        return "unknown (not installed: pip install -e .)"
+
+
 def _usage() -> str:
-    lines = ["usage: python -m mnas <command> [options]", "", "commands:"]
+    program = _program()
+    lines = [f"usage: {program} <command> [options]   ({program} --version)", "", "commands:"]
     lines += [f"  {name:<10} {help_text}" for name, (_, help_text) in COMMANDS.items()]
-    lines.append("\n'python -m mnas <command> --help' for a command's options")
+    lines.append(f"\n'{program} <command> --help' for a command's options")
     return "\n".join(lines)
 
 
@@ -69,13 +90,16 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(_usage())
         return 0 if argv else 2
+    if argv[0] in ("-V", "--version"):
+        print(f"{DISTRIBUTION} {version()}")
+        return 0
     name = argv[0]
     if name not in COMMANDS:
         print(f"unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
     module_name, help_text = COMMANDS[name]
     module = importlib.import_module(module_name)
-    parser = argparse.ArgumentParser(prog=f"python -m mnas {name}", description=help_text)
+    parser = argparse.ArgumentParser(prog=f"{_program()} {name}", description=help_text)
     module.add_arguments(parser)
     args = parser.parse_args(argv[1:])
     from .fileio import WriteError

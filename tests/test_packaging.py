@@ -261,3 +261,18 @@ def test_install_plugins_by_copy_replaces_its_copy_but_not_a_foreign_folder(tmp_
     foreign.mkdir()                    # e.g. the Ikomia HUB's version: never deleted silently
     with pytest.raises(FileExistsError, match="Ikomia HUB"):
         install_plugins(home, copy=True)
+
+
+def test_the_command_line_says_its_version_and_its_own_name():
+    """`mnas --version` prints the installed distribution's version; the usage names the command the
+    user typed (the `mnas` script, or python -m mnas)."""
+    from importlib.metadata import version
+
+    script = Path(sys.executable).with_name("mnas")
+    for command in ([str(script)], [sys.executable, "-m", "mnas"]):
+        done = subprocess.run(command + ["--version"], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and done.stdout.strip() == f"mnasnet-ikomia {version('mnasnet-ikomia')}"
+    usage = subprocess.run([str(script), "infer", "--help"], capture_output=True, text=True, timeout=120).stdout
+    assert usage.startswith("usage: mnas infer")
+    usage = subprocess.run([sys.executable, "-m", "mnas"], capture_output=True, text=True, timeout=120).stdout
+    assert usage.startswith("usage: python -m mnas <command>")
