@@ -38,7 +38,7 @@ import torch
 from tqdm import tqdm
 
 from .fileio import atomic_write_text
-from .models import VARIANTS
+from .models import MODEL_NAME_ALIASES, VARIANTS
 from .locks import check_output_folder
 from .preprocess import MAX_INPUT_SIZE, MIN_IMAGE_SIDE, Preprocessor, apply_orientation, read_image_file
 from .runtime import BACKENDS, IMAGE_SUFFIXES, calibration_files, create_backend, trained_on
@@ -62,15 +62,16 @@ class InferSettings:
 
     model_name: str = setting("mnasnet1_0", "MnasNet variant whose ImageNet weights (or the state dict given) "
                               "are used; ignored with an mnas model file, which carries its own architecture",
-                              label="Model", choices=VARIANTS)
+                              label="Model", choices=VARIANTS, value_aliases=MODEL_NAME_ALIASES)
     model_weight_file: str = setting(
         "", "a train_mnasnet model file (architecture, classes and input size inside: enough alone) or a "
         "state dict for the model; empty: the model's ImageNet weights from the torch hub cache",
         label="Weights file", kind="file", empty="the model's ImageNet weights", old_names=("weights",),
-        file_filter="Model files (*.pt *.pth);;All files (*)")
+        aliases=("model_path",), file_filter="Model files (*.pt *.pth);;All files (*)")
     class_file: str = setting("", "one class name per line, in label order; empty: the model file's names, "
                               "else ImageNet's", kind="file", empty="the model file's, else ImageNet's",
-                              old_names=("classes",), file_filter="Text files (*.txt);;All files (*)")
+                              old_names=("classes",), aliases=("classes_path",),
+                              file_filter="Text files (*.txt);;All files (*)")
     input_size: int | None = setting(None, "side of the square each image (or box) is resized to, in pixels; "
                                      "auto: the model file's input size, else 224", kind="integer",
                                      minimum=MIN_IMAGE_SIDE, maximum=MAX_INPUT_SIZE, step=8, special=AUTO,

@@ -55,6 +55,14 @@ VARIANTS: dict[str, Variant] = {
     "mnasnet_a1": Variant("a1", _A1, 32, 1.0, 0.2, "MnasNet-A1 with squeeze-and-excitation (paper)"),
     "mnasnet_small": Variant("small", _SMALL, 8, 1.0, 0.0, "MnasNet-small (official code)"),
 }
+# Other names of a variant: the Ikomia HUB MnasNet tasks' model_name "mnasnet" is torchvision's mnasnet1_0
+MODEL_NAME_ALIASES = {"mnasnet": "mnasnet1_0"}
+
+
+def canonical_model_name(name: str) -> str:
+    """The variant's own name for `name` (``mnasnet`` -> ``mnasnet1_0``); any other text unchanged (a
+    variant's name, or an architecture string)."""
+    return MODEL_NAME_ALIASES.get(name.strip().lower(), name) if isinstance(name, str) else name
 
 
 def round_filters(channels: float, divisor: int = 8, round_up_bias: float = 0.9) -> int:

@@ -13,7 +13,10 @@ range, choices and how a form shows it. From that one declaration:
 
 A field without `setting` metadata is internal: no surface offers it. The user-facing `name` may differ
 from the field's (``learning_rate`` for the field ``lr``, kept so logs and checkpoints stay readable);
-`old_names` keep earlier names working with a deprecation warning. No Ikomia import here.
+`old_names` keep earlier names working with a deprecation warning; `aliases` are other names a task
+parameter may carry for the same meaning (the Ikomia HUB tasks' ``use_pretrained`` for ``pretrained``),
+read as the setting with no warning; `value_aliases` are other words for a choice (the HUB's model name
+``mnasnet`` for ``mnasnet1_0``). No Ikomia import here.
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ class Setting:
     empty: str = ""                    # what an empty text or path means
     file_filter: str = ""              # a file setting's dialog filter, e.g. "Model files (*.pth)"
     old_names: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()      # other task parameter names of the same meaning, read silently
+    value_aliases: tuple[tuple[str, str], ...] = ()  # (word, choice): another word for a choice
     optional: bool = False             # None is a valid value (the field's type says ``| None``)
 
     @property
@@ -78,25 +83,31 @@ def setting(default, help: str, *, name: str | None = None, label: str | None = 
             minimum_excluded: bool = False, maximum_excluded: bool = False,
             step: float | None = None, decimals: int | None = None, special: str = "",
             special_value: Any = None, special_default: bool = False, empty: str = "", kind: str | None = None,
-            file_filter: str = "", old_names: Sequence[str] = ()):
+            file_filter: str = "", old_names: Sequence[str] = (), aliases: Sequence[str] = (),
+            value_aliases: dict[str, str] | None = None):
     """A dataclass field with its default and the metadata every surface derives its option from.
 
     `kind` is taken from the field's type unless given (``file`` / ``folder`` for paths, ``choice`` is
     implied by `choices`). `minimum` and `maximum` are the true bounds (`check_values` refuses anything
     beyond them, and the forms reach no further); `minimum_excluded` / `maximum_excluded` make a bound
     strict, for numbers shown with `decimals` (the form stops one shown step inside). `special` is a word
-    the surfaces accept and show in place of `special_value`.
+    the surfaces accept and show in place of `special_value`. `old_names` are earlier names (read with a
+    deprecation warning, CLI options too); `aliases` other task parameter names of the same meaning (the
+    Ikomia HUB tasks', read with no warning); `value_aliases` other words for some of the `choices`.
     """
     if kind is not None and kind not in KINDS:
         raise ValueError(f"setting kind must be one of {', '.join(KINDS)}, got {kind!r}")
     for bound, excluded in ((minimum, minimum_excluded), (maximum, maximum_excluded)):
         if excluded and (bound is None or decimals is None):
             raise ValueError("an excluded bound needs the bound and the decimals the form shows")
+    words = tuple((word.lower(), choice) for word, choice in (value_aliases or {}).items())
+    if any(choice not in (choices or ()) for _, choice in words):
+        raise ValueError("value_aliases must name some of the choices")
     metadata = dict(name=name, label=label, choices=tuple(choices or ()), minimum=minimum, maximum=maximum,
                     minimum_excluded=minimum_excluded, maximum_excluded=maximum_excluded, step=step,
                     decimals=decimals, special=special, special_value=special_value,
                     special_default=special_default, empty=empty, kind=kind, file_filter=file_filter,
-                    old_names=tuple(old_names), help=help)
+                    old_names=tuple(old_names), aliases=tuple(aliases), value_aliases=words, help=help)
     if isinstance(default, (list, dict, set)):
         raise TypeError("a setting's default must be immutable (use a tuple)")
     return dataclasses.field(default=default, metadata={_METADATA_KEY: metadata})
@@ -266,7 +277,7 @@ def _convert(s: Setting, raw: str):
     if s.kind == "numbers":
         return tuple(float(part) for part in raw.split(",") if part.strip())
     if s.kind == "choice":
-        return raw.lower()
+        return dict(s.value_aliases).get(raw.lower(), raw.lower())
     return raw
 
 
@@ -285,6 +296,26 @@ def parse_strings(cls, values: dict[str, str], names: Iterable[str] | None = Non
 def old_names(cls, names: Iterable[str] | None = None) -> dict[str, str]:
     """Earlier name -> current name of every renamed setting of `cls`."""
     return {old: s.name for s in settings_of(cls, names) for old in s.old_names}
+
+
+def aliases(cls, names: Iterable[str] | None = None) -> dict[str, str]:
+    """Other name -> current name of every setting of `cls` that has aliases (the Ikomia HUB's names)."""
+    return {alias: s.name for s in settings_of(cls, names) for alias in s.aliases}
+
+
+def rename_aliases(values: dict[str, str], aliased: dict[str, str]) -> dict[str, str]:
+    """`values` with each alias (a key of `aliased`) replaced by the name it stands for, silently; a
+    `ValueError` when a value is given under both names and they differ."""
+    values = dict(values)
+    for alias, name in aliased.items():
+        if alias not in values:
+            continue
+        value = values.pop(alias)
+        if name in values and str(values[name]).strip() != str(value).strip():
+            raise ValueError(f"{alias} (read as {name}) is {str(value)!r} but {name} is {str(values[name])!r}: "
+                             f"give one of them")
+        values.setdefault(name, value)
+    return values
 
 
 def rename_old_keys(values: dict[str, str], renamed: dict[str, str]) -> dict[str, str]:

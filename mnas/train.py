@@ -136,7 +136,7 @@ class TrainConfig:
                                   special_value=0)
     freeze_backbone: bool = setting(False, "train the classifier only, backbone weights and batch-norm "
                                     "statistics fixed (needs ImageNet weights: a frozen random backbone would "
-                                    "give random features)")
+                                    "give random features)", aliases=("feature_extract",))
     eval_batch_size: int = 256
     # Batch-norm statistics recomputed exactly on this many training images (no augmentation) after
     # each epoch: with BN momentum 0.01 a short proxy run of ~100 steps leaves the running statistics
