@@ -29,6 +29,7 @@ from .fileio import atomic_write_text
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"(<!-- results: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- end results -->)", re.S)
+FENCE = re.compile(r"^```.*?^```", re.S | re.M)
 RENDER_COMMAND = "python -m mnas docs tables"
 LATENCY_ENGINES_RUN = "latency/first_after_choice.json.gz"  # the first run of today's meter
 
@@ -345,7 +346,9 @@ def render_page(text: str, results: Path, page: str = "page") -> str:
             rendered[name] = TABLES[name](results)
         return f"{match[1]}{rendered[name]}\n{match[4]}"
 
-    return BLOCK.sub(replace, text)
+    fences = [(m.start(), m.end()) for m in FENCE.finditer(text)]
+    # a block shown as an example inside a code fence is text, not a table to render
+    return BLOCK.sub(lambda m: m[0] if any(a <= m.start() < b for a, b in fences) else replace(m), text)
 
 
 def pages(root: Path) -> list[Path]:
