@@ -38,7 +38,7 @@ from .stream import decoded_bytes, list_folder_dataset, memory_budget_bytes
 from .device import resolve_device
 from .fileio import atomic_path, atomic_write_text
 from .locks import check_not_busy, check_output_folder, expand_folder, output_folder_lock, unique_run_folder
-from .models import VARIANTS
+from .models import VARIANTS, canonical_model_name
 from .runtime import export_onnx
 from . import settings
 from .settings import check_values, setting
@@ -71,7 +71,7 @@ class TrainJob:
     pretrained: bool = setting(False, "start from the published ImageNet weights of the named model "
                                "(torchvision's for B1, timm's for A1 and small; downloaded when missing unless "
                                "MNAS_OFFLINE=1); the classifier is replaced for the dataset's classes",
-                               label="ImageNet weights")
+                               label="ImageNet weights", aliases=("use_pretrained",))
     export_onnx: bool = setting(False, "also write model.onnx (dynamic batch axis) beside model.pth",
                                 label="Export ONNX")
     resume: bool = setting(False, "continue the run in the output folder from its checkpoint instead of "
@@ -92,6 +92,7 @@ class TrainJob:
 
     def __post_init__(self):
         check_values(self)
+        self.model = canonical_model_name(self.model)  # the Ikomia HUB's "mnasnet" is mnasnet1_0
 
 
 @dataclasses.dataclass
