@@ -1,25 +1,22 @@
 """Architecture strings: the one grammar used from the search controller to the saved weights.
 
 A network is a comma-separated list of *block strings*; each block string is underscore-separated
-tokens in the notation of the official MnasNet code, extended with two op tokens the search needs::
+tokens in the notation of the official MnasNet code, extended with two op tokens the search needs:
 
     r1_k3_s22_e1_i3_o32_conv, r1_k3_s11_e1_i32_o16_noskip, r3_k3_s22_e3_i16_o24, ...
 
-=========  ===========================================================================================
-token      meaning
-=========  ===========================================================================================
-``rN``     repeats: the block's layer design is stacked N times (N >= 1)
-``kN``     kernel size of the spatial conv (odd, >= 1)
-``sNN``    stride pair, both digits equal (s11, s22); only the first layer of the block is strided
-``eX``     expansion ratio of MBConv; ``e1`` means no expansion conv (depthwise separable conv)
-``iN``     input channels of the block (the previous block's ``o``; the first block's is the image's)
-``oN``     output channels of the block
-``seX``    squeeze-and-excitation ratio, 0 < X <= 1; squeeze width = max(1, int(i * X)) (absent: no SE)
-``conv``   op: a regular k x k conv + BN + ReLU instead of MBConv (needs ``e1``)
-``noskip`` skip op: no residual connection
-``poolskip`` skip op: residual through avg-pooling (when strided) and a 1x1 conv + BN (when channels
-           change), so the block always has a shortcut
-=========  ===========================================================================================
+| token | meaning |
+|---|---|
+| ``rN`` | repeats: the block's layer design is stacked N times (N >= 1) |
+| ``kN`` | kernel size of the spatial conv (odd, >= 1) |
+| ``sNN`` | stride pair, both digits equal (s11, s22); only the first layer of the block is strided |
+| ``eX`` | expansion ratio of MBConv; ``e1`` means no expansion conv (depthwise separable conv) |
+| ``iN`` | input channels of the block (the previous block's ``o``; the first block's is the image's) |
+| ``oN`` | output channels of the block |
+| ``seX`` | squeeze-and-excitation ratio, 0 < X <= 1; squeeze width = max(1, int(i * X)) (absent: no SE) |
+| ``conv`` | op: a regular k x k conv + BN + ReLU instead of MBConv (needs ``e1``) |
+| ``noskip`` | skip op: no residual connection |
+| ``poolskip`` | skip op: residual through avg-pooling (when strided) and a 1x1 conv + BN (when channels change), so the block always has a shortcut |
 
 Without a skip token the skip op is *identity*: a residual exists only where stride is 1 and i == o,
 exactly as in the official code and torchvision.  The network built from a string is the blocks in

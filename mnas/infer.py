@@ -324,8 +324,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     settings.add_arguments(parser, InferSettings)  # the model and runtime settings, as declared
     parser.add_argument("--top-k", type=int, default=5, help="classes printed (or written) per image, the "
                         "most probable first (default: 5; the task publishes every class)")
-    # 4: the most images/s of the batch sizes bench/infer_bench.py compares on a 2-core CPU (README:
-    # Fast inference); larger batches outgrow the CPU caches. On a GPU use more.
+    # 4: the most images/s of the batch sizes bench/infer_bench.py compares on a 2-core CPU (docs/inference.md,
+    # "Folders at batch speed"); larger batches outgrow the CPU caches. On a GPU use more.
     parser.add_argument("--batch-size", type=int, default=4,
                         help="images per network call (results do not depend on it; 32+ on a GPU)")
     parser.add_argument("--output", default="", help="write the results to this .csv or .json file "

@@ -6,14 +6,13 @@ for ``torch.from_numpy`` or an ONNX Runtime session. It is backend-neutral: nump
 
 Accepted inputs (anything else is a `ValueError` that names the input and says what was expected):
 
-=================  ==================================================================================
-``HxWx3``          colour in ``channel_order`` (``"rgb"``: Ikomia, PIL, skimage; ``"bgr"``: cv2.imread)
-``HxW``/``HxWx1``  grey: the one channel feeds all three network channels
-``HxWx4``          RGBA (or BGRA): alpha is dropped, not composited
-``uint8``          0..255
-``uint16``         0..65535, mapped linearly onto the 8-bit range (v / 257), as a 16-bit PNG converted
-                   to 8 bits would be; done in float after resizing, so no precision is lost on the way
-=================  ==================================================================================
+| input | taken as |
+|---|---|
+| ``HxWx3`` | colour in ``channel_order`` (``"rgb"``: Ikomia, PIL, skimage; ``"bgr"``: cv2.imread) |
+| ``HxW``/``HxWx1`` | grey: the one channel feeds all three network channels |
+| ``HxWx4`` | RGBA (or BGRA): alpha is dropped, not composited |
+| ``uint8`` | 0..255 |
+| ``uint16`` | 0..65535, mapped linearly onto the 8-bit range (v / 257), as a 16-bit PNG converted to 8 bits would be; done in float after resizing, so no precision is lost on the way |
 
 Size: the whole image is resized to ``input_size x input_size`` -- a plain resize, aspect ratio not
 kept, no centre crop. That is what the training engine does and what a classifier of detector boxes
@@ -25,8 +24,8 @@ size (which averages each pair of pixels: a 2-tap box filter, OpenCV's fast path
 resize covers the remaining factor (1 to 2) -- or, when what is left is small (at most
 `SMALL_AREA_PIXELS`, e.g. on the way to 32 px), ``INTER_AREA``, whose cost grows with its source and is
 negligible there. ``bench/infer_preprocess_bench.py`` compares its cost and its top-1 agreement with
-torchvision's antialiased transform against ``INTER_AREA`` alone and plain bilinear (figures in the
-README).
+torchvision's antialiased transform against ``INTER_AREA`` alone and plain bilinear (its figures:
+docs/inference.md, "Pre-processing").
 Enlarging is one bilinear resize.
 
 Images whose shorter side is below `MIN_IMAGE_SIDE` are refused: there is nothing left to classify.

@@ -1,7 +1,7 @@
 """Fast CPU inference: an ONNX export cache, an ONNX Runtime backend, int8 static quantisation.
 
-On a CPU, ONNX Runtime runs MnasNet faster than eager PyTorch with the same weights (README: Fast
-inference), so the classifier uses it whenever it gives the same answers. The pieces:
+On a CPU, ONNX Runtime runs MnasNet faster than eager PyTorch with the same weights (docs/inference.md,
+"Speed"), so the classifier uses it whenever it gives the same answers. The pieces:
 
 - `onnx_model_path`: export once per (architecture, weights content, input size, exporter), keyed by
   a content hash, into a cache folder (``$MNAS_CACHE/onnx`` or ``~/.cache/mnas/onnx``). Each model file
@@ -279,7 +279,7 @@ OPTIMIZATION_LEVELS = ("disable", "basic", "extended", "all")
 @dataclasses.dataclass(frozen=True)
 class SessionSettings:
     """ONNX Runtime session settings; the defaults were chosen by measuring each one
-    (``bench/infer_session_bench.py``, see the README's "Fast inference")."""
+    (``bench/infer_session_bench.py``; its figures: docs/inference.md, "ONNX Runtime session settings")."""
 
     optimization: str = "all"     # graph optimisation level: the lower levels were slower per image
     memory_arena: bool = True     # the CPU memory arena (reuses buffers across runs): no clear change

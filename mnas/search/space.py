@@ -3,16 +3,14 @@
 The network is the skeleton's fixed sequence of 7 blocks; each block picks one layer design that all
 of its layers share (paper, section 4.1):
 
-=========  ==========================================================================================
-decision   choices
-=========  ==========================================================================================
-op         conv (regular conv), dconv (depthwise separable, e1), mbconv3 / mbconv6 (MBConv e3 / e6)
-kernel     3, 5
-se         0 (none), 0.25
-skip       pool, identity, none (see `mnas.arch`: poolskip, identity residual, noskip)
-filters    0.75, 1.0, 1.25 x the skeleton's output filters (then rounded to a multiple of 8)
-layers     -1, 0, +1 layers relative to the skeleton's (at least 1)
-=========  ==========================================================================================
+| decision | choices |
+|---|---|
+| op | conv (regular conv), dconv (depthwise separable, e1), mbconv3 / mbconv6 (MBConv e3 / e6) |
+| kernel | 3, 5 |
+| se | 0 (none), 0.25 |
+| skip | pool, identity, none (see `mnas.arch`: poolskip, identity residual, noskip) |
+| filters | 0.75, 1.0, 1.25 x the skeleton's output filters (then rounded to a multiple of 8) |
+| layers | -1, 0, +1 layers relative to the skeleton's (at least 1) |
 
 432 designs per block, 432^7 ~ 2.8e18 networks.  A sampled child is a flat ``{label: choice}`` dict
 (labels ``b<block>_<decision>``, NNI style, good as a JSON log record) or, equivalently, the
