@@ -28,9 +28,11 @@ COMMANDS = {
     "summary": ("mnas.summary", "params, MACs and measured latency of every named variant"),
     "infer": ("mnas.infer", "classify image files with a variant or a trained weights file"),
     "train": ("mnas.train_cli", "train or fine-tune an architecture on a folder dataset"),
+    "evaluate": ("mnas.evaluate_cli", "a model file's report on labelled images (confusion matrix, F1, intervals)"),
     "search": ("mnas.search.cli", "run the miniature MnasNet platform-aware search"),
     "table": ("mnas.search.table_cli", "build, pack and inspect the benchmark table of a search sub-space"),
     "surrogate": ("mnas.search.surrogate.cli", "measure the surrogate benchmark of the whole search space"),
+    "export": ("mnas.export", "export a trained model for phones (ExecuTorch), checked against torch and timed"),
     "lessons": ("mnas.lessons_cli", "copy the lessons for a class; build the teacher's edition (HTML)"),
     "docs": ("mnas.docs_tables", "render the documentation's result tables from bench/results (--check)"),
 }

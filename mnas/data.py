@@ -1,9 +1,15 @@
 """Image-classification datasets decoded once and kept in memory as one uint8 tensor.
 
-Layout (the Ikomia classification folder layout)::
+Layouts::
 
-    <root>/train/<class>/<image files>
+    <root>/train/<class>/<image files>    the Ikomia classification folder layout
     <root>/val/<class>/<image files>      (or test/ when there is no val/; or neither: carve one)
+
+    <root>/<class>/<image files>          a flat folder of class folders (no train/): the validation
+                                          split is carved from it (stratified, seeded)
+
+With both val/ and test/, training validates on val/ and test/ stays untouched: ``splits.test_dir``, what
+a final evaluation can report on (`mnas.evaluation`).
 
 API
 ---
@@ -15,10 +21,12 @@ API
 ``load_split(split_dir, *, classes=None, limit_per_class=None, image_size=None, cache_dir=...)``
     One split folder -> `ImageDataset`.
 ``stratified_split(dataset, val_fraction | counts, seed) -> (train, val)``
+    (`stratified_indices` gives the same split as index tensors).
 ``cifar10_root(download=False)``: the CIFAR-10 folder (class files: `mnas.weights`).
 
-An `ImageDataset` holds ``images`` (uint8, N x H x W x 3, RGB), ``labels`` (int64, N) and
-``class_names`` (sorted folder names: the class order is stable and written out as classes.txt).
+An `ImageDataset` holds ``images`` (uint8, N x H x W x 3, RGB), ``labels`` (int64, N),
+``class_names`` (sorted folder names: the class order is stable and written out as classes.txt) and
+``files`` (each image's file, so that a split or a prediction can name its images).
 All images of a dataset share one size: with ``image_size=S`` each whole image is resized to S x S
 (bilinear, antialiased, aspect ratio not kept: what infer_mnasnet does at inference); without it they
 must already share one size (CIFAR-10's 32 x 32). Files are read by `mnas.preprocess.read_image_file`:
@@ -56,6 +64,7 @@ from .preprocess import MAX_IMAGE_PIXELS, ImageTooLarge, apply_orientation, read
 logger = logging.getLogger(__name__)
 
 VAL_SPLIT_NAMES = ("val", "test")
+DEFAULT_VAL_FRACTION = 0.1  # carved for validation when the dataset has no val/ or test/ folder
 CACHE_FORMAT = "mnas-decoded/2"  # 2: EXIF orientation applied, MAX_IMAGE_PIXELS
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
@@ -91,8 +100,11 @@ class ImageDataset(LabelledImages):
     class_names: list[str]
     skipped: list[str] = dataclasses.field(default_factory=list)
     source: str = ""
+    files: list[str] = dataclasses.field(default_factory=list)  # one per image; empty: not known
 
     def __post_init__(self):
+        if self.files and len(self.files) != len(self.images):
+            raise ValueError(f"files must name each of the {len(self.images)} images, got {len(self.files)}")
         if self.images.dtype != torch.uint8 or self.images.ndim != 4 or self.images.shape[-1] != 3:
             raise ValueError(f"images must be a uint8 N x H x W x 3 tensor, got {self.images.dtype} "
                              f"{tuple(self.images.shape)}")
@@ -104,21 +116,31 @@ class ImageDataset(LabelledImages):
         return int(self.images.shape[1]), int(self.images.shape[2])
 
     def subset(self, indices: torch.Tensor) -> "ImageDataset":
+        files = [self.files[int(i)] for i in indices] if self.files else []
         return ImageDataset(self.images[indices], self.labels[indices], list(self.class_names),
-                            [], self.source)
+                            [], self.source, files)
 
     def class_counts(self) -> list[int]:
         return torch.bincount(self.labels, minlength=self.num_classes).tolist()
 
 
+FLAT, SPLIT_FOLDERS = "flat", "train/"  # DatasetSplits.layout
+
+
 @dataclasses.dataclass(frozen=True)
 class DatasetSplits:
-    """Where a dataset's splits are and its classes (sorted), as `find_dataset_splits` checked them."""
+    """Where a dataset's splits are and its classes (sorted), as `find_dataset_splits` checked them.
+
+    `layout` is ``"train/"`` (``root/train/<class>/``) or ``"flat"`` (``root/<class>/``: `train_dir` is
+    `root` itself and there is no `val_dir`). `test_dir` is ``root/test`` when ``root/val`` is the
+    validation split and test/ has the same classes: images training never looks at."""
 
     root: Path
     train_dir: Path
     val_dir: Path | None
     class_names: list[str]
+    layout: str = SPLIT_FOLDERS
+    test_dir: Path | None = None
 
 
 # --------------------------------------------------------------------------------------------- layout
@@ -158,12 +180,17 @@ def _check_split(split_dir: Path) -> list[str]:
     classes = _class_dirs(split_dir)
     if not classes:
         raise DatasetError(f"{split_dir} holds no class folders: expected {split_dir}/<class>/<images>")
+    return check_class_folders(split_dir, classes)
+
+
+def check_class_folders(split_dir: Path, classes: list[str], minimum: int = 2) -> list[str]:
+    """`classes` (folders of `split_dir`): valid names, at least `minimum` of them, none empty."""
     try:
         check_class_names(classes, f"{split_dir}: class folder")
     except ValueError as error:  # found before any decoding, not after the training when classes.txt is written
         raise DatasetError(f"{error} (rename the folder)") from None
 
-    if len(classes) < 2:
+    if len(classes) < minimum:
         raise DatasetError(f"{split_dir} holds one class folder ({classes[0]!r}): a classifier needs at "
                            "least two classes")
     empty = [c for c in classes if not _has_files(split_dir / c)]
@@ -173,16 +200,25 @@ def _check_split(split_dir: Path) -> list[str]:
     return classes
 
 
+LAYOUTS_EXPECTED = ("expected <root>/train/<class>/<images> (optionally <root>/val/<class>/), or a flat "
+                    "folder of class folders <root>/<class>/<images>")
+
+
 def find_dataset_splits(root: str | os.PathLike) -> DatasetSplits:
-    """Check `root` has train/<class>/ (and val/ or test/ with the same classes); no decoding yet."""
+    """Check `root` has train/<class>/ (and val/ or test/ with the same classes), or is a flat folder of
+    class folders (no train/, val/ or test/ among them); no decoding yet."""
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"dataset folder {str(root)!r} does not exist or is not a folder")
     train_dir = root / "train"
     if not train_dir.is_dir():
-        found = ", ".join(sorted(p.name for p in root.iterdir() if p.is_dir())) or "nothing"
-        raise DatasetError(f"dataset folder {str(root)!r} has no train/ subfolder (found: {found}): "
-                           "expected <root>/train/<class>/<images> and optionally <root>/val/<class>/")
+        folders = _class_dirs(root)
+        split_names = [n for n in folders if n in VAL_SPLIT_NAMES]
+        if split_names or not folders:
+            found = ", ".join(folders) or "nothing"
+            raise DatasetError(f"dataset folder {str(root)!r} has no train/ subfolder (found: {found}): "
+                               + LAYOUTS_EXPECTED)
+        return DatasetSplits(root, root, None, _check_split(root), FLAT)
     classes = _check_split(train_dir)
     val_dir = next((root / n for n in VAL_SPLIT_NAMES if (root / n).is_dir()), None)
     if val_dir is not None:
@@ -192,7 +228,23 @@ def find_dataset_splits(root: str | os.PathLike) -> DatasetSplits:
             only_val = sorted(set(val_classes) - set(classes))
             raise DatasetError(f"{train_dir} and {val_dir} have different classes: only in train: "
                                f"{only_train or 'none'}; only in {val_dir.name}: {only_val or 'none'}")
-    return DatasetSplits(root, train_dir, val_dir, classes)
+    return DatasetSplits(root, train_dir, val_dir, classes, SPLIT_FOLDERS, _test_dir(root, val_dir, classes))
+
+
+def _test_dir(root: Path, val_dir: Path | None, classes: list[str]) -> Path | None:
+    """root/test beside root/val, when it holds the same classes (else it is left out, with a warning)."""
+    test_dir = root / "test"
+    if val_dir is None or val_dir.name == "test" or not test_dir.is_dir():
+        return None
+    try:
+        test_classes = _check_split(test_dir)
+    except DatasetError as error:
+        logger.warning("%s is not used for the final evaluation: %s", test_dir, error)
+        return None
+    if test_classes != classes:
+        logger.warning("%s is not used for the final evaluation: its classes differ from train/'s", test_dir)
+        return None
+    return test_dir
 
 
 # -------------------------------------------------------------------------------------------- decoding
@@ -314,9 +366,10 @@ def dataset_fingerprint(root: str | os.PathLike, limit_per_class: int | None = N
     digest, counts = hashlib.sha256(), {}
     for split_dir in (d for d in (splits.train_dir, splits.val_dir) if d is not None):
         files, _ = split_files(split_dir, splits.class_names, limit_per_class)
-        counts[split_dir.name] = len(files)
+        split = "." if split_dir == splits.root else split_dir.name  # a flat folder: its class folders
+        counts[split] = len(files)
         for entry in files:
-            relative = f"{split_dir.name}/{Path(entry.path).parent.name}/{entry.name}"
+            relative = f"{split}/{Path(entry.path).parent.name}/{entry.name}"
             digest.update(f"{relative}\0{entry.stat().st_size}\n".encode())
     return {"folder": str(splits.root.resolve()), "sha256": digest.hexdigest(), "files": counts}
 
@@ -350,8 +403,9 @@ def load_split(split_dir: str | os.PathLike, *, classes: Sequence[str] | None = 
             except OSError as error:  # a read-only home must not stop training
                 logger.warning("could not write dataset cache %s: %s", cache_path, error)
     labels_kept = torch.tensor(labels, dtype=torch.long)[cached["kept"]]
+    kept_files = [files[int(k)].path for k in cached["kept"]]
     dataset = ImageDataset(cached["images"], labels_kept, class_names, list(cached["skipped"]),
-                           str(split_dir))
+                           str(split_dir), kept_files)
     _check_usable(dataset, split_dir)
     return dataset
 
@@ -376,14 +430,23 @@ def stratified_split(dataset: ImageDataset, val_fraction: float | None = None, *
 
     Returns (train, val); every class keeps at least one training image.
     """
+    train_idx, val_idx = stratified_indices(dataset.labels, dataset.class_names, val_fraction, counts=counts,
+                                            seed=seed)
+    return dataset.subset(train_idx), dataset.subset(val_idx)
+
+
+def stratified_indices(labels: torch.Tensor, class_names: Sequence[str], val_fraction: float | None = None, *,
+                       counts: Sequence[int] | None = None, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The (train, val) indices (sorted) of `stratified_split`: per class, a seeded random `val_fraction`
+    of its images, rounded, at least one (or `counts[c]`), for validation."""
     if (val_fraction is None) == (counts is None):
         raise ValueError("give exactly one of val_fraction or counts")
     if val_fraction is not None and not 0 < val_fraction < 1:
         raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
     generator = torch.Generator().manual_seed(seed)
     train_idx, val_idx = [], []
-    for label, name in enumerate(dataset.class_names):
-        members = torch.nonzero(dataset.labels == label).flatten()
+    for label, name in enumerate(class_names):
+        members = torch.nonzero(labels == label).flatten()
         members = members[torch.randperm(len(members), generator=generator)]
         n_val = counts[label] if counts is not None else max(1, round(len(members) * val_fraction))
         if len(members) - n_val < 1:
@@ -391,8 +454,7 @@ def stratified_split(dataset: ImageDataset, val_fraction: float | None = None, *
                                f"{n_val} for validation and keep one for training")
         val_idx.append(members[:n_val])
         train_idx.append(members[n_val:])
-    train_idx, val_idx = torch.cat(train_idx).sort().values, torch.cat(val_idx).sort().values
-    return dataset.subset(train_idx), dataset.subset(val_idx)
+    return torch.cat(train_idx).sort().values, torch.cat(val_idx).sort().values
 
 
 def load_folder_dataset(root: str | os.PathLike, *, image_size: int | None = None,
@@ -401,8 +463,9 @@ def load_folder_dataset(root: str | os.PathLike, *, image_size: int | None = Non
                         cache_dir: str | os.PathLike | None = None, use_cache: bool = True):
     """Load a whole dataset folder; returns (train, val, splits).
 
-    The validation set is <root>/val (or test) unless `val_fraction` is given or neither exists; then
-    it is carved from train/ with `stratified_split` (default fraction 0.1). `limit_per_class` and
+    The validation set is <root>/val (or test) unless `val_fraction` is given or neither exists (a flat
+    folder); then it is carved from train/ (or the flat folder) with `stratified_split` (default fraction
+    `DEFAULT_VAL_FRACTION`). `limit_per_class` and
     `val_limit_per_class` (default: the same) keep the first N files of each class, for quick subsets.
     """
     splits = find_dataset_splits(root)
@@ -414,7 +477,8 @@ def load_folder_dataset(root: str | os.PathLike, *, image_size: int | None = Non
         val = load_split(splits.val_dir, limit_per_class=val_limit, **options)
     else:
         skipped = train.skipped
-        train, val = stratified_split(train, 0.1 if val_fraction is None else val_fraction, seed=seed)
+        train, val = stratified_split(train, DEFAULT_VAL_FRACTION if val_fraction is None else val_fraction,
+                                      seed=seed)
         train.skipped = skipped
     if val.image_size != train.image_size:
         raise DatasetError(f"{splits.train_dir} images are {train.image_size} but {splits.val_dir} "

@@ -30,8 +30,8 @@ from typing import Iterable, Iterator, Sequence
 
 import torch
 
-from .data import (DatasetError, LabelledImages, _check_usable, _decode, _resize_square, find_dataset_splits,
-                   split_files, stratified_split)
+from .data import (DEFAULT_VAL_FRACTION, DatasetError, LabelledImages, _check_usable, _decode, _resize_square,
+                   find_dataset_splits, split_files, stratified_split)
 from .preprocess import ImageTooLarge, image_header
 from .machine import usable_cores
 
@@ -124,6 +124,11 @@ class FileDataset(LabelledImages):
     def image_size(self) -> tuple[int, int]:
         return self.images.size, self.images.size
 
+    @property
+    def files(self) -> list[str]:
+        """Each image's file (as `mnas.data.ImageDataset.files`)."""
+        return list(self.images.files)
+
     def subset(self, indices: torch.Tensor) -> "FileDataset":
         files = tuple(self.images.files[int(i)] for i in indices)
         images = FileImages(files, self.images.size, self.images.skipped)  # one record of unreadable files
@@ -169,7 +174,8 @@ def list_folder_dataset(root: str | os.PathLike, *, image_size: int, val_fractio
         val = list_split(splits.val_dir, splits.class_names, image_size, limit_per_class)
     else:
         skipped = train.skipped
-        train, val = stratified_split(train, 0.1 if val_fraction is None else val_fraction, seed=seed)
+        train, val = stratified_split(train, DEFAULT_VAL_FRACTION if val_fraction is None else val_fraction,
+                                      seed=seed)
         train.skipped = skipped  # the same list the subsets' images add to
     return train, val, splits
 

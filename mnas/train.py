@@ -3,7 +3,7 @@
 API
 ---
 ``train(model, train_set, val_set, config, *, on_epoch_end=None, should_stop=None, on_step=None,
-checkpoint_dir=None, resume=False) -> TrainResult``
+checkpoint_dir=None, resume=False, keep_best=False) -> TrainResult``
     Trains `model` in place on in-memory `mnas.data.ImageDataset` s, or on `mnas.stream.FileDataset` s
     decoded batch by batch in worker processes (datasets larger than memory; the same batches). After each finished epoch it
     evaluates on `val_set`, writes ``checkpoint_dir/last.pt`` (atomic; loads with
@@ -14,10 +14,17 @@ checkpoint_dir=None, resume=False) -> TrainResult``
     ``resume=True`` continues from ``checkpoint_dir/last.pt`` exactly where it ended: model, optimizer,
     data-order and augmentation generator, global RNG (dropout) and history are restored, so a run
     stopped after epoch k and resumed ends with the same weights as an uninterrupted run.
-``evaluate(model, dataset, *, input_size, ...) -> EvalResult``
-    Loss, top-1 and top-5 accuracy (fractions in 0..1) and per-class accuracy.
+    ``keep_best=True`` hands back the epoch with the best validation (`is_better`: higher top-1, ties
+    broken by the lower validation loss) rather than the last: ``TrainResult.best_epoch``, ``final`` its
+    validation result, ``last`` / ``last_state`` the last epoch's result and weights (None when the last
+    is the best); ``checkpoint_dir/best.pt`` keeps the best weights across a resume.
+``evaluate(model, dataset, *, input_size, ..., keep_predictions=False) -> EvalResult``
+    Loss, top-1 and top-5 accuracy (fractions in 0..1) and per-class accuracy; with `keep_predictions`,
+    each image's top-k classes too (``EvalResult.topk``, ``labels``), what `mnas.evaluation` reports on.
 ``TrainConfig``
-    Every hyper-parameter, validated on creation (a clear error naming the field).
+    Every hyper-parameter, validated on creation (a clear error naming the field). The surfaces default
+    batch_size and learning_rate to "auto", whose value depends on whether the run starts from ImageNet
+    weights (`auto_defaults`: the Ikomia HUB's fine-tuning values, else the engine's from-scratch ones).
 ``seed_everything(seed)``
     Seeds the global RNG (weight init, dropout) before building the model.
 
@@ -92,6 +99,14 @@ class TrainingDiverged(ValueError):
 
 # On CUDA the decoded images live on the GPU when they take at most this share of its free memory
 DEVICE_DATA_SHARE = 0.5
+BEST_CHECKPOINT_NAME = "best.pt"  # keep_best: the best epoch's weights, beside CHECKPOINT_NAME
+BEST_FORMAT = "mnas-best-epoch/1"
+
+# batch_size and learning_rate "auto" (the surfaces' default; `auto_defaults`): from scratch, the engine's
+# own defaults (CIFAR-scale training); fine-tuning ImageNet weights, the values of the Ikomia HUB's
+# train_torchvision_mnasnet (batch 8, lr 0.001), where a from-scratch lr of 0.05 would wreck the weights
+SCRATCH_BATCH_SIZE, SCRATCH_LR = 128, 0.05
+FINE_TUNING_BATCH_SIZE, FINE_TUNING_LR = 8, 0.001
 
 
 @dataclasses.dataclass
@@ -99,9 +114,15 @@ class TrainConfig:
     """Hyper-parameters of one training run (all validated in `__post_init__`)."""
 
     epochs: int = setting(10, "passes over the training set", minimum=1, maximum=MAX_EPOCHS)
-    batch_size: int = setting(128, "images per optimisation step", minimum=2, maximum=4096)
-    lr: float = setting(0.05, "peak learning rate (after warm-up)", name="learning_rate", old_names=("lr",),
-                        minimum=0.0, minimum_excluded=True, step=0.005, decimals=6)  # no maximum: TrainingDiverged
+    # The surfaces default these two to "auto" (`auto_defaults`); the engine's own defaults are the
+    # from-scratch values (the search's proxy runs)
+    batch_size: int = setting(SCRATCH_BATCH_SIZE, f"images per optimisation step; auto: {FINE_TUNING_BATCH_SIZE} "
+                              f"when fine-tuning ImageNet weights (pretrained; the Ikomia HUB's default), else "
+                              f"{SCRATCH_BATCH_SIZE}", minimum=2, maximum=4096, special="auto", special_default=True)
+    lr: float = setting(SCRATCH_LR, f"peak learning rate (after warm-up); auto: {FINE_TUNING_LR:g} when "
+                        f"fine-tuning ImageNet weights (pretrained; the Ikomia HUB's default), else {SCRATCH_LR:g}",
+                        name="learning_rate", old_names=("lr",), minimum=0.0, minimum_excluded=True, step=0.005,
+                        decimals=6, special="auto", special_default=True)  # no maximum: TrainingDiverged
     optimizer: str = setting("sgd", "sgd: Nesterov momentum; rmsprop: the MnasNet paper's settings",
                              choices=OPTIMIZERS)
     momentum: float = setting(0.9, "momentum of sgd and rmsprop", minimum=0.0, maximum=1.0,
@@ -169,6 +190,14 @@ class TrainConfig:
                 raise ValueError(f"{name} must be {expected}, got {getattr(self, name)!r}")
 
 
+def auto_defaults(pretrained: bool) -> dict[str, int | float]:
+    """Field -> the value "auto" stands for, for the settings whose default depends on whether training
+    starts from ImageNet weights (`pretrained`): fine-tuning takes the Ikomia HUB's batch 8 and lr 0.001."""
+    if pretrained:
+        return {"batch_size": FINE_TUNING_BATCH_SIZE, "lr": FINE_TUNING_LR}
+    return {"batch_size": SCRATCH_BATCH_SIZE, "lr": SCRATCH_LR}
+
+
 def _is_count(value, minimum: int) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= minimum
 
@@ -177,9 +206,11 @@ def _is_count(value, minimum: int) -> bool:
 class EvalResult:
     loss: float
     top1: float
-    top5: float
+    top5: float                          # top-k with k = min(5, classes)
     per_class_accuracy: list[float]
     num_images: int
+    topk: torch.Tensor | None = None     # keep_predictions: N x k class indices, the most probable first
+    labels: torch.Tensor | None = None   # keep_predictions: the N true labels
 
 
 @dataclasses.dataclass
@@ -207,6 +238,14 @@ class TrainResult:
     final: EvalResult | None         # the model's validation result as returned (None: no epoch done)
     class_names: list[str]
     stopped: bool = False
+    best_epoch: int | None = None    # keep_best: the epoch handed back (1-based); else None
+    last: EvalResult | None = None   # keep_best: the last epoch's validation result
+    last_state: dict | None = None   # keep_best: the last epoch's weights (CPU) when not the best; else None
+
+    @property
+    def returned_epoch(self) -> int | None:
+        """The epoch whose weights the model holds."""
+        return self.best_epoch if self.best_epoch is not None else (self.history[-1].epoch if self.history else None)
 
     @property
     def per_class_accuracy(self) -> dict[str, float]:
@@ -340,10 +379,11 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
 
 def evaluate(model: nn.Module, dataset: ImageDataset, *, input_size: int | None = None,
              batch_size: int = 256, mean=IMAGENET_MEAN, std=IMAGENET_STD,
-             channels_last: bool = True, workers: int = 0) -> EvalResult:
+             channels_last: bool = True, workers: int = 0, keep_predictions: bool = False) -> EvalResult:
     """Cross-entropy loss, top-1/top-5 accuracy (0..1) and per-class accuracy of `model` on `dataset`.
 
-    `input_size` defaults to the dataset's image size; `workers` decode a streamed dataset (0: the cores).
+    `input_size` defaults to the dataset's image size; `workers` decode a streamed dataset (0: the cores);
+    `keep_predictions` keeps each image's top-k classes (on the CPU).
     """
     ensure_static_teams()
     if len(dataset) == 0:
@@ -353,6 +393,7 @@ def evaluate(model: nn.Module, dataset: ImageDataset, *, input_size: int | None 
     k = min(5, dataset.num_classes)
     loss_sum, top1_hits, topk_hits = (torch.zeros((), device=device) for _ in range(3))
     class_hits = torch.zeros(dataset.num_classes, device=device)
+    kept = []
     was_training = model.training
     model.eval()
     try:
@@ -367,12 +408,15 @@ def evaluate(model: nn.Module, dataset: ImageDataset, *, input_size: int | None 
                 top1_hits += hit1.sum()
                 topk_hits += (topk == labels[:, None]).any(dim=1).sum()
                 class_hits += torch.bincount(labels[hit1], minlength=dataset.num_classes)
+                if keep_predictions:
+                    kept.append(topk)
     finally:
         model.train(was_training)
     counts = torch.bincount(dataset.labels, minlength=dataset.num_classes).clamp(min=1)
     n = len(dataset)
+    predictions = dict(topk=torch.cat(kept).cpu(), labels=dataset.labels.cpu().clone()) if keep_predictions else {}
     return EvalResult(loss_sum.item() / n, top1_hits.item() / n, topk_hits.item() / n,
-                      (class_hits.cpu() / counts).tolist(), n)
+                      (class_hits.cpu() / counts).tolist(), n, **predictions)
 
 
 # ------------------------------------------------------------------------------------------ training
@@ -413,10 +457,48 @@ def _set_train_mode(model: nn.Module, config: TrainConfig) -> None:
         model.features.eval()  # frozen BN statistics too
 
 
+def is_better(stats: EpochStats, best: EpochStats | None) -> bool:
+    """The rule keep_best chooses the epoch by: higher validation top-1; on a tie, lower validation loss
+    (the earlier epoch wins a full tie)."""
+    return best is None or (stats.top1, -stats.val_loss) > (best.top1, -best.val_loss)
+
+
+def best_of(history: list[EpochStats]) -> EpochStats | None:
+    best = None
+    for stats in history:
+        if is_better(stats, best):
+            best = stats
+    return best
+
+
+def _cpu_state(model: nn.Module) -> dict:
+    return {key: value.detach().to("cpu", copy=True) for key, value in model.state_dict().items()}
+
+
+def _restore_best(checkpoint_dir: Path | None, history: list[EpochStats], model: nn.Module):
+    """On resume: (best epoch, its weights on the CPU). The last epoch's are the model's own; an earlier
+    one's are in best.pt. A best.pt that is missing or of another epoch (a run killed between the two
+    writes, or written before keep_best): the last epoch stands for the best, with a warning."""
+    best = best_of(history)
+    if best.epoch == history[-1].epoch or checkpoint_dir is None:
+        return history[-1].epoch, _cpu_state(model)
+    path = checkpoint_dir / BEST_CHECKPOINT_NAME
+    if path.is_file():
+        from .fileio import read_torch_file
+
+        saved = read_torch_file(path, "resume: best-epoch checkpoint")
+        if isinstance(saved, dict) and saved.get("format") == BEST_FORMAT and saved.get("epoch") == best.epoch:
+            return best.epoch, saved["model"]
+    logger.warning("resume: %s does not hold the best epoch (%d) of the run: the last epoch (%d) is kept as "
+                   "the best so far", path, best.epoch, history[-1].epoch)
+    return history[-1].epoch, _cpu_state(model)
+
+
 def train(model: nn.Module, train_set: ImageDataset, val_set: ImageDataset, config: TrainConfig, *,
           on_epoch_end: Callable[[EpochStats], None] | None = None,
           should_stop: Callable[[], bool] | None = None, on_step: Callable[[int], None] | None = None,
-          checkpoint_dir: str | os.PathLike | None = None, resume: bool = False) -> TrainResult:
+          checkpoint_dir: str | os.PathLike | None = None, resume: bool = False,
+          keep_best: bool = False) -> TrainResult:
     """Train `model` in place; see the module docstring for the contract."""
     ensure_static_teams()
     if train_set.class_names != val_set.class_names:
@@ -451,7 +533,12 @@ def train(model: nn.Module, train_set: ImageDataset, val_set: ImageDataset, conf
         logger.info("resumed from %s after epoch %d", checkpoint_path, len(history))
     last_good_state = copy.deepcopy(model.state_dict())
     final = evaluate(model, val_set, input_size=config.input_size, batch_size=config.eval_batch_size,
-                     mean=config.mean, std=config.std, workers=config.decode_workers) if history else None
+                     mean=config.mean, std=config.std, workers=config.decode_workers,
+                     keep_predictions=keep_best) if history else None
+    best_epoch, best_state, best_eval = None, None, None
+    if keep_best and history:
+        best_epoch, best_state = _restore_best(Path(checkpoint_dir) if checkpoint_dir else None, history, model)
+        best_eval = final if best_epoch == history[-1].epoch else None  # else evaluated at the end
 
     stopped = False
     for epoch in range(len(history), config.epochs):
@@ -467,7 +554,8 @@ def train(model: nn.Module, train_set: ImageDataset, val_set: ImageDataset, conf
                                    config.eval_batch_size, config.seed, config.decode_workers)
         final = evaluate(model, val_set, input_size=config.input_size,
                          batch_size=config.eval_batch_size, mean=config.mean, std=config.std,
-                         channels_last=config.channels_last, workers=config.decode_workers)
+                         channels_last=config.channels_last, workers=config.decode_workers,
+                         keep_predictions=keep_best)
         _check_not_diverged(model, train_loss, final.loss, epoch, run.steps, train_set.num_classes, config)
         stats = EpochStats(epoch + 1, train_loss, final.loss, final.top1, final.top5, lr,
                            time.perf_counter() - started, len(train_set) / train_seconds)
@@ -476,11 +564,36 @@ def train(model: nn.Module, train_set: ImageDataset, val_set: ImageDataset, conf
             atomic_torch_save(checkpoint_payload(model, optimizer, amp.scaler, generator, epoch + 1, history,
                                                  config, train_set.class_names), checkpoint_path)
         last_good_state = copy.deepcopy(model.state_dict())
+        if keep_best and is_better(stats, history[best_epoch - 1] if best_epoch else None):
+            best_epoch, best_state, best_eval = stats.epoch, _cpu_state(model), final
+            if checkpoint_path is not None:  # after last.pt: a run killed between the two still resumes right
+                atomic_torch_save({"format": BEST_FORMAT, "epoch": best_epoch, "model": best_state},
+                                  checkpoint_path.with_name(BEST_CHECKPOINT_NAME))
         if on_epoch_end is not None:
             on_epoch_end(stats)
     # hand the model back on the CPU in the default layout (latency, export, saving, reuse)
     model.to("cpu", memory_format=torch.contiguous_format)
-    return TrainResult(history, final, list(train_set.class_names), stopped)
+    result = TrainResult(history, final, list(train_set.class_names), stopped)
+    if keep_best and history:
+        _hand_back_best(result, model, best_epoch, best_state, best_eval, val_set, config)
+    return result
+
+
+def _hand_back_best(result: TrainResult, model: nn.Module, best_epoch: int, best_state: dict,
+                    best_eval: EvalResult | None, val_set, config: TrainConfig) -> None:
+    """keep_best: the model and `result.final` become the best epoch's, the last one's kept beside."""
+    result.best_epoch, result.last = best_epoch, result.final
+    if best_epoch == result.history[-1].epoch:
+        return
+    result.last_state = _cpu_state(model)
+    model.load_state_dict(best_state)
+    if best_eval is None:  # the best epoch is from before a resume: evaluated again, on the training device
+        model.to(resolve_device(config.device))
+        best_eval = evaluate(model, val_set, input_size=config.input_size, batch_size=config.eval_batch_size,
+                             mean=config.mean, std=config.std, channels_last=config.channels_last,
+                             workers=config.decode_workers, keep_predictions=True)
+        model.to("cpu")
+    result.final = best_eval
 
 
 def _diverged(loss: torch.Tensor, step: int, steps: int, lr: float, config: TrainConfig):

@@ -4,8 +4,11 @@
     python -m mnas train --data my_photos --arch "r1_k3_s22_e1_i3_o32_conv, ..." --input-size 224
     python -m mnas train --data my_photos --model mnasnet1_0 --pretrained --freeze-backbone
 
-Writes model.pth (what ``infer_mnasnet`` / ``python -m mnas infer`` load), classes.txt, history.json,
-curves.png, optionally model.onnx, and checkpoints/last.pt in --output (see `mnas.train_job`).
+Writes model.pth (what ``infer_mnasnet`` / ``python -m mnas infer`` load; the best epoch on validation,
+last.pth the last one), classes.txt, history.json, curves.png, split.json, evaluation/ (confusion matrix,
+per-class precision / recall / F1, top-1 / top-5 with 95 % intervals: `mnas.evaluation`), optionally
+model.onnx, and checkpoints/ in --output (see `mnas.train_job`). With --pretrained, --batch-size and
+--learning-rate default to fine-tuning values (8 and 0.001, the Ikomia HUB's); a value given always wins.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from .train_job import TrainJob
 
     parser.add_argument("--data", required=True,
-                        help="dataset folder: <data>/train/<class>/* and optionally <data>/val/<class>/*")
+                        help="dataset folder: <data>/train/<class>/* and optionally <data>/val/<class>/*, or a "
+                        "flat folder of class folders <data>/<class>/* (validation held out, --val-fraction)")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--model", default="mnasnet0_5", help="a named variant (default mnasnet0_5)")
     which.add_argument("--arch", help="an architecture string instead of --model (see mnas/arch.py)")
@@ -39,12 +43,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def job_from_args(args: argparse.Namespace):
-    from .train_job import TrainJob, train_config
+    from .train_job import TrainJob, auto_choices, auto_values_named
 
-    config = train_config(settings.values_from_args(TrainConfig, args), args.data)
+    job_settings = settings.values_from_args(TrainJob, args)
+    fields = settings.values_from_args(TrainConfig, args)
+    chosen = auto_choices(fields, args.data, pretrained=job_settings["pretrained"])  # a value given stays
+    config = settings.build(TrainConfig, {**fields, **chosen})
     return settings.build(TrainJob, dict(data=args.data, model=args.arch or args.model, output_folder=args.output,
                                          config=config, limit_per_class=args.limit_per_class,
-                                         **settings.values_from_args(TrainJob, args)))
+                                         auto_values=auto_values_named(chosen), **job_settings))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,9 +93,13 @@ def run(args: argparse.Namespace) -> int:
     if not result.history:
         print("no epoch finished: nothing written")
         return 1
-    print(f"top-1 {result.final.top1:.2%} after {result.history[-1].epoch} epoch(s) on {outcome.num_val} "
-          f"validation images; per class: " +
-          ", ".join(f"{name} {acc:.0%}" for name, acc in result.per_class_accuracy.items()))
+    kept = (f"model.pth: epoch {result.best_epoch} of {result.history[-1].epoch} (the best validation top-1; "
+            "last.pth: the last)" if result.best_epoch else f"model.pth: the last epoch, {result.history[-1].epoch}")
+    print(f"{kept}; validation top-1 {result.final.top1:.2%} on {outcome.num_val} images")
+    if outcome.evaluation:
+        from .evaluation import format_table
+
+        print(f"evaluation on {outcome.evaluation['data']['split']}: " + format_table(outcome.evaluation))
     for name, path in outcome.files.items():
         print(f"{name}: {path}")
     return 0

@@ -32,6 +32,7 @@ NOT_OFFERED = {
     (TrainJob, "config"): "the TrainConfig, whose settings are offered one by one",
     (TrainJob, "limit_per_class"): "CLI only (--limit-per-class): quick runs from the command line",
     (TrainJob, "cache_dir"): "Python API only: where decoded datasets are cached",
+    (TrainJob, "auto_values"): "a record: the settings left to auto and what they became (train_job.auto_choices)",
 }
 
 # (configuration, plugin, command-line module, options the CLI needs to parse)

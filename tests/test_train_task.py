@@ -71,8 +71,9 @@ def test_task_trains_logs_to_mlflow_and_infer_mnasnet_reproduces_its_accuracy(
 
     result = task.outcome.result
     assert [s.epoch for s in result.history] == [1, 2] and not result.stopped
-    assert {p.name for p in output.iterdir()} == {"model.pth", "classes.txt", "model.onnx", "history.json",
-                                                   "curves.png", "checkpoints"}
+    assert {p.name for p in output.iterdir()} == {"model.pth", "last.pth", "classes.txt", "model.onnx",
+                                                   "history.json", "curves.png", "split.json", "evaluation",
+                                                   "checkpoints"}
     assert read_class_file(output / "classes.txt") == CLASSES
     history = json.loads((output / "history.json").read_text())
     assert [h["top1"] for h in history["history"]] == [s.top1 for s in result.history]

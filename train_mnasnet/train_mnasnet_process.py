@@ -1,8 +1,14 @@
-"""train_mnasnet: train or fine-tune any MnasNet on a folder dataset, logging to MLflow the Ikomia way.
+"""train_mnasnet: train or fine-tune any MnasNet on a folder dataset, logging to MLflow and TensorBoard
+the Ikomia way.
 
 A thin adapter: parameters (strings) -> `mnas.train_job.TrainJob`; `mnas.train_job.run_training_job`
-does the work; each finished epoch is logged (`log_metrics`) and reported (`emit_step_progress`).
-Input 0 is the dataset folder (``<root>/train/<class>/*``, optional ``<root>/val/<class>/*``).
+does the work; each finished epoch is logged (`log_metrics`, and TensorBoard event files through
+`mnas_ikomia.tracking.TensorBoardLog`) and reported (`emit_step_progress`). Input 0 is the dataset
+folder (``<root>/train/<class>/*``, optional ``<root>/val/<class>/*``; or a flat ``<root>/<class>/*``).
+
+Outputs: 0 the model file (model.pth: the best epoch on validation), 1 the per-class table (precision,
+recall, F1, images; macro and weighted averages), 2 top-1 / top-5 with their 95 % Wilson intervals and
+the number of images, 3 the confusion matrix, 4 the whole evaluation report as a dict (`mnas.evaluation`).
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ import re
 from pathlib import Path
 
 from ikomia import core, dataprocess
-from mnas_ikomia.folder_train_task import FolderTrainTask
+from ikomia.dataprocess.io.datadictIO import DataDictIO
+from mnas_ikomia.folder_train_task import FolderTrainTask, progress_logger
+from mnas_ikomia.tracking import TensorBoardLog
 from mnas_ikomia.params import CheckedParams, param_factory
 from mnas_ikomia.task_info import one_line, task_factory
 
@@ -23,7 +31,8 @@ from mnas.models import VARIANTS
 from mnas.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from mnas.data import IMAGE_CHANNELS
 from mnas.train import TrainConfig
-from mnas.train_job import CHECKPOINT_DIR_NAME, TrainJob, run_training_job, train_config
+from mnas.train_job import (CHECKPOINT_DIR_NAME, EVALUATION_DIR_NAME, TrainJob, auto_choices, auto_values_named,
+                            describe_auto_values, run_training_job)
 
 logger = logging.getLogger(__name__)
 
@@ -53,12 +62,15 @@ def job_from_values(values: dict[str, str], data_folder: str = "") -> TrainJob:
     if job_settings["pretrained"] and arch:
         raise ValueError("pretrained needs model_name (ImageNet weights exist for the named variants), "
                          "not an architecture string in arch")
-    config = train_config(settings.parse_strings(TrainConfig, values), data_folder)
+    fields = settings.parse_strings(TrainConfig, values)
+    chosen = auto_choices(fields, data_folder, pretrained=job_settings["pretrained"])  # a value given stays
+    config = settings.build(TrainConfig, {**fields, **chosen})
     if config.freeze_backbone and not job_settings["pretrained"]:
         raise ValueError("freeze_backbone needs pretrained=True: freezing a random backbone would train "
                          "a classifier on random features")
     return settings.build(TrainJob, dict(data=data_folder, model=arch or model_name, config=config,
-                                         output_folder=values["output_folder"].strip(), **job_settings))
+                                         output_folder=values["output_folder"].strip(),
+                                         auto_values=auto_values_named(chosen), **job_settings))
 
 
 class TrainMnasnetParam(CheckedParams):
@@ -82,7 +94,7 @@ class TrainMnasnet(FolderTrainTask):
     """Trains on the dataset folder of input 0; writes model.pth + classes.txt for infer_mnasnet."""
 
     param_class = TrainMnasnetParam
-    folder_layout = "train/<class>/ (and optionally val/<class>/)"
+    folder_layout = "train/<class>/ (and optionally val/<class>/), or <class>/ folders"
 
     def __init__(self, name, param):
         FolderTrainTask.__init__(self, name, param)
@@ -90,7 +102,15 @@ class TrainMnasnet(FolderTrainTask):
         # output 0, the model file written (infer_mnasnet's model file input)
         self.add_input(dataprocess.CPathIO(core.IODataType.FILE_PATH))
         self.add_output(dataprocess.CPathIO(core.IODataType.FILE_PATH))
+        # the evaluation of the model file: per-class table, accuracy table, confusion matrix, whole report
+        for title in ("per-class precision, recall, F1", "top-1 / top-5 accuracy, 95 % Wilson interval"):
+            table = dataprocess.CNumericIO(title)
+            table.set_output_type(dataprocess.NumericOutputType.TABLE)
+            self.add_output(table)
+        self.add_output(dataprocess.CImageIO())
+        self.add_output(DataDictIO())
         self.outcome = None  # the last run's mnas.train_job.JobResult
+        self.tensorboard = None  # the last run's mnas_ikomia.tracking.TensorBoardLog
 
     def get_progress_steps(self):
         try:
@@ -100,12 +120,31 @@ class TrainMnasnet(FolderTrainTask):
 
     def work(self, folder: str) -> None:
         self.outcome = None
+        self._clear_outputs()
         job = job_from_values(self._values_with_chained_arch(), folder)
         self.start_progress(PLUGIN_NAME, "epoch")
         self._report_resumed_epochs(job)
-        self.outcome = run_training_job(job, on_epoch_end=self._on_epoch_end, should_stop=self.should_stop)
-        self._log_outcome(self.outcome)
+        if job.auto_values:
+            progress_logger.info("%s: settings left to auto: %s", PLUGIN_NAME,
+                                 describe_auto_values(job.auto_values, job.pretrained))
+            self.log_params({f"auto/{name}": str(value) for name, value in job.auto_values.items()})
+        self.tensorboard = TensorBoardLog(PLUGIN_NAME)
+        self._best_top1 = None
+        try:
+            self.outcome = run_training_job(job, on_epoch_end=self._on_epoch_end, should_stop=self.should_stop)
+            self._log_outcome(self.outcome)
+        finally:
+            self.tensorboard.close()
         self.get_output(0).set_path(str(self.outcome.files.get("model", "")))
+        if self.outcome.evaluation:
+            self._publish_evaluation(self.outcome)
+
+    def _clear_outputs(self) -> None:
+        self.get_output(0).set_path("")
+        for index in (1, 2):
+            self.get_output(index).clear_data()
+        self.get_output(3).clear_data()
+        self.get_output(4).clear_data()
 
     def _values_with_chained_arch(self) -> dict[str, str]:
         """The parameters, `arch` replaced by the architecture file of input 1 when one is connected."""
@@ -130,8 +169,20 @@ class TrainMnasnet(FolderTrainTask):
                 self.step_progress(f"epoch {epoch}: finished before, resumed")
 
     def _on_epoch_end(self, stats) -> None:
-        self.log_metrics(stats.metrics(), step=stats.epoch)
+        self._best_top1 = stats.top1 if self._best_top1 is None else max(self._best_top1, stats.top1)
+        metrics = {**stats.metrics(), "best_top1": self._best_top1}
+        self.log_metrics(metrics, step=stats.epoch)
+        first = self.tensorboard.log_dir is None
+        self.tensorboard.scalars(metrics, stats.epoch)
+        if first and self.tensorboard.log_dir is not None:  # its folder is made by the first values
+            self._tag("tensorboard_logdir", str(self.tensorboard.log_dir))
         self.step_progress(f"epoch {stats.epoch}: validation top-1 {stats.top1:.3f}, loss {stats.val_loss:.4f}")
+
+    def _tag(self, key: str, value: str) -> None:
+        if self.experiment_id is not None:
+            import mlflow
+
+            mlflow.set_tag(key, value)
 
     def _log_outcome(self, outcome) -> None:
         result = outcome.result
@@ -141,21 +192,83 @@ class TrainMnasnet(FolderTrainTask):
         last_epoch = result.history[-1].epoch
         self.log_metrics({metric_key(f"class_top1/{name}"): accuracy
                           for name, accuracy in result.per_class_accuracy.items()}, step=last_epoch)
-        self.log_metrics({"skipped_files": outcome.skipped_files}, step=last_epoch)
-        for path in outcome.files.values():
-            self.log_artifact(str(path))
-        logger.info("%s: %s after %d epoch(s): top-1 %.2f%%; model file %s", PLUGIN_NAME,
-                    "stopped" if result.stopped else "finished", last_epoch, 100 * result.final.top1,
-                    outcome.files["model"])
+        self.log_metrics({"skipped_files": outcome.skipped_files, "kept_epoch": result.returned_epoch},
+                         step=last_epoch)
+        self._tag("model_file_epoch", f"{result.returned_epoch} ({'best' if result.best_epoch else 'last'} of "
+                                      f"{last_epoch})")
+        if outcome.evaluation:
+            figures = evaluation_metrics(outcome.evaluation)
+            self.log_metrics(figures, step=last_epoch)
+            self.tensorboard.scalars(figures, last_epoch)
+            self.tensorboard.image("evaluation/confusion_matrix", _read_png(
+                outcome.files["evaluation/confusion_matrix.png"]), last_epoch)
+        for name, path in outcome.files.items():
+            if not name.startswith(EVALUATION_DIR_NAME + "/"):
+                self.log_artifact(str(path))
+        if outcome.evaluation and self.experiment_id is not None:
+            import mlflow
+
+            mlflow.log_artifacts(str(outcome.output_folder / EVALUATION_DIR_NAME), artifact_path=EVALUATION_DIR_NAME)
+        kept = f"epoch {result.best_epoch} (the best)" if result.best_epoch else "the last epoch"
+        logger.info("%s: %s after %d epoch(s): model file %s holds %s, validation top-1 %.2f%%", PLUGIN_NAME,
+                    "stopped" if result.stopped else "finished", last_epoch, outcome.files["model"], kept,
+                    100 * result.final.top1)
+        if outcome.evaluation:
+            from mnas.evaluation import summary_line
+
+            progress_logger.info("%s: evaluation on %s: %s", PLUGIN_NAME, outcome.evaluation["data"]["split"],
+                                 summary_line(outcome.evaluation))
+
+    def _publish_evaluation(self, outcome) -> None:
+        """Outputs 1-4: the report's tables, its confusion matrix and the report itself."""
+        from mnas.evaluation import accuracy_rows, table_columns
+
+        report = outcome.evaluation
+        for index, (rows, columns) in ((1, table_columns(report)), (2, accuracy_rows(report))):
+            table = self.get_output(index)
+            for header, values in columns.items():
+                table.add_value_list([float(v) for v in values], header, rows)
+        self.get_output(3).set_image(_read_png(outcome.files["evaluation/confusion_matrix.png"]))
+        self.get_output(4).data = {key: value for key, value in report.items() if key != "predictions"} | {
+            "predictions_file": str(outcome.files["evaluation/predictions.csv"])}
+
+
+def evaluation_metrics(report: dict) -> dict[str, float]:
+    """The report's figures as MLflow / TensorBoard metrics (evaluation/...)."""
+    k = report["topk"]["k"]
+    figures = {"evaluation/images": float(report["images"])}
+    for key, name in (("top1", "top1"), ("topk", f"top{k}")):
+        for part, field in (("", "accuracy"), ("_low", "low"), ("_high", "high")):
+            figures[f"evaluation/{name}{part}"] = report[key][field]
+    for kind in ("macro_average", "weighted_average"):
+        for metric in ("precision", "recall", "f1"):
+            figures[f"evaluation/{kind.split('_')[0]}_{metric}"] = report[kind][metric]
+    for row in report["per_class"]:
+        for metric in ("precision", "recall", "f1"):
+            figures[metric_key(f"evaluation/{metric}/{row['class']}")] = row[metric]
+    return figures
+
+
+def _read_png(path: Path):
+    """A PNG plot as an RGB uint8 array (an image output, a TensorBoard image)."""
+    import matplotlib.image
+    import numpy as np
+
+    image = matplotlib.image.imread(str(path))[..., :3]
+    return np.ascontiguousarray((image * 255).round().astype(np.uint8))
 
 
 TrainMnasnetFactory = task_factory(
     TrainMnasnet, name=PLUGIN_NAME, algo_type=core.AlgoType.TRAIN,
     short_description="Train or fine-tune any MnasNet (named variant or searched architecture)",
     description=one_line("""
-        Trains a MnasNet classifier on a folder dataset (train/<class>/*, val/<class>/*): a named
+        Trains a MnasNet classifier on a folder dataset (train/<class>/*, val/<class>/*, or a flat
+        <class>/* folder with a held-out split): a named
         variant (MnasNet-B1 x0.5 to x1.3, A1, small) from scratch or from torchvision's ImageNet
         weights, or any architecture string found by search_mini. SGD or RMSProp, cosine or step
-        schedule with warm-up, label smoothing, augmentation fitted to the input size, a checkpoint
-        every epoch and exact resume. Writes a model file that infer_mnasnet loads as it is."""),
+        schedule with warm-up, label smoothing, augmentation fitted to the input size, fine-tuning
+        defaults when pretrained (batch 8, lr 0.001), a checkpoint every epoch and exact resume. Keeps
+        the best epoch on validation (model.pth) beside the last (last.pth), logs to MLflow and
+        TensorBoard, and reports the model: confusion matrix, per-class precision / recall / F1, top-1 /
+        top-5 with 95 % intervals. Writes a model file that infer_mnasnet loads as it is."""),
     keywords="mnasnet,nas,mobile,classification,training,fine-tuning,pytorch,mlflow")

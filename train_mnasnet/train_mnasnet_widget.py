@@ -28,7 +28,7 @@ FORM = (
         *fields_from_config(TrainConfig, ("decode_workers", "num_workers")),
         folder("output_folder", "Output folder", "where model.pth, classes.txt and checkpoints are "
                "written; empty: a new folder under ~/mnas-runs", "a new folder under ~/mnas-runs"),
-        *fields_from_config(TrainJob, ("export_onnx", "resume", "overwrite")),
+        *fields_from_config(TrainJob, ("keep_best", "export_onnx", "resume", "overwrite")),
     )),
 )
 
