@@ -16,17 +16,7 @@ Two parts, one run, same model and same in-memory data:
 
 Prints the machine's conditions (threads, cores, load average) with every figure.
 
-Measured on the 2-core development machine while 3 other engineers worked on it (load average ~6,
-this process at ~40 % of a core), one thread, 1,280 images per measurement, median of 3: bare loop
-35.5 images/s, bare loop channels-last 52.7, engine 55.8 (1.57x the bare loop, 1.06x the channels-last
-one), engine NCHW 34.2 (0.96x). Accuracy, all 50,000 images, 1 epoch: test top-1 48.3 % (top-5
-92.8 %) in 13.9 min at 65 images/s; 500 images per class, 3 epochs: 34.1 % in 8.1 min.
-
-Measured on the quiet 2-core machine (2026-12-01, nothing else running), two threads,
-`python bench/train_cifar.py --epochs 3`: bare loop 125.9 images/s, bare loop channels-last 187.1,
-engine 183.7 (1.46x the bare loop, 0.98x the channels-last one), engine without augmentation 178.0,
-engine NCHW 125.0 (0.99x). Accuracy, all 50,000 images, 3 epochs: test top-1 52.2 %, 66.7 %, 69.8 %
-(top-5 97.9 %) after epochs 1-3, 15.1 min in all at about 170-180 images/s.
+Its figures so far: docs/training.md ("The engine, measured").
 """
 
 from __future__ import annotations
