@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 from ikomia import core, dataprocess
-from mnas_ikomia.params import CheckedKeysTask, param_factory, parse_bool
+from mnas_ikomia.params import CheckedKeysTask, canonical_params, param_factory, parse_bool
 from mnas_ikomia.task_info import one_line, task_factory
 
 from mnas import settings
@@ -58,12 +58,31 @@ def _file_state(path: str) -> tuple | None:
     return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
+def hub_dataset(value: str, given, current) -> dict[str, str]:
+    """The Ikomia HUB task's dataset switch: ImageNet (the model's ImageNet weights: no weights file) or
+    Custom (your own model: the weights file given in model_weight_file, the HUB's model_path)."""
+    word = value.strip().lower()
+    weight_file = str(given.get("model_weight_file", current.get("model_weight_file", ""))).strip()
+    if word == "imagenet":
+        return {"model_weight_file": ""}
+    if word != "custom":
+        raise ValueError(f"dataset must be ImageNet or Custom (the Ikomia HUB task's switch), got {value!r}")
+    if not weight_file:
+        raise ValueError("dataset 'Custom' needs your model's weights file: set model_weight_file (the HUB's "
+                         "model_path)")
+    return {}
+
+
 class InferMnasnetParam(core.CWorkflowTaskParam):
     """Parameters of infer_mnasnet; every value is a string on the Ikomia side. The model and runtime
     ones are `mnas.infer.InferSettings`' (kept as attributes: model_name, input_size, ...); cuda and
-    top_k are the task's own."""
+    top_k are the task's own. The Ikomia HUB task's names (model_path, classes_path, dataset, model_name
+    "mnasnet") are read with their HUB meaning."""
 
     task_name = PLUGIN_NAME
+    old_names = settings.old_names(InferSettings)
+    aliases = settings.aliases(InferSettings)
+    hub_only = {"dataset": hub_dataset}
 
     def __init__(self):
         core.CWorkflowTaskParam.__init__(self)
@@ -75,6 +94,7 @@ class InferMnasnetParam(core.CWorkflowTaskParam):
 
     def set_values(self, params):
         """Parse everything before assigning anything, so a bad value leaves the old parameters intact."""
+        params = canonical_params(params, self, PLUGIN_NAME)
         current = self.get_values()
         values = {key: str(params.get(key, current[key])) for key in current}
         chosen = settings.build(InferSettings, settings.parse_strings(InferSettings, values))

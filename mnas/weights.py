@@ -434,12 +434,19 @@ def download_allowed(download: bool | None = None) -> bool:
     return not (_env_says(OFFLINE_ENV, ("1", "true", "yes")) or _env_says(DOWNLOAD_ENV, ("0", "false", "no")))
 
 
-def missing_imagenet_message(model_name: str) -> str:
+# What else a user can do without the ImageNet weights, in the parameters of what asked for them
+USE_A_WEIGHTS_FILE = "give model_weight_file"           # inference: infer_mnasnet, python -m mnas infer
+TRAIN_FROM_SCRATCH = "turn pretrained off to train from scratch"  # training: train_mnasnet, python -m mnas train
+
+
+def missing_imagenet_message(model_name: str, instead: str = USE_A_WEIGHTS_FILE) -> str:
+    """Where the variant's ImageNet weights were looked for and how to get them; `instead` is the other
+    way, named in the parameters of the task or command that needed them."""
     weights, path = published_weights(model_name), imagenet_checkpoint_path(model_name)
     return (f"ImageNet weights for {model_name} not found: looked for {path} ({weights.origin} in the "
             f"torch hub cache, $TORCH_HOME/hub/checkpoints). Copy {path.name} (from {weights.url}) to that "
             f"folder, or let it download when online (downloads are off with {OFFLINE_ENV}=1 or "
-            f"download=False), or give model_weight_file")
+            f"download=False), or {instead}")
 
 
 def download_imagenet_weights(model_name: str) -> Path:
@@ -459,18 +466,21 @@ def download_imagenet_weights(model_name: str) -> Path:
                            sha256=weights.sha256, check=usable)
 
 
-def load_imagenet_state_dict(model_name: str, *, download: bool | None = None) -> dict:
+def load_imagenet_state_dict(model_name: str, *, download: bool | None = None,
+                             instead: str = USE_A_WEIGHTS_FILE) -> dict:
     """The variant's ImageNet state dict (timm's converted to our layout by the caller): the cached file,
-    or a download when allowed (see the module doc); loaded ``weights_only=True``."""
+    or a download when allowed (see the module doc); loaded ``weights_only=True``. A missing file's
+    error ends with `instead` (`missing_imagenet_message`)."""
     path = imagenet_checkpoint_path(model_name)
     if not path.exists():
         if not download_allowed(download):
-            raise WeightsNotFoundError(f"{missing_imagenet_message(model_name)}. Offline: not downloaded")
+            raise WeightsNotFoundError(f"{missing_imagenet_message(model_name, instead)}. Offline: not "
+                                       "downloaded")
         try:
             download_imagenet_weights(model_name)
         except DownloadError as error:
-            raise WeightsNotFoundError(f"{missing_imagenet_message(model_name)}. The download failed: "
-                                       f"{error}") from None
+            raise WeightsNotFoundError(f"{missing_imagenet_message(model_name, instead)}. The download "
+                                       f"failed: {error}") from None
     what = "ImageNet weights file"
     try:
         return extract_state_dict(read_torch_file(path, what), f"{what} {str(path)!r}")
@@ -479,10 +489,10 @@ def load_imagenet_state_dict(model_name: str, *, download: bool | None = None) -
 
 
 def load_imagenet_model(model_name: str, *, input_size: int = DEFAULT_INPUT_SIZE, dropout: float | None = None,
-                        download: bool | None = None) -> MnasNet:
+                        download: bool | None = None, instead: str = USE_A_WEIGHTS_FILE) -> MnasNet:
     """The variant with its published ImageNet weights (1000 classes), its `published_weights`
     metadata in ``model.pretrained_metadata``."""
-    state_dict = load_imagenet_state_dict(model_name, download=download)
+    state_dict = load_imagenet_state_dict(model_name, download=download, instead=instead)
     source = f"ImageNet weights {str(imagenet_checkpoint_path(model_name))!r}"
     model = create_model(model_name, num_classes=head_size(state_dict), input_size=input_size, dropout=dropout)
     load_state_dict_into(model, state_dict, source=source, model_label=model_name)
@@ -514,7 +524,7 @@ def build_model(name_or_arch: str, num_classes: int, input_size: int, *, pretrai
         raise ValueError("pretrained needs a model_name with ImageNet weights (one of "
                          f"{', '.join(PRETRAINED_VARIANTS)}), not an architecture string")
     # a clear error when not available
-    model = load_imagenet_model(name_or_arch, input_size=input_size, dropout=dropout)
+    model = load_imagenet_model(name_or_arch, input_size=input_size, dropout=dropout, instead=TRAIN_FROM_SCRATCH)
     model.classifier = nn.Linear(model.classifier.in_features, num_classes)
     nn.init.normal_(model.classifier.weight, 0, 0.01)
     nn.init.zeros_(model.classifier.bias)

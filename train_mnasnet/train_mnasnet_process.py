@@ -15,19 +15,20 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from pathlib import Path
 
 from ikomia import core, dataprocess
 from ikomia.dataprocess.io.datadictIO import DataDictIO
 from mnas_ikomia.folder_train_task import FolderTrainTask, progress_logger
 from mnas_ikomia.tracking import TensorBoardLog
-from mnas_ikomia.params import CheckedParams, param_factory
+from mnas_ikomia.params import CheckedParams, param_factory, parse_bool
 from mnas_ikomia.task_info import one_line, task_factory
 
 from mnas import settings
 from mnas.arch import parse_arch
 from mnas.locks import expand_folder
-from mnas.models import VARIANTS
+from mnas.models import MODEL_NAME_ALIASES, VARIANTS, canonical_model_name
 from mnas.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from mnas.data import IMAGE_CHANNELS
 from mnas.train import TrainConfig
@@ -52,7 +53,7 @@ def job_from_values(values: dict[str, str], data_folder: str = "") -> TrainJob:
 
     input_size auto is decided from `data_folder` (224 while it is not known yet)."""
     arch = values["arch"].strip()
-    model_name = values["model_name"].strip()
+    model_name = canonical_model_name(values["model_name"].strip())
     if arch:
         parse_arch(arch, image_channels=IMAGE_CHANNELS)  # ArchStringError names the block and token
     elif model_name not in VARIANTS:
@@ -73,12 +74,31 @@ def job_from_values(values: dict[str, str], data_folder: str = "") -> TrainJob:
                                          auto_values=auto_values_named(chosen), **job_settings))
 
 
+def hub_export_pth(value: str, given, current) -> dict[str, str]:
+    """The Ikomia HUB trainer's export_pth (save a .pth): model.pth is always written here, the model file
+    infer_mnasnet loads, so True is what happens anyway and False is said not to be followed."""
+    if not parse_bool(value, "export_pth"):
+        warnings.warn(f"{PLUGIN_NAME}: export_pth=False is not followed: model.pth is always written (it is "
+                      "the model file infer_mnasnet loads; export_onnx adds model.onnx beside it)", UserWarning,
+                      stacklevel=2)
+    return {}
+
+
 class TrainMnasnetParam(CheckedParams):
-    """Parameters of train_mnasnet, as strings (see `mnas_ikomia.params`)."""
+    """Parameters of train_mnasnet, as strings (see `mnas_ikomia.params`); the Ikomia HUB trainer's
+    names (use_pretrained, feature_extract, export_pth, model_name "mnasnet") are read with their HUB
+    meaning."""
 
     task_name = PLUGIN_NAME
     defaults = DEFAULTS
     old_names = {**settings.old_names(TrainJob), **settings.old_names(TrainConfig)}
+    aliases = {**settings.aliases(TrainJob), **settings.aliases(TrainConfig)}
+    value_aliases = {"model_name": MODEL_NAME_ALIASES}
+    hub_only = {"export_pth": hub_export_pth}
+    elsewhere = dict.fromkeys(
+        ("model_path", "model_weight_file", "class_file", "classes_path", "dataset"),
+        "an infer_mnasnet parameter: train_mnasnet trains model_name, from its ImageNet weights with "
+        "pretrained, or arch, and writes the model file infer_mnasnet takes as model_weight_file")
     check = staticmethod(job_from_values)
 
 
