@@ -349,7 +349,8 @@ def build(cls, fields: dict[str, Any]):
 
 
 class DeprecatedOption(argparse.Action):
-    """An old option name: still works, and says which one replaces it."""
+    """An old option name: still works, and says which one replaces it. ``nargs=0`` with ``const``
+    makes it a flag (``--download`` for ``--download-data``: it stores `const`)."""
 
     def __init__(self, *args, new_flag: str, **kwargs):
         self.new_flag = new_flag
@@ -357,7 +358,13 @@ class DeprecatedOption(argparse.Action):
 
     def __call__(self, parser, namespace, values, option_string=None):
         print(f"warning: {option_string} is deprecated: use {self.new_flag}", file=sys.stderr)
-        setattr(namespace, self.dest, values)
+        setattr(namespace, self.dest, self.const if self.nargs == 0 else values)
+
+
+def deprecated_flag(parser, old: str, new: str, dest: str) -> None:
+    """`old`, a flag (no value) that `new` replaced, kept working and hidden."""
+    parser.add_argument(old, dest=dest, action=DeprecatedOption, nargs=0, const=True, new_flag=new,
+                        default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
 def _argument_type(s: Setting):

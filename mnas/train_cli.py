@@ -1,8 +1,8 @@
 """``python -m mnas train``: the train_mnasnet job from the command line, with a tqdm progress bar.
 
-    python -m mnas train --data ../shared/datasets/cifar10-jpg --model mnasnet0_5 --epochs 10
+    python -m mnas train --data ../shared/datasets/cifar10-jpg --model-name mnasnet0_5 --epochs 10
     python -m mnas train --data my_photos --arch "r1_k3_s22_e1_i3_o32_conv, ..." --input-size 224
-    python -m mnas train --data my_photos --model mnasnet1_0 --pretrained --freeze-backbone
+    python -m mnas train --data my_photos --model-name mnasnet1_0 --pretrained --freeze-backbone
 
 Writes model.pth (what ``infer_mnasnet`` / ``python -m mnas infer`` load; the best epoch on validation,
 last.pth the last one), classes.txt, history.json, curves.png, split.json, evaluation/ (confusion matrix,
@@ -28,8 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="dataset folder: <data>/train/<class>/* and optionally <data>/val/<class>/*, or a "
                         "flat folder of class folders <data>/<class>/* (validation held out, --val-fraction)")
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--model", default="mnasnet0_5", help="a named variant (default mnasnet0_5)")
-    which.add_argument("--arch", help="an architecture string instead of --model (see mnas/arch.py)")
+    # --model-name, as python -m mnas infer and both tasks name it (--model: its earlier name)
+    which.add_argument("--model-name", dest="model_name", default="mnasnet0_5",
+                       help="a named variant (default mnasnet0_5; mnasnet, the Ikomia HUB's: mnasnet1_0)")
+    which.add_argument("--model", dest="model_name", action=settings.DeprecatedOption, new_flag="--model-name",
+                       default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    which.add_argument("--arch", help="an architecture string instead of --model-name (see mnas/arch.py)")
     parser.add_argument("--output", default="", help="output folder (default: a new one under $MNAS_OUTPUT_DIR "
                                                      "or ~/mnas-runs)")
     parser.add_argument("--limit-per-class", type=int, default=None,
@@ -49,7 +53,7 @@ def job_from_args(args: argparse.Namespace):
     fields = settings.values_from_args(TrainConfig, args)
     chosen = auto_choices(fields, args.data, pretrained=job_settings["pretrained"])  # a value given stays
     config = settings.build(TrainConfig, {**fields, **chosen})
-    return settings.build(TrainJob, dict(data=args.data, model=args.arch or args.model, output_folder=args.output,
+    return settings.build(TrainJob, dict(data=args.data, model=args.arch or args.model_name, output_folder=args.output,
                                          config=config, limit_per_class=args.limit_per_class,
                                          auto_values=auto_values_named(chosen), **job_settings))
 
