@@ -2,7 +2,7 @@
 
 Every measured figure is written once: a bench writes it as JSON under ``bench/results/`` and the pages
 show it through a block that this module renders. A Markdown page under ``docs/`` holds each block
-between two markers naming its table (one of `TABLES`)::
+between two markers naming its table (one of `TABLES`):
 
     <!-- results: strategies -->
     | ... rendered here ... |
