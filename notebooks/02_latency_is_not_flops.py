@@ -36,9 +36,8 @@
 # * build a per-layer lookup-table predictor and judge it on networks it was and was not built from;
 # * explain why the paper measured on the phone, and which engine this project's search measures with.
 #
-# **Lesson time:** on the project's 2-core machine on 2026-12-02, shared with other jobs (load average
-# 5-7): fast mode 46 s (the test suite), full mode 378 s with the teacher's edition's solutions.
-# Earlier figures, some on a quiet machine, for the lesson before its second edition: README.md.
+# **Lesson time:** measured on the project's 2-core machine in fast mode (the test suite) and in full
+# mode (the teacher's edition): `docs/lessons.md`, "Lesson times", in the repository.
 
 # %% tags=["parameters"]
 import os

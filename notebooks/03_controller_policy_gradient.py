@@ -41,11 +41,8 @@
 #   measurements over many seeds, judge them with intervals, and say what a noisy proxy lets a
 #   controller learn.
 #
-# **Lesson time:** on the project's 2-core machine on 2026-12-02, shared with other jobs (load average
-# 5-7): fast mode 20 s (the test suite), full mode 346 s with the teacher's edition's solutions,
-# before section 7 was added. With section 7, at load average 2-4: fast mode 38 s (the test suite);
-# in full mode section 7's 30 table searches took 170 s (the whole full mode was not timed again).
-# Earlier figures, some on a quiet machine, for the lesson before its second edition: README.md.
+# **Lesson time:** measured on the project's 2-core machine in fast mode (the test suite) and in full
+# mode (the teacher's edition): `docs/lessons.md`, "Lesson times", in the repository.
 
 # %% tags=["parameters"]
 import os
@@ -586,15 +583,8 @@ record_claims(OUTPUTS, table={
 # * **Latency hardly moves.** The median latency of the children sampled stays below T, near the
 #   table's own: with $w = -0.07$ the reward barely cares (lesson 4 shows what a hard constraint does).
 #
-# In the teacher's run (full mode: 10 seeds of 500 children per strategy, 2026-12-02), the proxy top-1
-# of the 1,296 architectures spread from 13.1 % to 25.8 % with a standard deviation of 2.12 points,
-# against 1.86 points of seed noise; 24 architectures lay within one seed standard deviation of the
-# best reward. The controller's sampled reward rose from 0.200 in the first window to 0.242 in the
-# last (random search: 0.198 and 0.200; evolution: 0.200 and 0.209), +0.042 over random search
-# (95 % interval +0.038 to +0.047), while its entropy fell from 0.83 to 0.04 nats per free decision
-# (uniform: 0.90). After 500 children the regret of the best logged child was 0.015 for the
-# controller, 0.016 for random search and 0.020 for evolution; the controller minus random search,
-# -0.001 (-0.006 to +0.004), and that interval contained zero at every budget printed (20 to 500).
+# Your run's figures are the ones printed above; the teacher's edition's, for comparison, are in the
+# repository's `docs/lessons.md` ("The teacher's runs of lessons 3 and 4").
 #
 # ## Exercises
 #

@@ -40,11 +40,8 @@
 # * judge a controller-against-random comparison at a tiny budget, with its noise;
 # * run and resume the same search as the `search_mini` Ikomia task.
 #
-# **Lesson time:** on the project's 2-core machine on 2026-12-02, shared with other jobs (load average
-# 5-7): fast mode 44 s (the test suite), full mode 354 s with the teacher's edition's solutions,
-# before section 1's table searches were added. With them, at load average 2-4: fast mode 57 s (the
-# test suite); in full mode the nine table searches took 193 s (the whole full mode was not timed
-# again). Earlier figures, some on a quiet machine, for the lesson before its second edition: README.md.
+# **Lesson time:** measured on the project's 2-core machine in fast mode (the test suite) and in full
+# mode (the teacher's edition): `docs/lessons.md`, "Lesson times", in the repository.
 
 # %% tags=["parameters"]
 import os
@@ -188,12 +185,10 @@ record_claims(OUTPUTS, table_latency=latency_claims, soft_pull={str(w): pull for
 # $w = -0.3$; most architectures are much closer to each other than that. The hard constraint is,
 # despite its name, a slope: above T the reward is $ACC \times T/LAT$, so a child 5 % over T keeps
 # 95 % of its reward. Meanwhile one training seed moves a proxy accuracy by about 9 % of itself. A
-# controller follows whatever moves its reward most, and here that is the proxy's luck. In the
-# teacher's run (full mode: 3 seeds of 500 children per reward, 2026-12-02) the medians of the
-# learned halves were 0.92 (w = -0.07), 1.05 (w = -0.3) and 0.94 (hard) times the skeleton's latency,
-# against 0.93 for the table, with 64 %, 33 % and 34 % of the children at or under the hard run's T
-# (the table: 50 %). A latency term steers a search only when the accuracy signal is cleaner than the
-# latency term is strong: a longer proxy, or a steeper penalty.
+# controller follows whatever moves its reward most, and here that is the proxy's luck (the teacher's
+# edition's medians, for comparison with yours: the repository's `docs/lessons.md`). A latency term
+# steers a search only when the accuracy signal is cleaner than the latency term is strong: a longer
+# proxy, or a steeper penalty.
 
 # %% [markdown]
 # ## 2. Running the search

@@ -37,9 +37,8 @@
 #   their latency, trained identically, tested on the same images, with a verdict and its interval;
 # * explain why a proxy's winner must be retrained before it is believed (the winner's curse).
 #
-# **Lesson time:** on the project's 2-core machine on 2026-12-02, shared with other jobs (load average
-# 5-7): fast mode 41 s (the test suite), full mode 823 s with the teacher's edition's solutions (the new section 7 included).
-# Earlier figures, some on a quiet machine, for the lesson before its second edition: README.md.
+# **Lesson time:** measured on the project's 2-core machine in fast mode (the test suite) and in full
+# mode (the teacher's edition): `docs/lessons.md`, "Lesson times", in the repository.
 
 # %% tags=["parameters"]
 import os
@@ -360,7 +359,8 @@ record_claims(OUTPUTS, final_verdict={k: final["verdict"][k] for k in ("position
 #   on the same images, time them with the search's paired meter, and compare the winner with B1's
 #   curve at its latency, with a 95 % interval.
 # * With a handful of children and a near-chance proxy the honest answer is often "not shown": the
-#   project's own main job found its winner below B1's curve (README). That, too, is a result.
+#   project's own main job found its winner below B1's curve (the repository's
+#   `docs/search/findings.md`). That, too, is a result.
 #
 # ## References
 #

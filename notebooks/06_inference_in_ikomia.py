@@ -33,9 +33,8 @@
 # * say what to ship for a runtime with and without PyTorch, and check a deployment reproduces the
 #   answers.
 #
-# **Lesson time:** on the project's 2-core machine on 2026-12-02, shared with other jobs (load average
-# 5-7): fast mode 13 s (the test suite), full mode 101 s with the teacher's edition's solutions.
-# Earlier figures, some on a quiet machine, for the lesson before its second edition: README.md.
+# **Lesson time:** measured on the project's 2-core machine in fast mode (the test suite) and in full
+# mode (the teacher's edition): `docs/lessons.md`, "Lesson times", in the repository.
 
 # %% tags=["parameters"]
 import os
