@@ -32,8 +32,8 @@ class PublishSettings:
 
     top_k: int | None = settings.setting(
         None, "whole-image results: every class with its confidence (all; as Ikomia's results table and "
-        "the public MnasNet task give them), or only the k most probable (publishing 1,000 results costs "
-        "about 0.3 ms a frame)", label="Classes published", kind="integer", minimum=1, maximum=100000,
+        "the public MnasNet task give them), or only the k most probable (fewer results to format and publish "
+        "each frame)", label="Classes published", kind="integer", minimum=1, maximum=100000,
         special=ALL, special_default=True)
 
     def __post_init__(self):

@@ -40,8 +40,8 @@ training checks it still trains on the same images.
 
 Decoding is cached: the decoded tensor is saved in ``cache_dir`` (default ``$MNAS_CACHE/datasets`` or
 ``~/.cache/mnas/datasets``) under a key made of every file's path, size and modification time plus
-`image_size`, so a changed folder never reads a stale cache; loading from the cache is many times
-faster than decoding (figures in the README).
+`image_size`, so a changed folder never reads a stale cache; loading from the cache skips the
+decoding.
 """
 
 from __future__ import annotations
