@@ -333,10 +333,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "starting with = + - @ gets a leading ' so that spreadsheets never run it")
     parser.add_argument("--decode-threads", type=int, default=1,
                         help="threads decoding images ahead of the network")
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    parser.add_argument("--download", action="store_true",
+    parser.add_argument("--device", default=AUTO, help="where inference runs: auto (the GPU when torch sees "
+                        "one, else the CPU), cpu, cuda or cuda:N (default: auto)")
+    # --download-weights: the ImageNet weights (search's --download-data: the dataset); --download was both
+    parser.add_argument("--download-weights", dest="download", action="store_true",
                         help="download missing ImageNet weights even when MNAS_OFFLINE=1 is set (needs internet; "
                              "without MNAS_OFFLINE a missing file is downloaded anyway)")
+    settings.deprecated_flag(parser, "--download", "--download-weights", "download")
 
 
 def _check_arguments(args: argparse.Namespace) -> list[Path]:
@@ -365,8 +368,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         files = _check_arguments(args)
         chosen = settings.build(InferSettings, settings.values_from_args(InferSettings, args))
+        device = None if args.device.strip().lower() == AUTO else args.device  # None: the GPU when there is one
         classifier = Classifier.load(chosen.model_name, chosen.model_weight_file, chosen.class_file,
-                                     chosen.input_size, args.device, download=args.download or None,
+                                     chosen.input_size, device, download=args.download or None,
                                      backend=chosen.backend, int8=chosen.int8,
                                      calibration_folder=chosen.calibration_folder or None, threads=chosen.threads)
     except (ValueError, FileNotFoundError) as error:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from mnas.__main__ import main as mnas_main
 from mnas.models import VARIANTS
+from mnas.settings import deprecated_flag
 from mnas_ikomia.plugins import install_plugins, quiet_workflow_runs
 from mnas.weights import IMAGENET_WEIGHTS, imagenet_checkpoint_path, missing_imagenet_message
 
@@ -101,8 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=None,
                         help="dataset folder (<root>/train/<class>/*, test/ or val/) for the pipeline; "
                              "default: CIFAR-10 from ../shared/datasets")
-    parser.add_argument("--download", action="store_true",
+    parser.add_argument("--download-data", dest="download", action="store_true",
                         help="download CIFAR-10 through torchvision when it is not found locally")
+    deprecated_flag(parser, "--download", "--download-data", "download")
     parser.add_argument("--output", default=None, help="where the pipeline writes everything (default: "
                         "pipeline under $MNAS_OUTPUT_DIR or ~/mnas-runs)")
     parser.add_argument("--no-pipeline", action="store_true", help="skip search -> train -> infer")

@@ -15,7 +15,7 @@ FORM = (
                         "baseline_widths")),
     _section("Reward: ACC x (LAT/T)^w", ("target_latency_ms", "constraint", "w")),
     _section("Proxy training", ("proxy_epochs", "train_images", "val_images", "batch_size", "learning_rate",
-                                "train_threads", "device", "width")),
+                                "train_threads", "train_device", "width")),
     _section("Controller and evolution", ("controller_hidden", "ppo_lr", "ppo_batch", "entropy_weight",
                                           "ppo_normalize", "population", "tournament")),
     _section("Final comparison (did the search help?)", (

@@ -131,9 +131,9 @@ def test_both_clis_take_device_and_refuse_a_missing_gpu(cifar2_folder, tmp_path,
     assert mnas_main(["train", "--data", str(cifar2_folder), "--arch", TINY_ARCH, "--epochs", "1",
                       "--device", "cuda:0", "--output", str(tmp_path / "t")]) == 2
     assert "error: device 'cuda:0' is not available" in capsys.readouterr().err
-    assert mnas_main(["search", "--data", str(cifar2_folder), "--device", "gpu",
+    assert mnas_main(["search", "--data", str(cifar2_folder), "--train-device", "gpu",
                       "--output", str(tmp_path / "s")]) == 2
-    assert "search setting device must be auto, cpu, cuda or cuda:N" in capsys.readouterr().err
+    assert "search setting train_device must be auto, cpu, cuda or cuda:N" in capsys.readouterr().err
     assert not (tmp_path / "t").exists() and not (tmp_path / "s").exists()
 
 
@@ -154,7 +154,11 @@ def test_both_tasks_take_device_and_refuse_a_bad_one():
     assert job_from_values({**train_values, "device": "cpu"}).config.device == "cpu"
     with pytest.raises(ValueError, match="device must be auto, cpu, cuda or cuda:N"):
         job_from_values({**train_values, "device": "gpu0"})
-    search_values = SearchMiniParam().get_values()
-    assert config_from_values({**search_values, "device": "CPU"}).device == "cpu"
-    with pytest.raises(ValueError, match="search setting device must be"):
-        config_from_values({**search_values, "device": "cuda:x"})
+    search_values = SearchMiniParam().get_values()  # search_mini's is train_device: latency has its own
+    assert config_from_values({**search_values, "train_device": "CPU"}).device == "cpu"
+    with pytest.raises(ValueError, match="search setting train_device must be"):
+        config_from_values({**search_values, "train_device": "cuda:x"})
+    param = SearchMiniParam()
+    with pytest.warns(FutureWarning, match="parameter 'device' is deprecated: use 'train_device'"):
+        param.set_values({"device": "cpu"})
+    assert param.get_values()["train_device"] == "cpu"

@@ -141,6 +141,8 @@ def test_input_size_auto_follows_the_dataset(cifar10_root, tmp_path):
     ("mnas.infer", ["x.jpg"], "--classes", "--class-file", "class_file", "c.txt", "c.txt"),
     ("mnas.summary", [], "--threads", "--latency-threads", "latency_threads", "2", 2),
     ("mnas.summary", [], "--engine", "--latency-engine", "latency_engine", "onnxruntime", "onnxruntime"),
+    ("mnas.train_cli", ["--data", "d"], "--model", "--model-name", "model_name", "mnasnet1_0", "mnasnet1_0"),
+    ("mnas.search.cli", [], "--device", "--train-device", "device", "cpu", "cpu"),
 ])
 def test_old_option_names_still_work_and_say_so(cli_module, required, old, new, field, value, parsed, capsys):
     parser = cli_parser(cli_module)
@@ -148,6 +150,52 @@ def test_old_option_names_still_work_and_say_so(cli_module, required, old, new, 
     assert f"warning: {old} is deprecated: use {new}" in capsys.readouterr().err
     assert getattr(parser.parse_args([*required, new, value]), field) == parsed
     assert "deprecated" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cli_module, required, old, new", [
+    ("mnas.search.cli", [], "--download", "--download-data"),        # the dataset
+    ("mnas.infer", ["x.jpg"], "--download", "--download-weights"),   # the ImageNet weights
+])
+def test_old_flag_names_still_work_and_say_so(cli_module, required, old, new, capsys):
+    parser = cli_parser(cli_module)
+    assert parser.parse_args(required).download is False
+    assert parser.parse_args([*required, old]).download is True
+    assert f"warning: {old} is deprecated: use {new}" in capsys.readouterr().err
+    assert parser.parse_args([*required, new]).download is True
+    assert "deprecated" not in capsys.readouterr().err
+
+
+def visible_options(parser: argparse.ArgumentParser, where: str) -> dict[str, list[tuple[str, str]]]:
+    """Option string -> [(command, help)] of every option `parser` and its sub-commands show."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                for flag, uses in visible_options(sub, f"{where} {name}").items():
+                    found.setdefault(flag, []).extend(uses)
+        elif action.help != argparse.SUPPRESS:
+            for flag in action.option_strings:
+                found.setdefault(flag, []).append((where, action.help or ""))
+    return found
+
+
+def test_one_option_name_per_meaning_across_the_commands():
+    from mnas.__main__ import COMMANDS
+
+    options: dict[str, list[tuple[str, str]]] = {}
+    for command, (module, _) in COMMANDS.items():
+        for flag, uses in visible_options(cli_parser(module), command).items():
+            options.setdefault(flag, []).extend(uses)
+    assert "--download" not in options and "--model" not in options  # each meant two things
+    assert [command for command, _ in options["--download-data"]] == ["search"]
+    assert [command for command, _ in options["--download-weights"]] == ["infer"]
+    assert {"train", "infer"} <= {command for command, _ in options["--model-name"]}
+    # --device: where this command's network runs, in every command that has it (the search's proxy
+    # training device is --train-device, beside --train-threads: latency has its own settings)
+    assert "search" not in {command for command, _ in options["--device"]}
+    for command, help_text in options["--device"]:
+        assert help_text.startswith("where") or help_text.startswith("auto"), (command, help_text)
+        assert "auto" in help_text and "cuda:N" in help_text, (command, help_text)
 
 
 @pytest.mark.parametrize("plugin, old, new, value", [

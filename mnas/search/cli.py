@@ -6,15 +6,18 @@ import argparse
 import json
 import sys
 
-from ..settings import add_arguments as add_setting_arguments, build, values_from_args
+from ..settings import add_arguments as add_setting_arguments, build, deprecated_flag, values_from_args
 from .loop import CHILDREN_LOG, Search, SearchConfig
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default=None,
                         help="dataset folder with train/<class>/ (default: CIFAR-10 from ../shared/datasets "
-                             "or $MNAS_CIFAR10; --download fetches it through torchvision when online)")
-    parser.add_argument("--download", action="store_true", help="download CIFAR-10 when not found")
+                             "or $MNAS_CIFAR10; --download-data fetches it through torchvision when online)")
+    # --download-data: the dataset (infer's --download-weights: the ImageNet weights); --download was both
+    parser.add_argument("--download-data", dest="download", action="store_true",
+                        help="download CIFAR-10 when not found")
+    deprecated_flag(parser, "--download", "--download-data", "download")
     parser.add_argument("--output", default=None,
                         help="output folder; an unfinished search there resumes (default: search under "
                              "$MNAS_OUTPUT_DIR or ~/mnas-runs)")

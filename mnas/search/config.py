@@ -71,8 +71,11 @@ class SearchConfig:
     train_threads: int = setting(1, "CPU threads of the proxy training; 0 (all): every core",
                                  label="Training threads", minimum=0, maximum=256, special="all",
                                  special_value=0)
+    # train_device: where children train, not the device the latency targets (latency_engine,
+    # latency_threads); named as train_threads is
     device: str = setting(AUTO, "where children's proxy training runs: auto (the GPU when torch sees one, "
-                          "else the CPU), cpu, cuda, or cuda:N")
+                          "else the CPU), cpu, cuda, or cuda:N (latency is measured by latency_engine)",
+                          name="train_device", old_names=("device",), label="Training device")
     latency_rounds: int = setting(40, "paired rounds per latency measurement: a burst of the reference, one "
                                   "of the child", minimum=3, maximum=1000)
     latency_burst: int = setting(10, "calls per burst (the fastest counts; the median ratio over the quieter "
