@@ -315,8 +315,9 @@ def folder_classes(folder: str | Path, model_classes: Sequence[str]) -> list[str
     names = _class_dirs(folder)
     splits = [n for n in ("train", *VAL_SPLIT_NAMES) if n in names]
     if "train" in splits and len(splits) > 1:
-        raise DatasetError(f"evaluation folder {str(folder)!r} holds the splits {', '.join(splits)}/: give one "
-                           f"split, e.g. {str(folder / splits[-1])!r} (expected <folder>/<class>/<images>)")
+        shown = ", ".join(n + "/" for n in splits)
+        raise DatasetError(f"evaluation folder {str(folder)!r} holds the splits {shown}: give one split, e.g. "
+                           f"{str(folder / splits[-1])!r} (expected <folder>/<class>/<images>)")
     if not names:
         raise DatasetError(f"evaluation folder {str(folder)!r} holds no class folders: expected "
                            "<folder>/<class>/<images>")

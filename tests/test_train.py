@@ -78,6 +78,59 @@ def test_resume_after_a_stop_equals_an_uninterrupted_run(cifar3, tmp_path):
         assert torch.equal(value, resumed.state_dict()[key]), key  # bitwise on one thread
 
 
+def test_keep_best_hands_back_the_best_epoch_and_keeps_it_across_a_resume(cifar3, tmp_path):
+    from mnas.train import BEST_CHECKPOINT_NAME
+
+    train_set, val_set = cifar3
+    for seed in (3, 0, 1, 2, 4, 5, 6, 7):  # a run whose best epoch is 2+ epochs before its last (3 is, here)
+        config = TrainConfig(epochs=4, batch_size=32, lr=0.3, seed=seed)
+        model = _tiny_model(seed)
+        result = train(model, train_set, val_set, config, keep_best=True, checkpoint_dir=tmp_path / f"s{seed}")
+        if result.best_epoch <= 2:
+            break
+    else:
+        pytest.fail("no seed gave a best epoch before the last two")
+    history = result.history
+    best = max(history, key=lambda h: (h.top1, -h.val_loss))  # the rule, written independently
+    assert result.best_epoch == best.epoch == result.returned_epoch and len(history) == 4
+    # the model handed back is the best epoch's: its validation is that epoch's, best.pt holds its weights
+    assert evaluate(model, val_set).top1 == pytest.approx(best.top1) == result.final.top1
+    assert result.last.top1 == history[-1].top1
+    saved = torch.load(tmp_path / f"s{seed}" / BEST_CHECKPOINT_NAME, weights_only=True)
+    assert saved["epoch"] == best.epoch
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, saved["model"][key]), key
+    # the last epoch's weights are kept beside it: the resume checkpoint's
+    last = load_checkpoint(tmp_path / f"s{seed}" / CHECKPOINT_NAME)
+    for key, value in result.last_state.items():
+        assert torch.equal(value, last["model"][key]), key
+
+    # stopped after epoch 3 (the best is earlier: only best.pt has it) and resumed: the same best epoch
+    done = []
+    train(_tiny_model(seed), train_set, val_set, config, keep_best=True, checkpoint_dir=tmp_path / "resumed",
+          on_epoch_end=done.append, should_stop=lambda: len(done) >= 3)
+    resumed_model = _tiny_model(123)
+    resumed = train(resumed_model, train_set, val_set, config, keep_best=True, checkpoint_dir=tmp_path / "resumed",
+                    resume=True)
+    assert resumed.best_epoch == result.best_epoch and resumed.final.top1 == pytest.approx(result.final.top1)
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, resumed_model.state_dict()[key]), key  # bitwise on one thread
+
+
+def test_auto_defaults_fine_tune_when_pretrained_and_a_given_value_wins():
+    from mnas.train import FINE_TUNING_BATCH_SIZE, FINE_TUNING_LR, auto_defaults
+    from mnas.train_job import auto_choices, train_config
+
+    assert (FINE_TUNING_BATCH_SIZE, FINE_TUNING_LR) == (8, 0.001)  # the Ikomia HUB's train_torchvision_mnasnet
+    assert auto_defaults(True) == {"batch_size": 8, "lr": 0.001}
+    assert auto_defaults(False) == {"batch_size": TrainConfig().batch_size, "lr": TrainConfig().lr}
+    fine_tuning = train_config({"batch_size": None, "lr": None, "input_size": 64}, pretrained=True)
+    assert (fine_tuning.batch_size, fine_tuning.lr, fine_tuning.input_size) == (8, 0.001, 64)
+    given = {"batch_size": 32, "lr": None, "input_size": 64}
+    assert auto_choices(given, pretrained=True) == {"lr": 0.001}  # the user's batch size stays
+    assert train_config(given, pretrained=True).batch_size == 32
+
+
 @pytest.mark.parametrize("workers", [0, 1])
 def test_stop_mid_epoch_returns_the_last_finished_epoch(cifar3, tmp_path, workers):
     train_set, val_set = cifar3

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -264,3 +265,108 @@ def test_widget_form_round_trips_the_parameters():
     widget.on_apply()
     assert param.get_values()["epochs"] == "3" and param.update
     assert app is not None
+
+
+def test_fine_tuning_pretrained_weights_takes_the_hub_defaults_keeps_the_best_epoch_and_logs_tensorboard(
+        cifar10_root, mlflow_file_store, tmp_path, monkeypatch):
+    """ImageNet-shaped weights (torchvision's MnasNet 0.5 layout, random values) placed where torchvision's
+    loader looks; fine-tuning with batch_size and learning_rate left to auto."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from weights_helpers import save_state_dict, torchvision_mnasnet
+
+    from mnas.train import best_of
+    from mnas.weights import imagenet_checkpoint_path
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    save_state_dict(torchvision_mnasnet("mnasnet0_5", seed=1), imagenet_checkpoint_path("mnasnet0_5"))
+    data = link_subset(cifar10_root, tmp_path / "data", {"train": ("train", 0, 16), "test": ("test", 0, 8)}, CLASSES)
+    output = tmp_path / "out"
+    workflow, task = train_workflow(data, {"model_name": "mnasnet0_5", "pretrained": "True", "input_size": "32",
+                                             "epochs": "3", "output_folder": str(output)})
+    workflow.run()
+
+    outcome = task.outcome
+    assert outcome.auto_values == {"batch_size": 8, "learning_rate": 0.001}  # input_size was given
+    history = outcome.result.history
+    best = best_of(history)
+    model, meta = load_model_file(output / "model.pth")
+    last_model, last_meta = load_model_file(output / "last.pth")
+    assert meta["metadata"]["config"]["batch_size"] == 8 and meta["metadata"]["config"]["lr"] == 0.001
+    assert meta["metadata"]["pretrained_weights"] is not None
+    assert meta["metadata"]["kept"] == "best" and meta["metadata"]["kept_epoch"] == best.epoch
+    assert meta["metadata"]["val_top1"] == best.top1
+    assert last_meta["metadata"]["kept_epoch"] == 3 and last_meta["metadata"]["val_top1"] == history[-1].top1
+    # on this data (one thread, seed 0) validation top-1 is highest after epoch 1 of 3: model.pth holds
+    # that epoch (best.pt's weights), last.pth the third (the resume checkpoint's)
+    assert best.epoch < history[-1].epoch
+    saved_best = torch.load(output / "checkpoints" / "best.pt", weights_only=True)
+    saved_last = torch.load(output / "checkpoints" / "last.pt", weights_only=True)
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, saved_best["model"][key]), key
+        assert torch.equal(last_model.state_dict()[key], saved_last["model"][key]), key
+    assert not all(torch.equal(v, last_model.state_dict()[k]) for k, v in model.state_dict().items())
+    recorded = json.loads((output / "history.json").read_text())
+    assert recorded["best_epoch"] == best.epoch and recorded["auto_settings"]["batch_size"] == 8
+
+    client, runs = mlflow_runs(mlflow_file_store)
+    run = runs[-1]
+    assert run.data.params["batch_size"] == "auto" and run.data.params["auto/batch_size"] == "8"
+    assert run.data.params["auto/learning_rate"] == "0.001"
+    assert run.data.metrics["kept_epoch"] == best.epoch
+    assert run.data.metrics["evaluation/top1"] == pytest.approx(outcome.evaluation["top1"]["accuracy"])
+    evaluation_artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}
+    assert {"evaluation/confusion_matrix.png", "evaluation/report.json"} <= evaluation_artifacts
+    # TensorBoard: one event file beside the MLflow run, every epoch's scalars and the confusion matrix
+    log_dir = run.data.tags["tensorboard_logdir"]
+    assert log_dir == str(task.tensorboard.log_dir)
+    events = EventAccumulator(log_dir)
+    events.Reload()
+    assert [(e.step, e.value) for e in events.Scalars("top1")] == [(h.epoch, pytest.approx(h.top1)) for h in history]
+    assert [e.value for e in events.Scalars("best_top1")][-1] == pytest.approx(best.top1)
+    assert "evaluation/confusion_matrix" in events.Tags()["images"]
+
+    # the report in the task's outputs: the per-class table, the accuracy table, the matrix, the dict
+    report = outcome.evaluation
+    per_class, accuracy = task.get_output(1), task.get_output(2)
+    assert per_class.get_all_header_labels() == ["precision", "recall", "f1", "images"]
+    assert per_class.get_all_label_list()[0] == CLASSES + ["macro average", "weighted average"]
+    assert per_class.get_value_list(1)[:3] == pytest.approx([r["recall"] for r in report["per_class"]])
+    assert accuracy.get_all_label_list()[0] == ["top-1", "top-3"]
+    assert accuracy.get_value_list(0)[0] == pytest.approx(report["top1"]["accuracy"])
+    assert accuracy.get_value_list(3) == [24.0, 24.0]  # how many images the figures rest on
+    assert task.get_output(3).get_image().shape[2] == 3
+    assert task.get_output(4).data["top1"] == report["top1"] and "predictions" not in task.get_output(4).data
+    assert no_server_left()
+
+
+def test_an_explicit_value_wins_over_the_fine_tuning_default():
+    from train_mnasnet.train_mnasnet_process import DEFAULTS, job_from_values
+
+    job = job_from_values({**DEFAULTS, "pretrained": "True", "batch_size": "32"})
+    assert (job.config.batch_size, job.config.lr) == (32, 0.001)
+    assert job.auto_values == {"input_size": 224, "learning_rate": 0.001}
+    job = job_from_values({**DEFAULTS, "learning_rate": "0.2"})  # from scratch
+    assert (job.config.batch_size, job.config.lr) == (128, 0.2)
+
+
+def test_a_flat_folder_of_class_folders_trains_on_a_seeded_held_out_split(cifar10_root, mlflow_file_store,
+                                                                          tmp_path):
+    flat = link_subset(cifar10_root, tmp_path / "links", {"flat": ("train", 0, 20)}, CLASSES) / "flat"
+    output = tmp_path / "out"
+    workflow, task = train_workflow(flat, {**FAST, "val_fraction": "0.25", "output_folder": str(output)})
+    workflow.run()
+    outcome = task.outcome
+    assert (outcome.num_train, outcome.num_val) == (45, 15)
+    split = json.loads((output / "split.json").read_text())
+    assert split["layout"] == "flat" and split["validation"]["fraction"] == 0.25 and split["validation"]["seed"] == 0
+    held_out = split["validation"]["files"]
+    assert split["validation"]["per_class"] == {name: 5 for name in CLASSES}  # stratified
+    assert sorted({f.split("/")[0] for f in held_out}) == CLASSES and len(set(held_out)) == 15
+    # seeded: the same split again (a fresh listing of the folder), and the evaluation is on exactly these
+    from mnas.data import load_folder_dataset
+
+    _, val, _ = load_folder_dataset(flat, image_size=32, val_fraction=0.25, seed=0)
+    assert [Path(p).relative_to(flat).as_posix() for p in val.files] == held_out
+    assert outcome.evaluation["predictions"]["files"] == held_out
+    assert outcome.evaluation["data"]["split"].startswith("validation, held out")
+    assert (output / "evaluation" / "confusion_matrix.png").is_file()
