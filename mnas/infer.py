@@ -35,7 +35,6 @@ from typing import Iterator, Sequence
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from .fileio import atomic_write_text
 from .models import MODEL_NAME_ALIASES, VARIANTS
@@ -268,8 +267,12 @@ def classify_files(classifier: Classifier, files: Sequence[Path], *, batch_size:
     if batch_size < 1 or decode_threads < 1 or top_k < 1:
         raise ValueError(f"batch_size, decode_threads and top_k must be >= 1, got {batch_size}, "
                          f"{decode_threads}, {top_k}")
+    from .progress import Progress
+
     k = min(top_k, classifier.num_classes)
-    bar = tqdm(total=len(files), unit="img", disable=not progress or None, dynamic_ncols=True)
+    # a bar on a terminal; in a pipe or a log, a line every PROGRESS_EVERY_S seconds
+    bar = Progress(len(files), "infer", unit="img", terminal=None if progress else False,
+                   write=None if progress else (lambda line: None), every_s=PROGRESS_EVERY_S)
     with bar:
         for chunk, batch, readable, errors in _prepared_batches(classifier, files, batch_size,
                                                                  decode_threads):
@@ -281,7 +284,7 @@ def classify_files(classifier: Classifier, files: Sequence[Path], *, batch_size:
                     rows[path] = list(zip(classifier._names[indices].tolist(), row[indices].tolist()))
             for path in chunk:
                 yield Prediction(str(path), rows.get(path, []), errors.get(path, ""))
-            bar.update(len(chunk))
+            bar.step(count=len(chunk))
 
 
 def write_predictions(predictions: Sequence[Prediction], path: str | os.PathLike, top_k: int,
@@ -317,6 +320,7 @@ def spreadsheet_text(text: str) -> str:
 
 
 OUTPUT_SUFFIXES = (".csv", ".json")
+PROGRESS_EVERY_S = 10.0  # classify_files(progress=True) away from a terminal: a line this often
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,5 +1,6 @@
-"""Progress of long work, told truthfully: a tqdm bar in a terminal, one plain line per finished unit
-elsewhere (a log file, CI, an Ikomia log), each with the elapsed time and an estimate of the time left."""
+"""Progress of long work, told truthfully: a tqdm bar when stderr is a terminal, plain lines elsewhere (a
+pipe, a log file, CI, an Ikomia log): one per finished unit, or at most one every `every_s` seconds for
+many quick units (and always the last), each with the elapsed time and an estimate of the time left."""
 
 from __future__ import annotations
 
@@ -21,13 +22,16 @@ class Progress:
     """`total` units of work named `what`; `step(note)` after each finished unit.
 
     `terminal` None: a bar when stderr is a terminal, lines otherwise. `write` receives each line (and
-    every `message`) when there is no bar: stderr by default, or a logger's ``info``.
+    every `message`) when there is no bar: stderr by default, or a logger's ``info``. `every_s` > 0:
+    without a bar, a line only once that many seconds have passed since the last one, and for the last
+    unit (images by the thousand: a line each would bury the output).
     """
 
     def __init__(self, total: int, what: str, *, unit: str = "item", terminal: bool | None = None,
-                 write: Callable[[str], None] | None = None):
+                 write: Callable[[str], None] | None = None, every_s: float = 0.0):
         self.total, self.what, self.done = max(0, int(total)), what, 0
         self.started = time.monotonic()
+        self.every_s, self._last_line = float(every_s), self.started
         self._write = write or (lambda line: print(line, file=sys.stderr, flush=True))
         self._bar = None
         if sys.stderr.isatty() if terminal is None else terminal:
@@ -50,7 +54,10 @@ class Progress:
     def step(self, note: str = "", count: int = 1) -> None:
         self.done += count
         if self._bar is None:
-            self._write(self.line(note))
+            now = time.monotonic()
+            if now - self._last_line >= self.every_s or self.done >= self.total:
+                self._last_line = now
+                self._write(self.line(note))
             return
         self._bar.update(count)
         if note:
@@ -61,7 +68,7 @@ class Progress:
         if self._bar is None:
             self._write(text)
         else:
-            self._bar.write(text)
+            self._bar.write(text, file=sys.stderr)  # where the bar is (tqdm's default is stdout)
 
     def close(self) -> None:
         if self._bar is not None:

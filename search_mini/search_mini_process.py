@@ -78,7 +78,7 @@ class SearchMini(FolderTrainTask):
             config = config_from_values(self.get_param_object().get_values())
         except ValueError:
             return 1
-        return len(config.baseline_widths) + config.budget_children * (1 + config.compare_random)
+        return config.evaluations()
 
     def work(self, folder: str) -> None:
         self.result = None

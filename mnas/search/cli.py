@@ -31,8 +31,7 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
 def _run_with_progress(search: Search, config: SearchConfig):
     from ..progress import Progress
 
-    total = len(config.baseline_widths) + config.budget_children * (2 if config.compare_random else 1)
-    with Progress(total, "search", unit="child") as progress:
+    with Progress(config.evaluations(), "search", unit="child") as progress:
         def on_child(phase: str, record: dict, index: int, count: int) -> None:
             progress.message(f"{phase} {index}: {record['arch']}")
             progress.step(f"{phase} {index}: acc {record['accuracy']:.3f} lat {record['latency_ratio']:.3f}xT "

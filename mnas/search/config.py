@@ -146,6 +146,13 @@ class SearchConfig:
             raise ValueError(f"search setting final_top_k must be 0 in {self.evaluator} mode (nothing to "
                              f"retrain), got {self.final_top_k!r}")
 
+    def evaluations(self) -> int:
+        """How many networks a whole search evaluates (what its progress counts): the baselines (none
+        when children are looked up: the B1 widths are in no table nor surrogate), the sampled
+        children, and as many random ones with compare_random."""
+        baselines = 0 if self.evaluator in LOOKUP_EVALUATORS else len(self.baseline_widths)
+        return baselines + self.budget_children * (2 if self.compare_random else 1)
+
     def train_config(self, seed: int) -> TrainConfig:
         return TrainConfig(epochs=self.proxy_epochs, batch_size=self.batch_size, lr=self.lr,
                            input_size=INPUT_SIZE, seed=seed, precise_bn_images=PRECISE_BN_IMAGES,
