@@ -55,7 +55,8 @@ _WINDOWS = os.name == "nt"
 # that kind's. A kind not listed (the lessons build: index.html is anybody's name) takes an empty folder
 # only, or what its `owns` recognises.
 KNOWN_OUTPUTS = {
-    "training": ("model.pth", "classes.txt", "model.onnx", "history.json", "curves.png", "checkpoints"),
+    "training": ("model.pth", "last.pth", "classes.txt", "model.onnx", "history.json", "curves.png", "split.json",
+                 "evaluation", "checkpoints"),
     "search": ("search_config.json", "children.jsonl", "random.jsonl", "baselines.jsonl", "latency_table.json",
                "controller.pt", "summary.json", "pareto.png", "curves.png", "final", "final.json", "final.md",
                "final.png", "best_arch.txt"),

@@ -190,13 +190,6 @@ RUN_FILES = (MODEL_FILE_NAME, LAST_MODEL_FILE_NAME, CLASS_FILE_NAME, ONNX_FILE_N
              CURVES_FILE_NAME, SPLIT_FILE_NAME, f"{CHECKPOINT_DIR_NAME}/{CHECKPOINT_NAME}",
              f"{CHECKPOINT_DIR_NAME}/{BEST_CHECKPOINT_NAME}",
              *(f"{EVALUATION_DIR_NAME}/{name}" for name in REPORT_FILES))
-# Names of a run's own entries that `mnas.locks.KNOWN_OUTPUTS` does not list (passed as its `owns`)
-_OWN_NAMES = {LAST_MODEL_FILE_NAME, SPLIT_FILE_NAME, EVALUATION_DIR_NAME}
-
-
-def owns(path: Path) -> bool:
-    """A training run's own entry in its output folder (beside those `mnas.locks` knows by name)."""
-    return path.name in _OWN_NAMES
 
 
 def _output_folder(job: TrainJob) -> Path | None:
@@ -265,7 +258,7 @@ def check_job(job: TrainJob, output: Path | None):
     memory_budget_bytes(job.memory_budget_gb)  # a bad budget is refused here too
     if output is not None:
         check_output_folder(output)
-        check_not_busy(output, "training", owns)  # "in use by <holder>" says more than what it has written
+        check_not_busy(output, "training")  # "in use by <holder>" says more than what the holder has written
         check_previous_run(output, job)
     config = job.config
     return build_model(job.model, len(splits.class_names), config.input_size,
@@ -319,7 +312,7 @@ def run_training_job(job: TrainJob, *, on_epoch_end: Callable[[EpochStats], None
     data = _load_data(job)  # decoded before anything is written (a dataset error leaves no trace)
     if output is None:
         output = unique_run_folder(default_output_root(), job.model if job.model in VARIANTS else "arch")
-    with output_folder_lock(output, "training", owns) as output:
+    with output_folder_lock(output, "training") as output:
         check_previous_run(output, job)  # again under the lock: another run may have finished meanwhile
         if job.overwrite:
             _delete_previous_run(output)

@@ -222,8 +222,9 @@ def test_a_search_is_refused_in_a_training_folder_and_a_training_in_a_search_fol
     training = tmp_path / "training"
     run_training_job(tiny_job(cifar2, training))
     before = {p.name: p.read_bytes() for p in training.iterdir() if p.is_file()}
-    with pytest.raises(OutputFolderError, match=r"holds a training run \(checkpoints, classes.txt, history.json, "
-                                                r"model.pth\): a search run there would mix"):
+    with pytest.raises(OutputFolderError, match=r"holds a training run \(checkpoints, classes.txt, evaluation, "
+                                                r"history.json, last.pth, model.pth, split.json\): a search run "
+                                                r"there would mix"):
         Search(cifar2, training, SearchConfig(budget_children=1))
     assert {p.name: p.read_bytes() for p in training.iterdir() if p.is_file()} == before  # curves.png kept
     run_training_job(tiny_job(cifar2, training, epochs=2, resume=True))  # its own kind goes on

@@ -282,3 +282,10 @@ def test_pretrained_backbone_comes_from_the_torch_hub_cache(tmp_path, monkeypatc
     assert model.classifier.out_features == 3 and model.num_classes == 3
     with pytest.raises(ValueError, match="not an architecture string"):
         build_model(TINY_ARCH, 3, 32, pretrained=True)
+
+
+def test_every_file_a_training_writes_is_one_the_output_folder_lock_knows():
+    from mnas.locks import KNOWN_OUTPUTS
+    from mnas.train_job import RUN_FILES
+
+    assert {name.split("/")[0] for name in RUN_FILES} <= set(KNOWN_OUTPUTS["training"])
