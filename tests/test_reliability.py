@@ -169,10 +169,11 @@ def test_a_kill_at_the_final_rename_is_refused_without_resume_and_completed_by_r
     assert mnas_main(train_command(cifar2, output, "--epochs", "2", "--resume")[3:]) == 0
     assert not list(output.glob(".*.tmp")) and not list(output.glob("*/.*.tmp"))
     model = torch.load(output / "model.pth", weights_only=True)
+    last = torch.load(output / "last.pth", weights_only=True)  # model.pth: the best epoch, last.pth the last
     checkpoint = load_checkpoint(output / "checkpoints" / CHECKPOINT_NAME)
-    assert model["metadata"]["epochs_done"] == 2
+    assert model["metadata"]["epochs_done"] == last["metadata"]["kept_epoch"] == 2
     for key, value in checkpoint["model"].items():
-        assert torch.equal(model["state_dict"][key], value), key
+        assert torch.equal(last["state_dict"][key], value), key
     assert (output / "classes.txt").read_text() == "cat\nship\n"
 
 
@@ -215,7 +216,7 @@ def test_train_mnasnet_refuses_a_folder_holding_a_run_unless_overwrite(cifar2, t
 def test_a_folder_holding_a_run_is_refused_unless_resume_or_overwrite(cifar2, tmp_path, capsys):
     output = tmp_path / "run"
     run_training_job(tiny_job(cifar2, output))
-    with pytest.raises(ValueError, match=r"already holds a training run \(model.pth, .*checkpoints/last.pt\)"
+    with pytest.raises(ValueError, match=r"already holds a training run \(model.pth, .*checkpoints/last.pt.*\)"
                                          r": continue it with resume \(--resume\), replace it with overwrite"):
         run_training_job(tiny_job(cifar2, output))
     with pytest.raises(ValueError, match="resume and overwrite exclude each other"):
