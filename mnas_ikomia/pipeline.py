@@ -106,8 +106,9 @@ def _train_task_trainer(data_dir: Path, output: Path, settings: "PipelineSetting
             "arch": arch, "input_size": "32", "epochs": str(settings.epochs), "batch_size": "64",
             "seed": str(settings.seed), "output_folder": str(folder), "overwrite": "True"})
         workflow.run()
-        history = json.loads((folder / "history.json").read_text())["history"]
-        return {"model_file": str(folder / "model.pth"), "val_accuracy": history[-1]["top1"]}
+        history = json.loads((folder / "history.json").read_text())
+        # model.pth holds the epoch of the best validation top-1 (keep_best): that epoch's, not the last's
+        return {"model_file": str(folder / "model.pth"), "val_accuracy": history["val_top1"]}
 
     return train
 

@@ -261,7 +261,8 @@ def folder_final_comparison(search_dir: str | Path, data_root: str | Path, child
                        config=TrainConfig(epochs=config.final_epochs, batch_size=64, input_size=INPUT_SIZE,
                                           seed=config.seed, device=config.device), overwrite=True)
         result = run_training_job(job)
-        return {"model_file": str(result.files["model"]), "val_accuracy": result.result.history[-1].top1}
+        # the model file holds the epoch of the best validation top-1 (train_job keep_best): that epoch's
+        return {"model_file": str(result.files["model"]), "val_accuracy": result.result.final.top1}
 
     def tester(model_file: str) -> np.ndarray:
         classifier = Classifier.load(weight_file=model_file, device="cpu")
