@@ -324,6 +324,7 @@ def test_fine_tuning_pretrained_weights_takes_the_hub_defaults_keeps_the_best_ep
     assert [(e.step, e.value) for e in events.Scalars("top1")] == [(h.epoch, pytest.approx(h.top1)) for h in history]
     assert [e.value for e in events.Scalars("best_top1")][-1] == pytest.approx(best.top1)
     assert "evaluation/confusion_matrix" in events.Tags()["images"]
+    assert "evaluation/report/text_summary" in events.Tags()["tensors"]  # the per-class table
 
     # the report in the task's outputs: the per-class table, the accuracy table, the matrix, the dict
     report = outcome.evaluation

@@ -222,6 +222,11 @@ class TrainMnasnet(FolderTrainTask):
             self.tensorboard.scalars(figures, last_epoch)
             self.tensorboard.image("evaluation/confusion_matrix", _read_png(
                 outcome.files["evaluation/confusion_matrix.png"]), last_epoch)
+            from mnas.evaluation import format_table
+
+            table = "\n".join("    " + line for line in format_table(outcome.evaluation).splitlines())
+            self.tensorboard.text("evaluation/report", f"on {outcome.evaluation['data']['split']}:\n\n{table}",
+                                  last_epoch)
         for name, path in outcome.files.items():
             if not name.startswith(EVALUATION_DIR_NAME + "/"):
                 self.log_artifact(str(path))
