@@ -34,6 +34,7 @@ COMMANDS = {
     "surrogate": ("mnas.search.surrogate.cli", "measure the surrogate benchmark of the whole search space"),
     "export": ("mnas.export", "export a trained model for phones (ExecuTorch), checked against torch and timed"),
     "lessons": ("mnas.lessons_cli", "copy the lessons for a class; build the teacher's edition (HTML)"),
+    "data": ("mnas.data_cli", "put a dataset on this machine: data cifar10 [FOLDER] (torchvision download)"),
     "docs": ("mnas.docs_tables", "render the documentation's result tables from bench/results (--check)"),
 }
 

@@ -512,14 +512,17 @@ def link_subset(source_root: str | os.PathLike, target_root: str | os.PathLike,
 # ---------------------------------------------------------------------------------------------- CIFAR
 
 def cifar10_root(download: bool = False, download_dir: str | os.PathLike | None = None) -> Path:
-    """The CIFAR-10 folder dataset: $MNAS_CIFAR10, else ../shared/datasets/cifar10-jpg beside the repo.
+    """The CIFAR-10 folder dataset: $MNAS_CIFAR10, else ../shared/datasets/cifar10-jpg beside the repo,
+    else what ``python -m mnas data cifar10`` wrote into ~/.cache/mnas/cifar10 (or `download_dir`).
 
-    With `download=True` and neither present, torchvision downloads CIFAR-10 (needs internet) and it is
-    written once as PNG folders (train/, test/) under `download_dir` (default ~/.cache/mnas/cifar10).
+    With `download=True` and none present, it is written there by `mnas.cifar10.export_cifar10`
+    (downloaded through torchvision when online; a `ConnectionError` saying what to do otherwise).
     """
+    from .cifar10 import DEFAULT_FOLDER, export_cifar10
+
     candidates = [Path(os.environ["MNAS_CIFAR10"])] if os.environ.get("MNAS_CIFAR10") else []
     candidates.append(REPO_ROOT.parent / "shared" / "datasets" / "cifar10-jpg")
-    target = Path(download_dir or Path.home() / ".cache" / "mnas" / "cifar10")
+    target = Path(download_dir or DEFAULT_FOLDER)
     candidates.append(target)
     for candidate in candidates:
         if (candidate / "train").is_dir():
@@ -527,26 +530,5 @@ def cifar10_root(download: bool = False, download_dir: str | os.PathLike | None 
     if not download:
         raise DatasetError("CIFAR-10 not found (looked in: " + ", ".join(map(str, candidates)) +
                            "): set MNAS_CIFAR10 to a folder with train/<class>/ and test/<class>/, or "
-                           "ask for the torchvision download")
-    return _export_torchvision_cifar10(target)
-
-
-def _export_torchvision_cifar10(target: Path) -> Path:
-    import shutil
-
-    from PIL import Image
-    from torchvision.datasets import CIFAR10
-
-    raw = target.with_name(target.name + "-raw")
-    staging = target.with_name(target.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    for split, train in (("train", True), ("test", False)):
-        data = CIFAR10(str(raw), train=train, download=True)
-        counters: dict[int, int] = {}
-        for image, label in zip(data.data, data.targets):
-            number = counters[label] = counters.get(label, -1) + 1
-            folder = staging / split / data.classes[label]
-            folder.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(image).save(folder / f"{number:04d}.png")
-    staging.rename(target)  # complete folders only: never a half-exported dataset
-    return target
+                           "get it with 'python -m mnas data cifar10' (a torchvision download)")
+    return export_cifar10(target, download=True)  # asked for: even with MNAS_OFFLINE=1
