@@ -25,8 +25,8 @@ from conftest import REPO_ROOT
 from mnas.data import link_subset
 from mnas_ikomia.plugins import PLUGINS, NoPluginsFoundError, install_plugins
 
-# what a wheel is built from: the package, its plugin folders and the files pyproject.toml names
-SOURCE_ITEMS = ("pyproject.toml", "LICENSE", "README.md", "mnas", "mnas_ikomia", *PLUGINS)
+# what a wheel is built from: the package, its plugin folders, the lessons and the files pyproject.toml names
+SOURCE_ITEMS = ("pyproject.toml", "LICENSE", "README.md", "mnas", "mnas_ikomia", "notebooks", *PLUGINS)
 
 CHILD_SCRIPT = textwrap.dedent('''
     import json, os, sys
@@ -114,8 +114,9 @@ def fresh_venv(tmp_path_factory) -> Path:
     source = root / "src"
     for item in SOURCE_ITEMS:
         path = REPO_ROOT / item
-        if path.is_dir():
-            shutil.copytree(path, source / item, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        if path.is_dir():  # outputs/: what lessons run in place wrote (git-ignored)
+            shutil.copytree(path, source / item, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "outputs",
+                                                                               ".ipynb_checkpoints"))
         else:
             source.mkdir(exist_ok=True)
             shutil.copy2(path, source / item)
@@ -147,6 +148,27 @@ def test_installed_package_declares_its_dependencies_and_cli(fresh_venv, tmp_pat
     assert (shipped / "README.md").is_file()
     assert sorted(p.name for p in shipped.glob("*.json.gz*")) == sorted(
         p.name for p in (REPO_ROOT / "mnas" / "search" / "data").glob("*.json.gz*"))
+
+
+def test_lessons_copy_works_from_the_installed_package(fresh_venv, tmp_path):
+    """A teacher who ran `pip install`, with no clone: the lessons come from the package's own copy."""
+    from mnas.lessons import lesson_notebooks
+
+    python = fresh_venv / "bin" / "python"
+    where = subprocess.run([python, "-c", "import mnas.lessons as l; print(l.LESSONS_DIR); print(l.INSTALLED)"],
+                           cwd=tmp_path, capture_output=True, text=True, check=True).stdout.split()
+    assert Path(where[0]).is_relative_to(site_packages(fresh_venv)) and where[1] == "True"
+    done = subprocess.run([fresh_venv / "bin" / "mnas", "lessons", "copy", str(tmp_path / "class")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert sorted(p.name for p in (tmp_path / "class").glob("*.ipynb")) == [p.name for p in lesson_notebooks()]
+    assert f"from {where[0]}" in (tmp_path / "class" / "README.md").read_text()
+    solutions = Path(where[0]) / "solutions"  # the teacher's edition needs them too
+    assert sorted(p.name for p in solutions.glob("*.py")) == sorted(
+        p.name for p in (REPO_ROOT / "notebooks" / "solutions").glob("*.py"))
+    inside = subprocess.run([fresh_venv / "bin" / "mnas", "lessons", "copy", str(site_packages(fresh_venv) / "x")],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert inside.returncode == 2 and "inside the installed packages' folder" in inside.stderr
 
 
 def test_copied_plugins_run_each_task_from_the_installed_package(fresh_venv, tmp_path, cifar10_root):
