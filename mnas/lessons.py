@@ -2,7 +2,9 @@
 
 The lessons in ``notebooks/`` are the project's sources; a class works in copies made by
 ``python -m mnas lessons copy <folder>`` (``copy_lessons``), so running cells never writes outputs
-into the repository.
+into the repository. The lessons and their solutions also ship inside the package, as package data
+``mnas/notebooks/`` (pyproject.toml maps ``notebooks/`` there), so the same command works after a plain
+``pip install``: `LESSONS_DIR` is the package's copy when there is one, else the clone's ``notebooks/``.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-LESSONS_DIR = REPO_ROOT / "notebooks"
+REPO_ROOT = Path(__file__).resolve().parent.parent   # the clone (or site-packages, once installed)
+PACKAGED_LESSONS = Path(__file__).resolve().parent / "notebooks"  # in an installed package only
+INSTALLED = PACKAGED_LESSONS.is_dir()
+LESSONS_DIR = PACKAGED_LESSONS if INSTALLED else REPO_ROOT / "notebooks"
 
 
 def lesson_outputs(lesson: int) -> Path:
@@ -113,11 +117,14 @@ def copy_lessons(folder: str | Path, overwrite: bool = False) -> list[Path]:
 
 
 def _check_lesson_folder(folder: str | Path) -> Path:
-    """`folder` resolved; refused when it is the repository or inside it, a system folder, or a file."""
+    """`folder` resolved; refused when it is the repository (the installed packages' folder) or inside
+    it, a system folder, or a file."""
     target = Path(folder).expanduser().resolve()
     if target == REPO_ROOT or REPO_ROOT in target.parents:
-        raise LessonCopyError(f"lesson folder {str(target)!r} is inside the repository {str(REPO_ROOT)!r}: "
-                              "choose a folder outside it, so that class work never shows up in git")
+        where, why = (("the installed packages' folder", "class work does not belong among the packages")
+                      if INSTALLED else ("the repository", "class work never shows up in git"))
+        raise LessonCopyError(f"lesson folder {str(target)!r} is inside {where} {str(REPO_ROOT)!r}: "
+                              f"choose a folder outside it, so that {why}")
     system = [Path(p).resolve() for p in SYSTEM_FOLDERS]
     if target == Path(target.anchor) or any(target == p or p in target.parents for p in system):
         raise LessonCopyError(f"lesson folder {str(target)!r} is a system folder: choose a folder of your own "
@@ -171,7 +178,9 @@ def _copy_readme(target: Path) -> str:
 # ------------------------------------------------------------------------- the teacher's edition
 
 SOLUTIONS_DIR = LESSONS_DIR / "solutions"
-TEACHER_DIR = REPO_ROOT / "outputs" / "teacher"  # git-ignored
+# a clone: outputs/teacher (git-ignored); installed: beside the other runs (mnas.train_job.default_output_root)
+TEACHER_DIR = (Path(os.environ.get("MNAS_OUTPUT_DIR") or Path.home() / "mnas-runs") / "teacher" if INSTALLED
+               else REPO_ROOT / "outputs" / "teacher")
 
 
 def lesson_number(notebook: Path) -> int:

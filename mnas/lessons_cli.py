@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                            "exercise solutions appended, in a temporary working copy, and "
                                            "write one HTML per lesson, index.html and times.json.")
     build.add_argument("--output", default=str(TEACHER_DIR),
-                       help=f"folder for the HTML files (default: {TEACHER_DIR}, git-ignored): new, empty or "
+                       help=f"folder for the HTML files (default: {TEACHER_DIR}): new, empty or "
                             "of an earlier build; a folder of other files is refused")
     build.add_argument("--fast", action="store_true", help="fast mode (MNAS_FAST=1): minutes instead of "
                                                            "the full lessons' tens of minutes")
