@@ -12,7 +12,7 @@ FORM = (
     Section("Runtime", (
         flag("cuda", "Use CUDA", "run on the GPU; falls back to the CPU with a warning when none is there"),
         *fields_from_config(InferSettings, ("backend", "int8", "calibration_folder", "threads")),
-    )),
+    ), advanced=True),
     Section("Results", fields_from_config(PublishSettings, ("top_k",))),
 )
 

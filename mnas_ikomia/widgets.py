@@ -50,10 +50,12 @@ class Field:
 
 @dataclasses.dataclass(frozen=True)
 class Section:
-    """A titled group of fields (one group box in the panel)."""
+    """A titled group of fields: a group box, or, `advanced`, a group collapsed under a toggle (the panel
+    opens on the essentials, as a HUB task's does; the rest is one click away)."""
 
     title: str
     fields: tuple[Field, ...]
+    advanced: bool = False
 
 
 def choice(key: str, label: str, choices: Sequence[str], tooltip: str) -> Field:
@@ -328,8 +330,10 @@ class ParamForm(QWidget):
         self._shown: dict[str, tuple[str, str]] = {}  # key -> (parameter string, control's text then)
         layout = QVBoxLayout(self)
         self._labels: list[QLabel] = []
+        self.toggles: dict[str, QToolButton] = {}  # advanced section's title -> its toggle
         for section in sections:
-            layout.addWidget(self._group(section))
+            group = self._group(section)
+            layout.addWidget(self._collapsed(section.title, group) if section.advanced else group)
         label_width = max(label.sizeHint().width() for label in self._labels)
         for label in self._labels:  # one label column across the group boxes
             label.setMinimumWidth(label_width)
@@ -356,6 +360,30 @@ class ParamForm(QWidget):
             control.changed_signal().connect(self._clear_problem)  # it spoke of the old values
             self.controls[field.key] = control
         return group
+
+    def _collapsed(self, title: str, group: QGroupBox) -> QWidget:
+        """`group` under a toggle button, hidden until the user opens it."""
+        toggle = QToolButton()
+        toggle.setText(f"Advanced: {title}")
+        toggle.setCheckable(True)
+        toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        toggle.setArrowType(Qt.ArrowType.RightArrow)
+        toggle.setAutoRaise(True)
+        group.setTitle("")
+        group.setVisible(False)
+
+        def show(opened: bool) -> None:
+            group.setVisible(opened)
+            toggle.setArrowType(Qt.ArrowType.DownArrow if opened else Qt.ArrowType.RightArrow)
+
+        toggle.toggled.connect(show)
+        self.toggles[title] = toggle
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(toggle)
+        column.addWidget(group)
+        return box
 
     def load(self, values: dict[str, str]) -> None:
         """Show parameter strings; every described key must be there and nothing else."""

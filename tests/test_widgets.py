@@ -290,3 +290,28 @@ def test_a_form_that_does_not_match_its_parameters_is_refused_by_name(qt_app):
     without_threads = [Section(s.title, tuple(f for f in s.fields if f.key != "threads")) for s in FORM]
     with pytest.raises(ValueError, match=r"not in the form \['threads'\]"):
         FormWidgetFactory("infer_mnasnet", without_threads, type(param)).create(param)
+
+
+@pytest.mark.parametrize("name, most_shown", [("search_mini", 7), ("train_mnasnet", 8), ("infer_mnasnet", 6)])
+def test_each_panel_opens_on_its_essentials_and_the_rest_is_one_click_away(qt_app, name, most_shown):
+    """A HUB task shows 5-10 fields; ours open on the essentials, every other setting in a collapsed
+    group whose toggle shows it, and the form still covers every parameter."""
+    task = plugin(name)
+    param = task.get_param_factory().create()
+    widget = task.get_widget_factory().create(param)
+    form = widget.form
+    form.show()
+    qt_app.processEvents()
+
+    def visible() -> set[str]:
+        return {key for key, control in form.controls.items() if control.widget.isVisibleTo(form)}
+
+    shown = visible()
+    assert 3 <= len(shown) <= most_shown, sorted(shown)
+    assert form.toggles, "no advanced group"
+    assert set(form.controls) == set(param.get_values())
+    for toggle in form.toggles.values():
+        toggle.click()
+    qt_app.processEvents()
+    assert visible() == set(form.controls)
+    form.hide()

@@ -8,28 +8,29 @@ from mnas.train_job import TrainJob
 from mnas_ikomia.widgets import FormWidgetFactory, Section, arch, choice, fields_from_config, folder
 from train_mnasnet.train_mnasnet_process import PLUGIN_NAME, TrainMnasnetParam
 
+# The essentials first (the dataset is the task's input); every other setting in a collapsed group
 FORM = (
-    Section("Model", (
+    Section("Model and training", (
         choice("model_name", "Model", VARIANTS, "named MnasNet variant to train; not used when an "
                "architecture string is given"),
         arch("arch", "Architecture string",
              "blocks in the mnas/arch.py grammar (e.g. a search_mini result), one per line or comma-"
              "separated; when given it replaces Model. Checked as you type"),
         *fields_from_config(TrainJob, ("pretrained",)),
-        *fields_from_config(TrainConfig, ("freeze_backbone", "input_size")),
+        *fields_from_config(TrainConfig, ("freeze_backbone", "epochs", "batch_size", "learning_rate")),
+        folder("output_folder", "Output folder", "where model.pth, classes.txt and checkpoints are "
+               "written; empty: a new folder under ~/mnas-runs", "a new folder under ~/mnas-runs"),
     )),
-    Section("Optimisation", fields_from_config(TrainConfig, (
-        "epochs", "batch_size", "learning_rate", "optimizer", "momentum", "weight_decay", "schedule",
-        "lr_step_epochs", "lr_step_gamma", "warmup_epochs", "label_smoothing", "augment", "seed"))),
-    Section("Data and output", (
+    Section("optimisation", fields_from_config(TrainConfig, (
+        "input_size", "optimizer", "momentum", "weight_decay", "schedule", "lr_step_epochs", "lr_step_gamma",
+        "warmup_epochs", "label_smoothing", "augment", "seed")), advanced=True),
+    Section("data, device and outputs", (
         *fields_from_config(TrainJob, ("val_fraction",)),
         *fields_from_config(TrainConfig, ("device", "mixed_precision")),
         *fields_from_config(TrainJob, ("memory_budget_gb",)),
         *fields_from_config(TrainConfig, ("decode_workers", "num_workers")),
-        folder("output_folder", "Output folder", "where model.pth, classes.txt and checkpoints are "
-               "written; empty: a new folder under ~/mnas-runs", "a new folder under ~/mnas-runs"),
         *fields_from_config(TrainJob, ("keep_best", "export_onnx", "resume", "overwrite")),
-    )),
+    ), advanced=True),
 )
 
 
