@@ -316,7 +316,25 @@ def surrogate_references(results: Path) -> str:
                                "latency, torch"), rows), "", _source(SURROGATE, command=SURROGATE_COMMAND)])
 
 
+EXPORT = "export/executorch_mnasnet0_5.json"
+
+
+def export_executorch(results: Path) -> str:
+    report = _load(results, EXPORT)
+    check, latency = report["agreement"], report["latency"]
+    rows = [(name, f"{latency[name]['median_ms']:.3f}", f"{latency[name]['ratio_to_onnxruntime']:.2f}")
+            for name in ("onnxruntime", "executorch", "torch")]
+    facts = (f"Model: {report['model_file']}; checked on {check['images']:,} images ({report['images']}): "
+             f"largest logit difference {check['max_abs_logit_difference']:.1e} against logits up to "
+             f"{check['max_abs_logit']:.1f} (tolerance {check['tolerance']:g}), top-1 agreement "
+             f"{_pct(check['top1_agreement'])}. Latency at batch 1 on {latency['threads']} thread, "
+             f"{latency['rounds']} paired rounds of {latency['burst']} calls.")
+    return "\n".join([facts, "", *_table(("runtime", "median ms", "x ONNX Runtime (paired)"), rows), "",
+                      _source(EXPORT, command="python bench/export_bench.py")])
+
+
 TABLES: dict[str, Callable[[Path], str]] = {
+    "export-executorch": export_executorch,
     "latency-engines": latency_engines,
     "latency-estimators": latency_estimators,
     "proxy-fidelity": proxy_fidelity,
