@@ -35,6 +35,7 @@ COMMANDS = {
     "export": ("mnas.export", "export a trained model for phones (ExecuTorch), checked against torch and timed"),
     "lessons": ("mnas.lessons_cli", "copy the lessons for a class; build the teacher's edition (HTML)"),
     "data": ("mnas.data_cli", "put a dataset on this machine: data cifar10 [FOLDER] (torchvision download)"),
+    "weights": ("mnas.weights_cli", "the published ImageNet weights: weights list, weights fetch [NAMES] (when online)"),
     "docs": ("mnas.docs_tables", "render the documentation's result tables from bench/results (--check)"),
 }
 

@@ -17,7 +17,10 @@ enums (``MNASNet1_0_Weights.IMAGENET1K_V1``); MnasNet-A1 and MnasNet-small from 
 (``semnasnet_100``, ``mnasnet_small``; converted by `mnas.timm_convert`). Either file is looked up in the
 torch hub cache, ``$TORCH_HOME/hub/checkpoints/<file name of the url>`` (`imagenet_checkpoint_path`),
 and downloaded there when missing, as torchvision and timm do, unless offline: ``download=False`` or
-``MNAS_OFFLINE=1`` (``MNAS_DOWNLOAD_WEIGHTS=0`` too). A download goes to a temporary file renamed only
+``MNAS_OFFLINE=1`` (``MNAS_DOWNLOAD_WEIGHTS=0`` too). Before any download, a copy a user already has is
+looked for (`find_imagenet_weights`): the Ikomia HUB task infer_torchvision_mnasnet's own folder (B1) and
+timm's Hugging Face cache (A1, small); such a file is used only once checked as a download is (its
+SHA-256 where known, loads as the variant). ``mnas weights fetch`` fills the cache (`mnas.weights_cli`). A download goes to a temporary file renamed only
 once it is complete (the announced size), has its known SHA-256 (torchvision's file names carry its
 prefix; timm's entries may pin one, ``TIMM_WEIGHTS[..]["sha256"]``) and loads as these weights; a read
 timeout (`DOWNLOAD_TIMEOUT_S`) and a deadline for the whole download (`DOWNLOAD_DEADLINE_S`) bound it.
@@ -418,6 +421,157 @@ def imagenet_checkpoint_path(model_name: str) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / published_weights(model_name).file_name
 
 
+# Other places a user may already hold the published weights, looked at (after the torch hub cache,
+# before any download) by `find_imagenet_weights`:
+# * the Ikomia HUB task infer_torchvision_mnasnet calls ``torch.hub.set_dir(<plugin>/weights)`` before
+#   torchvision's ``mnasnet1_0(pretrained=True)``, so its copy of torchvision's file lies in
+#   ``~/Ikomia/Plugins/Python/infer_torchvision_mnasnet/weights/checkpoints/`` under torchvision's name
+#   (train_torchvision_mnasnet uses the default torch hub cache, looked at first anyway; its models/
+#   folder holds fine-tuned models, not ImageNet weights);
+# * timm >= 0.9 fetches its pretrained weights from the Hugging Face Hub, repository
+#   ``timm/<model>.<tag>``: ``$HF_HUB_CACHE/models--timm--<model>.<tag>/snapshots/<rev>/model.safetensors``
+#   (or ``pytorch_model.bin``); the snapshot file links to a blob named by its SHA-256.
+IKOMIA_HUB_INFER_TASK = "infer_torchvision_mnasnet"
+HF_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+TORCH_HUB_CACHE = "torch hub cache"
+
+
+def ikomia_plugins_dir() -> Path:
+    """Where Ikomia keeps Python plugins by default: ``~/Ikomia/Plugins/Python``."""
+    return Path.home() / "Ikomia" / "Plugins" / "Python"
+
+
+def hf_hub_cache() -> Path:
+    """The Hugging Face Hub cache as huggingface_hub finds it: ``$HF_HUB_CACHE``, ``$HF_HOME/hub``,
+    else ``~/.cache/huggingface/hub`` (``$XDG_CACHE_HOME`` respected)."""
+    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        if os.environ.get(name):
+            return Path(os.environ[name]).expanduser()
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache).expanduser() / "huggingface" / "hub"
+
+
+@dataclasses.dataclass(frozen=True)
+class WeightsPlace:
+    """One place the variant's ImageNet weights are looked for; `path` may hold a ``*`` (a snapshot)."""
+
+    label: str
+    path: Path
+
+    @property
+    def checked(self) -> bool:  # a file found outside the torch hub cache is checked before use
+        return self.label != TORCH_HUB_CACHE
+
+
+def imagenet_weights_places(model_name: str) -> list[WeightsPlace]:
+    """Every place the variant's ImageNet weights are looked for, in the order they are looked at."""
+    weights = published_weights(model_name)
+    places = [WeightsPlace(TORCH_HUB_CACHE, imagenet_checkpoint_path(model_name))]
+    if model_name in IMAGENET_WEIGHTS:
+        places.append(WeightsPlace(f"Ikomia HUB plugin {IKOMIA_HUB_INFER_TASK}",
+                                   ikomia_plugins_dir() / IKOMIA_HUB_INFER_TASK / "weights" / "checkpoints"
+                                   / weights.file_name))
+    if model_name in TIMM_WEIGHTS:
+        info = TIMM_WEIGHTS[model_name]
+        repo = hf_hub_cache() / f"models--timm--{info['timm_model']}.{info['tag']}"
+        places += [WeightsPlace("timm's Hugging Face cache", repo / "snapshots" / "*" / name)
+                   for name in HF_WEIGHT_FILES]
+    return places
+
+
+def _files_at(place: WeightsPlace) -> list[Path]:
+    """The files present at `place`: a snapshot pattern gives the revision of refs/main first."""
+    if "*" not in place.path.parts:
+        return [place.path] if place.path.is_file() else []
+    snapshots = place.path.parent.parent
+    found = sorted(path for path in snapshots.glob(f"*/{place.path.name}") if path.is_file())
+    ref = snapshots.parent / "refs" / "main"
+    main = ref.read_text(encoding="utf-8", errors="replace").strip() if ref.is_file() else ""
+    return sorted(found, key=lambda path: path.parent.name != main)
+
+
+def _known_sha256(model_name: str, place: WeightsPlace, path: Path) -> str | None:
+    """The SHA-256 a found file must have, where known: torchvision's file name carries a prefix; a
+    Hugging Face snapshot links to a blob named by its SHA-256."""
+    if place.label.startswith("Ikomia HUB"):
+        return published_weights(model_name).sha256
+    blob = Path(os.path.realpath(path)).name
+    return blob if len(blob) == 64 and all(c in "0123456789abcdef" for c in blob) else None
+
+
+def _file_sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_weights_file(path: str | os.PathLike, what: str) -> dict[str, torch.Tensor]:
+    """A state dict from a ``.safetensors`` file (no code can run) or a PyTorch checkpoint
+    (``weights_only=True``); a ValueError naming `what` when it is neither."""
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        return extract_state_dict(read_torch_file(path, what), f"{what} {str(path)!r}")
+    try:
+        from safetensors.torch import load_file
+    except ImportError:
+        raise ValueError(f"{what} {str(path)!r} is a .safetensors file: reading it needs the safetensors "
+                         "package (pip install safetensors)") from None
+    try:
+        return dict(load_file(str(path), device="cpu"))
+    except Exception as error:  # safetensors' own errors: a truncated or damaged file
+        raise ValueError(f"{what} {str(path)!r} is not a readable safetensors file "
+                         f"({type(error).__name__}: {str(error)[:200]})") from None
+
+
+def check_found_weights(model_name: str, place: WeightsPlace, path: Path) -> dict[str, torch.Tensor]:
+    """A file found at `place` checked as a download is: its SHA-256 where known, then loads as the
+    variant's weights; its state dict, or a ValueError saying what is wrong."""
+    what = f"{place.label} file"
+    sha256 = _known_sha256(model_name, place, path)
+    if sha256:
+        digest = _file_sha256(path)
+        if not digest.startswith(sha256.lower()):
+            raise ValueError(f"{what} {str(path)!r} has SHA-256 {digest}, not the expected {sha256}: "
+                             "not the published file (damaged or replaced)")
+    state_dict = read_weights_file(path, what)
+    model = create_model(model_name, num_classes=head_size(state_dict))
+    load_state_dict_into(model, state_dict, source=f"{what} {str(path)!r}", model_label=model_name)
+    return state_dict
+
+
+@dataclasses.dataclass
+class FoundWeights:
+    """The outcome of `find_imagenet_weights`."""
+
+    path: Path | None                 # the file to use, None when none was found or usable
+    label: str | None = None          # where it was found
+    state_dict: dict | None = None    # already read and checked (files outside the torch hub cache)
+    rejected: list[str] = dataclasses.field(default_factory=list)  # files found but unusable, and why
+
+
+def find_imagenet_weights(model_name: str) -> FoundWeights:
+    """The variant's ImageNet weights in the torch hub cache (used as torchvision uses it), else in the
+    Ikomia HUB plugin's folder or timm's Hugging Face cache (`imagenet_weights_places`), a file there
+    used only once `check_found_weights` passes; nothing downloaded."""
+    rejected = []
+    for place in imagenet_weights_places(model_name):
+        for path in _files_at(place):
+            if not place.checked:
+                return FoundWeights(path, place.label)
+            try:
+                return FoundWeights(path, place.label, check_found_weights(model_name, place, path), rejected)
+            except (ValueError, OSError) as error:
+                logger.warning("not using %s: %s", path, error)
+                rejected.append(str(error))
+    return FoundWeights(None, rejected=rejected)
+
+
 def imagenet_categories() -> list[str]:
     """The 1000 ImageNet class names, from torchvision's weights meta (nothing downloaded)."""
     return list(imagenet_weights("mnasnet1_0").meta["categories"])
@@ -441,12 +595,13 @@ TRAIN_FROM_SCRATCH = "turn pretrained off to train from scratch"  # training: tr
 
 def missing_imagenet_message(model_name: str, instead: str = USE_A_WEIGHTS_FILE) -> str:
     """Where the variant's ImageNet weights were looked for and how to get them; `instead` is the other
-    way, named in the parameters of the task or command that needed them."""
+    way, named in the parameters of the task or command that needed them (no other parameter named)."""
     weights, path = published_weights(model_name), imagenet_checkpoint_path(model_name)
+    others = "".join(f"; {place.label}: {place.path}" for place in imagenet_weights_places(model_name)[1:])
     return (f"ImageNet weights for {model_name} not found: looked for {path} ({weights.origin} in the "
-            f"torch hub cache, $TORCH_HOME/hub/checkpoints). Copy {path.name} (from {weights.url}) to that "
-            f"folder, or let it download when online (downloads are off with {OFFLINE_ENV}=1 or "
-            f"download=False), or {instead}")
+            f"torch hub cache, $TORCH_HOME/hub/checkpoints){others}. Copy {path.name} (from {weights.url}) to "
+            f"that folder, or fetch it when online ('mnas weights fetch {model_name}', or a download on "
+            f"first use; downloads are off with {OFFLINE_ENV}=1), or {instead}")
 
 
 def download_imagenet_weights(model_name: str) -> Path:
@@ -468,22 +623,31 @@ def download_imagenet_weights(model_name: str) -> Path:
 
 def load_imagenet_state_dict(model_name: str, *, download: bool | None = None,
                              instead: str = USE_A_WEIGHTS_FILE) -> dict:
-    """The variant's ImageNet state dict (timm's converted to our layout by the caller): the cached file,
-    or a download when allowed (see the module doc); loaded ``weights_only=True``. A missing file's
-    error ends with `instead` (`missing_imagenet_message`)."""
-    path = imagenet_checkpoint_path(model_name)
-    if not path.exists():
+    """The variant's ImageNet state dict (timm's converted to our layout by the caller): the file
+    `find_imagenet_weights` finds, or a download when allowed (see the module doc); loaded
+    ``weights_only=True``. A missing file's error ends with `instead` (`missing_imagenet_message`)."""
+    return _imagenet_state_dict(model_name, download=download, instead=instead)[0]
+
+
+def _imagenet_state_dict(model_name: str, *, download: bool | None, instead: str) -> tuple[dict, Path]:
+    found = find_imagenet_weights(model_name)
+    rejected = "".join(f". Not used: {why}" for why in found.rejected)
+    if found.state_dict is not None:
+        logger.info("ImageNet weights for %s from the %s: %s", model_name, found.label, found.path)
+        return found.state_dict, found.path
+    path = found.path or imagenet_checkpoint_path(model_name)
+    if found.path is None:
         if not download_allowed(download):
-            raise WeightsNotFoundError(f"{missing_imagenet_message(model_name, instead)}. Offline: not "
-                                       "downloaded")
+            raise WeightsNotFoundError(f"{missing_imagenet_message(model_name, instead)}{rejected}. Offline: "
+                                       "not downloaded")
         try:
             download_imagenet_weights(model_name)
         except DownloadError as error:
-            raise WeightsNotFoundError(f"{missing_imagenet_message(model_name, instead)}. The download "
-                                       f"failed: {error}") from None
+            raise WeightsNotFoundError(f"{missing_imagenet_message(model_name, instead)}{rejected}. The "
+                                       f"download failed: {error}") from None
     what = "ImageNet weights file"
     try:
-        return extract_state_dict(read_torch_file(path, what), f"{what} {str(path)!r}")
+        return extract_state_dict(read_torch_file(path, what), f"{what} {str(path)!r}"), path
     except ValueError as error:
         raise ValueError(f"{error}: delete it and place the file again") from None
 
@@ -491,12 +655,13 @@ def load_imagenet_state_dict(model_name: str, *, download: bool | None = None,
 def load_imagenet_model(model_name: str, *, input_size: int = DEFAULT_INPUT_SIZE, dropout: float | None = None,
                         download: bool | None = None, instead: str = USE_A_WEIGHTS_FILE) -> MnasNet:
     """The variant with its published ImageNet weights (1000 classes), its `published_weights`
-    metadata in ``model.pretrained_metadata``."""
-    state_dict = load_imagenet_state_dict(model_name, download=download, instead=instead)
-    source = f"ImageNet weights {str(imagenet_checkpoint_path(model_name))!r}"
+    metadata in ``model.pretrained_metadata``, the file used in ``model.pretrained_path``."""
+    state_dict, path = _imagenet_state_dict(model_name, download=download, instead=instead)
+    source = f"ImageNet weights {str(path)!r}"
     model = create_model(model_name, num_classes=head_size(state_dict), input_size=input_size, dropout=dropout)
     load_state_dict_into(model, state_dict, source=source, model_label=model_name)
     model.pretrained_metadata = published_weights(model_name).metadata()
+    model.pretrained_path = path
     return model
 
 
@@ -627,7 +792,7 @@ def load_classifier_weights(model_name: str = "mnasnet1_0", weight_file: str | o
     else:
         input_size = input_size or DEFAULT_INPUT_SIZE
         model = load_imagenet_model(model_name, input_size=input_size, download=download)
-        source = f"ImageNet weights {str(imagenet_checkpoint_path(model_name))!r}"
+        source = f"ImageNet weights {str(model.pretrained_path)!r}"
         class_names, metadata = imagenet_categories(), model.pretrained_metadata
     if class_file:
         class_names = read_class_file(class_file, expected=model.num_classes)
