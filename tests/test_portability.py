@@ -36,3 +36,35 @@ def test_every_plugin_loads_and_builds_its_task_without_fcntl():
                           text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "loaded without fcntl" in done.stdout
+
+
+STUDIO_WITHOUT_FCNTL = """
+import importlib, os, pkgutil, sys
+sys.modules["fcntl"] = None
+sys.path.insert(0, {root!r})
+import mnas_ikomia
+for module in pkgutil.iter_modules(mnas_ikomia.__path__, "mnas_ikomia."):  # every adapter module
+    importlib.import_module(module.name)
+from mnas_ikomia.tracking import use_file_store
+use_file_store(os.path.join({work!r}, "mlruns"))
+from PyQt6.QtWidgets import QApplication
+from ikomia.dataprocess.workflow import Workflow
+app = QApplication([])
+workflow = Workflow()
+for name in ("infer_mnasnet", "train_mnasnet", "search_mini"):
+    assert workflow.add_task(name=name).name == name  # through the registry, as STUDIO and scripts load it
+    plugin = importlib.import_module(f"{{name}}.{{name}}").IkomiaPlugin()
+    assert plugin.get_widget_factory().create(plugin.get_param_factory().create()) is not None
+print("studio loads without fcntl")
+"""
+
+
+def test_the_registry_and_the_studio_panels_load_without_fcntl(tmp_path):
+    """What STUDIO does on Windows: the registry loads each plugin folder, each panel is built."""
+    import os
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}  # conftest's HOME: the plugins are installed there
+    done = subprocess.run([sys.executable, "-c", STUDIO_WITHOUT_FCNTL.format(root=str(ROOT), work=str(tmp_path))],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "studio loads without fcntl" in done.stdout
