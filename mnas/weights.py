@@ -483,8 +483,9 @@ def imagenet_weights_places(model_name: str) -> list[WeightsPlace]:
 
 def _files_at(place: WeightsPlace) -> list[Path]:
     """The files present at `place`: a snapshot pattern gives the revision of refs/main first."""
-    if "*" not in place.path.parts:
-        return [place.path] if place.path.is_file() else []
+    if "*" not in place.path.parts:  # in the torch hub cache anything there is used (and said wrong if so)
+        present = place.path.exists() if not place.checked else place.path.is_file()
+        return [place.path] if present else []
     snapshots = place.path.parent.parent
     found = sorted(path for path in snapshots.glob(f"*/{place.path.name}") if path.is_file())
     ref = snapshots.parent / "refs" / "main"

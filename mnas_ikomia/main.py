@@ -19,6 +19,7 @@ from mnas.__main__ import main as mnas_main
 from mnas.models import VARIANTS
 from mnas.settings import deprecated_flag
 from mnas_ikomia.plugins import install_plugins, quiet_workflow_runs
+from mnas import weights as mnas_weights
 from mnas.weights import IMAGENET_WEIGHTS, imagenet_checkpoint_path, missing_imagenet_message
 
 SAMPLE_PHOTOS = ("chelsea", "astronaut", "coffee", "rocket")  # skimage.data: cat, person, cup, rocket
@@ -33,8 +34,9 @@ def print_variant_summary(input_size: int = 224, threads: int = 1, repeats: int 
 
 
 def find_imagenet_weights(preferred: tuple[str, ...] = PREFERRED_IMAGENET) -> str | None:
-    """The first variant whose ImageNet checkpoint is in the torch hub cache, or None."""
-    return next((name for name in preferred if imagenet_checkpoint_path(name).is_file()), None)
+    """The first variant whose ImageNet checkpoint is on this machine (the torch hub cache, the Ikomia HUB
+    plugin's folder: `mnas.weights.find_imagenet_weights`), or None."""
+    return next((name for name in preferred if mnas_weights.find_imagenet_weights(name).path), None)
 
 
 def sample_photos(names=SAMPLE_PHOTOS) -> dict:
@@ -139,7 +141,8 @@ def run(args: argparse.Namespace) -> int:
             return 0
     if model_name:
         params["model_name"] = model_name
-    source = args.model_weight_file or Path(imagenet_checkpoint_path(model_name))
+    source = args.model_weight_file or mnas_weights.find_imagenet_weights(model_name).path or Path(
+        imagenet_checkpoint_path(model_name))
     print(f"Sample photos (skimage.data) classified by infer_mnasnet in an Ikomia workflow, "
           f"weights {source}:")
     print_classifications(classify_photos(sample_photos(), params, args.top_k))
