@@ -7,9 +7,12 @@ Environment variables are set at import, before any test module imports ikomia.
 from __future__ import annotations
 
 import atexit
+import functools
+import http.server
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -63,3 +66,18 @@ def mlflow_file_store(tmp_path):
 
     mlflow.end_run()
     assert uri.startswith("file:")
+
+
+@pytest.fixture
+def release_server(tmp_path):
+    """A local HTTP server (loopback only) standing in for a release page: serves tmp_path/served/;
+    yields (that folder, its base url)."""
+    served = tmp_path / "served"
+    served.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield served, f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()

@@ -8,9 +8,6 @@ conversion show the architectures and the mapping agree.
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 
 import pytest
 import torch
@@ -110,20 +107,6 @@ def test_a_timm_checkpoint_given_as_a_file_converts_and_another_variant_fails(tm
         torch.testing.assert_close(model(photo_batch), reference(photo_batch), rtol=0, atol=1e-5)
     assert metadata["metadata"]["converted_from"] == "timm semnasnet_100"
 
-
-@pytest.fixture
-def release_server(tmp_path):
-    """A local HTTP server standing in for the release page: serves tmp_path/served/."""
-    served = tmp_path / "served"
-    served.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield served, f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
 
 
 def test_weights_download_by_default_and_not_offline(torch_home, release_server, monkeypatch, photo_batch):

@@ -7,11 +7,8 @@ the release page (nothing can be downloaded on this machine)."""
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
-import http.server
 import os
-import threading
 from pathlib import Path
 
 import pytest
@@ -205,19 +202,6 @@ def test_fetch_refuses_an_unknown_name(home, capsys):
     assert main(["weights", "fetch", "resnet50"]) == 2
     assert "no published ImageNet weights for 'resnet50': expected names among mnasnet0_5" in capsys.readouterr().err
 
-
-@pytest.fixture
-def release_server(tmp_path):
-    """A local HTTP server serving a folder, standing in for the release page."""
-    served = tmp_path / "served"
-    served.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield served, f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
 
 
 def test_fetch_downloads_into_the_torch_hub_cache_and_list_shows_it(home, release_server, monkeypatch, capsys):
