@@ -233,10 +233,7 @@ def write_report(report: dict, folder: str | Path, title: str = "") -> dict[str,
 def plot_confusion_matrix(report: dict, path: str | Path, title: str = "") -> Path:
     """The confusion matrix as a PNG (matplotlib Agg), written atomically: each cell coloured by its share
     of the true class's images (so rare classes read as well as common ones), counts written in."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend is left as it is
 
     matrix = report["confusion_matrix"]
     names, counts = matrix["classes"], np.asarray(matrix["counts"], dtype=float)

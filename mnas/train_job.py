@@ -473,10 +473,7 @@ def plot_training_curves(history: list[EpochStats], path: Path, title: str = "",
                          kept_epoch: int | None = None) -> Path:
     """Loss and accuracy per epoch of a training run as a PNG (matplotlib Agg), written atomically;
     `kept_epoch` (keep_best) is marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend is left as it is
 
     epochs = [h.epoch for h in history]
     figure = Figure(figsize=(9, 3.5))

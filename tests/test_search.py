@@ -287,3 +287,23 @@ def test_search_runs_the_fair_final_comparison_in_its_own_outputs(tmp_path, cifa
     assert (tmp_path / "final.png").stat().st_size > 0 and verdict["words"] in (tmp_path / "final.md").read_text()
     with pytest.raises(ValueError, match="final_top_k"):
         SearchConfig(final_top_k=2, evaluator="table")
+
+
+def test_writing_the_plots_leaves_the_callers_matplotlib_backend_alone(tmp_path):
+    """A library must not switch its caller's backend (a notebook's inline one, STUDIO's Qt one)."""
+    script = f"""
+import matplotlib
+matplotlib.use("svg")
+import matplotlib.pyplot as plt
+from mnas.search.report import plot_curves, plot_pareto
+children = [{{"step": i, "reward": 0.1 * i, "entropy": 1.0, "latency_ratio": 0.9 + 0.1 * i, "accuracy": 0.2 + 0.01 * i}}
+            for i in range(4)]
+target = {{"ratio": 1.0, "ms": 1.0}}
+plot_pareto({str(tmp_path / 'pareto.png')!r}, target, children, [], [])
+plot_curves({str(tmp_path / 'curves.png')!r}, children, [])
+assert matplotlib.get_backend() == "svg", matplotlib.get_backend()
+assert plt.get_fignums() == [], plt.get_fignums()
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "pareto.png").stat().st_size > 5000 and (tmp_path / "curves.png").stat().st_size > 5000

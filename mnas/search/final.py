@@ -182,13 +182,11 @@ def format_final_table(result: dict) -> str:
 
 def plot_final(result: dict, path: str | Path) -> Path:
     """Final test accuracy against paired latency: B1's curve, the finalists with 95 % intervals."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend is left as it is
 
     entries, verdict = result["entries"], result["verdict"]
-    fig, ax = plt.subplots(figsize=(7.5, 5))
+    fig = Figure(figsize=(7.5, 5))
+    ax = fig.subplots()
     b1 = sorted((e for e in entries if e["role"] == "b1"), key=lambda e: e["latency_ratio"])
     ax.plot([e["latency_ratio"] for e in b1], [e["test_accuracy"] for e in b1], "s-", color="tab:orange",
             label="MnasNet-B1 skeleton (widths)")
@@ -214,7 +212,6 @@ def plot_final(result: dict, path: str | Path) -> Path:
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
     return path
 
 

@@ -74,12 +74,10 @@ def _mean(values):
 
 
 def plot_pareto(path, target: dict, children, random_children, baselines, title="") -> None:
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend is left as it is
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 5))
+    fig = Figure(figsize=(7, 5))
+    ax = fig.subplots()
     if random_children:
         ax.scatter([r["latency_ratio"] for r in random_children], [r["accuracy"] for r in random_children],
                    marker="x", color="0.6", label="random search")
@@ -111,12 +109,10 @@ def plot_pareto(path, target: dict, children, random_children, baselines, title=
 
 
 def plot_curves(path, children, random_children) -> None:
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend is left as it is
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    fig = Figure(figsize=(7, 6))
+    top, bottom = fig.subplots(2, 1, sharex=True)
     for records, label, color in ((children, "RL", "tab:blue"), (random_children, "random", "0.6")):
         if not records:
             continue
@@ -139,11 +135,8 @@ def _running_mean(values, window):
 
 
 def _save(fig, path) -> None:
-    import matplotlib.pyplot as plt
-
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
 
 
 def write_report(output_dir: Path, space, target: dict, config, children, random_children, baselines) -> dict:

@@ -128,15 +128,13 @@ def report(folder: str | Path) -> dict:
 
 
 def _plot(folder: Path, result: dict, randoms: list[Measured]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend is left as it is
 
     from ...fileio import atomic_path
 
     if result["learning_curve"]:
-        figure, axis = plt.subplots(figsize=(5, 3.5))
+        figure = Figure(figsize=(5, 3.5))
+        axis = figure.subplots()
         for kind in ACCURACY_MODELS:
             axis.plot([r["n"] for r in result["learning_curve"]], [r[kind]["spearman"] for r in result["learning_curve"]],
                       marker="o", label=kind)
@@ -147,8 +145,8 @@ def _plot(folder: Path, result: dict, randoms: list[Measured]) -> None:
         figure.tight_layout()
         with atomic_path(folder / "learning_curve.png") as path:
             figure.savefig(path, format="png", dpi=120)
-        plt.close(figure)
-    figure, axis = plt.subplots(figsize=(5.5, 4))
+    figure = Figure(figsize=(5.5, 4))
+    axis = figure.subplots()
     timed = [a for a in randoms if "onnxruntime" in a.latency]
     axis.scatter([a.latency["onnxruntime"] for a in timed], [100 * a.accuracy for a in timed], s=8, color="0.6",
                  label="random architectures")
@@ -164,4 +162,3 @@ def _plot(folder: Path, result: dict, randoms: list[Measured]) -> None:
     figure.tight_layout()
     with atomic_path(folder / "references.png") as path:
         figure.savefig(path, format="png", dpi=120)
-    plt.close(figure)
