@@ -203,6 +203,15 @@ def read_torch_file(path: str | os.PathLike, what: str, *, show_path: bool = Tru
 # downloads
 
 
+def file_sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 hex digest of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 class DownloadError(ValueError):
     """A download that failed or fetched something else than the file; nothing was stored."""
 

@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from .openmp import ensure_static_teams
-from .fileio import atomic_path, atomic_write_text, mnas_cache_dir
+from .fileio import atomic_path, atomic_write_text, file_sha256, mnas_cache_dir
 from .machine import usable_cores
 
 logger = logging.getLogger(__name__)
@@ -75,14 +75,6 @@ def model_fingerprint(model: nn.Module, input_size: int, in_channels: int = 3) -
         array = tensor.detach().cpu().contiguous().numpy()
         digest.update(f"{name}|{array.dtype}|{array.shape}".encode())
         digest.update(array.tobytes())
-    return digest.hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
     return digest.hexdigest()
 
 

@@ -48,7 +48,8 @@ import torch
 from torch import nn
 
 from .data import IMAGE_CHANNELS, check_class_names
-from .fileio import DownloadError, atomic_download, atomic_torch_save, atomic_write_text, read_torch_file
+from .fileio import (DownloadError, atomic_download, atomic_torch_save, atomic_write_text, file_sha256,
+                     read_torch_file)
 from .models import MnasNet, create_model, get_variant
 from .timm_convert import TIMM_WEIGHTS, convert_timm_state_dict, is_timm_state_dict
 from .preprocess import IMAGENET_MEAN, IMAGENET_STD, MAX_INPUT_SIZE, MIN_IMAGE_SIDE
@@ -502,16 +503,6 @@ def _known_sha256(model_name: str, place: WeightsPlace, path: Path) -> str | Non
     return blob if len(blob) == 64 and all(c in "0123456789abcdef" for c in blob) else None
 
 
-def _file_sha256(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def read_weights_file(path: str | os.PathLike, what: str) -> dict[str, torch.Tensor]:
     """A state dict from a ``.safetensors`` file (no code can run) or a PyTorch checkpoint
     (``weights_only=True``); a ValueError naming `what` when it is neither."""
@@ -536,7 +527,7 @@ def check_found_weights(model_name: str, place: WeightsPlace, path: Path) -> dic
     what = f"{place.label} file"
     sha256 = _known_sha256(model_name, place, path)
     if sha256:
-        digest = _file_sha256(path)
+        digest = file_sha256(path)
         if not digest.startswith(sha256.lower()):
             raise ValueError(f"{what} {str(path)!r} has SHA-256 {digest}, not the expected {sha256}: "
                              "not the published file (damaged or replaced)")

@@ -1,5 +1,5 @@
-"""Shared by the training, search and widget tests: a tiny architecture, a check for servers, and a
-kill in the middle of a search."""
+"""Shared by the training, search and widget tests: a tiny architecture, a check for servers, a kill in
+the middle of a search, and a train_mnasnet workflow over a dataset folder."""
 
 from __future__ import annotations
 
@@ -31,3 +31,16 @@ def kill_after_lines(process: subprocess.Popen, log: Path, lines: int, timeout: 
     finally:
         process.wait()
     return log.read_text().splitlines()
+
+
+def train_workflow(folder, params):
+    """A workflow feeding the dataset `folder` to a train_mnasnet task with `params`: (workflow, task)."""
+    from ikomia.core import IODataType
+    from ikomia.dataprocess import CPathIO
+    from ikomia.dataprocess.workflow import Workflow
+
+    workflow = Workflow()
+    workflow.add_input(CPathIO(IODataType.FOLDER_PATH, str(folder)))
+    task = workflow.add_task(name="train_mnasnet", auto_connect=True)
+    task.set_parameters(params)
+    return workflow, task

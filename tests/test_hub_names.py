@@ -13,11 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from ikomia.core import IODataType
-from ikomia.dataprocess import CPathIO
 from ikomia.dataprocess.workflow import Workflow
 from skimage import data
 
+from helpers import train_workflow
 from mnas import create_model
 from mnas.data import link_subset
 from mnas.models import variant_arch
@@ -45,13 +44,6 @@ def cifar3(cifar10_root, tmp_path_factory):
     return link_subset(cifar10_root, tmp_path_factory.mktemp("cifar3"),
                        {"train": ("train", 0, 40), "test": ("test", 0, 10)}, CLASSES)
 
-
-def train_workflow(folder, params):
-    workflow = Workflow()
-    workflow.add_input(CPathIO(IODataType.FOLDER_PATH, str(folder)))
-    task = workflow.add_task(name="train_mnasnet", auto_connect=True)
-    task.set_parameters(params)
-    return workflow, task
 
 
 def infer_workflow(params):

@@ -10,17 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from ikomia.core import IODataType
-from ikomia.dataprocess import CPathIO
 from ikomia.dataprocess.workflow import Workflow
 
-from helpers import TINY_ARCH, no_server_left
+from helpers import TINY_ARCH, no_server_left, train_workflow
 from mnas.__main__ import main as mnas_main
 from mnas.data import link_subset, load_folder_dataset
 from mnas.models import variant_arch
 from mnas.weights import load_model_file, read_class_file
 
-PLUGIN = "train_mnasnet"
 CLASSES = ["automobile", "frog", "ship"]
 FAST = {"arch": TINY_ARCH, "input_size": "32", "batch_size": "32", "epochs": "1"}
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -32,13 +29,6 @@ def cifar3(cifar10_root, tmp_path_factory):
     return link_subset(cifar10_root, tmp_path_factory.mktemp("cifar3"),
                        {"train": ("train", 0, 60), "test": ("test", 0, 20)}, CLASSES)
 
-
-def train_workflow(folder, params):
-    workflow = Workflow()
-    workflow.add_input(CPathIO(IODataType.FOLDER_PATH, str(folder)))
-    task = workflow.add_task(name=PLUGIN, auto_connect=True)
-    task.set_parameters(params)
-    return workflow, task
 
 
 def mlflow_runs(store):
