@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import json
 import math
 import statistics
@@ -43,16 +42,18 @@ from pathlib import Path
 
 import numpy as np
 
-from mnas.search.config import SearchConfig
+from mnas.arch import parse_arch
+from mnas.fileio import file_sha256
+from mnas.search.config import INPUT_SIZE, SearchConfig
 from mnas.search.log import ChildLog
-from mnas.search.loop import run_children
+from mnas.search.loop import child_seed, run_children
 from mnas.search.reward import objective
 from mnas.search.samplers import make_sampler
-from mnas.search.surrogate.executor import SurrogateExecutor
+from mnas.search.surrogate.executor import MEASURED_CLASSES, SurrogateExecutor
 from mnas.search.surrogate.features import arch_costs
 from mnas.search.surrogate.model import measured_architectures
 from mnas.search.surrogate.shipped import DEFAULT_SURROGATE, load_runs
-from mnas.stats import mean_interval
+from mnas.stats import mean_interval, wilcoxon_greater
 
 ENGINES = ("onnxruntime", "torch")
 TUNING_SEED_OFFSET = 1000
@@ -108,7 +109,7 @@ class MacsExecutor(SurrogateExecutor):
 
     def __init__(self, config: SearchConfig):
         super().__init__(config)
-        self.skeleton_macs = arch_costs_of(self.space.skeleton_arch())
+        self.skeleton_macs = arch_costs(parse_arch(self.space.skeleton_arch()), INPUT_SIZE, MEASURED_CLASSES)[0]
 
     def _predict(self, archs) -> None:
         archs = [arch for arch in dict.fromkeys(archs) if arch not in self._predicted]
@@ -118,13 +119,6 @@ class MacsExecutor(SurrogateExecutor):
             figures["engine_latency_ratio"] = figures["latency_ratio"]
             figures["latency_ratio"] = figures["macs"] / self.skeleton_macs
             figures["latency_ms"] = figures["latency_ratio"] * self.reference_ms
-
-
-def arch_costs_of(arch: str) -> int:
-    from mnas.arch import parse_arch
-    from mnas.search.config import INPUT_SIZE
-
-    return arch_costs(parse_arch(arch), INPUT_SIZE, 10)[0]
 
 
 _EXECUTORS: dict = {}
@@ -171,7 +165,7 @@ def run_job(job: Job, surrogate_file: str) -> dict:
     children: list[dict] = []
     started = time.perf_counter()
     run_children(sampler, space, executor, reward, job.budget, config.ppo_batch,
-                 lambda index: config.seed * 1_000_003 + index, children.append)
+                 lambda index: child_seed(config.seed, index), children.append)
     seconds = time.perf_counter() - started
     answers = {}
     for budget in job.probes:
@@ -245,13 +239,9 @@ def platform_jobs(scale: Scale) -> list[Job]:
 
 # --- running, resumably -------------------------------------------------------------------------------
 
-def sha256(path: str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def run_jobs(jobs: list[Job], log: ChildLog, surrogate_file: str, workers: int) -> dict[str, dict]:
     """Every job's result: read from the log when made on these measurements, else run and appended."""
-    checksum = sha256(surrogate_file)
+    checksum = file_sha256(surrogate_file)
     done = {r["key"]: r for r in log.read() if r.get("surrogate_sha256") == checksum}
     todo = [job for job in dict.fromkeys(jobs) if job.key not in done]
     if todo:
@@ -312,15 +302,6 @@ def surrogate_optimum(scorer: Scorer, engine: str, queries: int, seed: int = 0) 
         if current > best_reward:
             best_arch, best_reward = space.arch(actions), current
     return {"arch": best_arch, "reward": best_reward, "queries": scored, "restarts": restarts}
-
-
-def wilcoxon_greater(a, b) -> float:
-    """One-sided paired Wilcoxon signed-rank p-value for a > b (1.0 when every pair is equal)."""
-    from scipy.stats import wilcoxon
-
-    if not np.any(np.asarray(a) - np.asarray(b)):
-        return 1.0
-    return float(wilcoxon(a, b, alternative="greater", zero_method="zsplit").pvalue)
 
 
 def points(values) -> list[float]:
@@ -405,12 +386,11 @@ def live_ratios(archs: list[str], engine: str, rounds: int) -> list[float]:
     """Each architecture timed live against the B1 skeleton with the paired meter (one thread, batch 1)."""
     from mnas.latency import PairedMeter
     from mnas.models import create_model
-    from mnas.search.config import INPUT_SIZE
     from mnas.search.space import SearchSpace
 
-    meter = PairedMeter(create_model(SearchSpace().skeleton_arch(), 10, INPUT_SIZE), INPUT_SIZE, engine=engine,
-                        threads=1, rounds=rounds)
-    return [meter.measure(create_model(arch, 10, INPUT_SIZE)).ratio for arch in archs]
+    meter = PairedMeter(create_model(SearchSpace().skeleton_arch(), MEASURED_CLASSES, INPUT_SIZE), INPUT_SIZE,
+                        engine=engine, threads=1, rounds=rounds)
+    return [meter.measure(create_model(arch, MEASURED_CLASSES, INPUT_SIZE)).ratio for arch in archs]
 
 
 def score_platforms(results: list[dict], scorer: Scorer, rounds: int, live: bool) -> dict:
@@ -520,7 +500,7 @@ def main(argv=None) -> int:
     log = ChildLog(output / "searches.jsonl")
     scorer = Scorer(args.surrogate)
     started = time.perf_counter()
-    result = {"surrogate": {"file": Path(args.surrogate).name, "sha256": sha256(args.surrogate),
+    result = {"surrogate": {"file": Path(args.surrogate).name, "sha256": file_sha256(args.surrogate),
                             "fitted_on": scorer.executors["onnxruntime"].surrogate.fitted_on,
                             "seed_sd_points": 100 * scorer.executors["onnxruntime"].surrogate.noise["seed_sd"]},
               "scale": dataclasses.asdict(scale)}

@@ -37,7 +37,7 @@ from mnas.search.loop import Search
 from mnas.search.parallel import run_searches
 from mnas.search.reward import objective
 from mnas.search.table import DEFAULT_TABLE, load_table
-from mnas.stats import mean_interval
+from mnas.stats import mean_interval, wilcoxon_greater
 
 STRATEGIES = ("rl", "random", "evolution")
 BUDGETS = (25, 50, 100, 200, 500)
@@ -127,16 +127,6 @@ def best_so_far(children: list[dict], entries: dict, budgets) -> dict[int, dict]
         result[budget] = {"accuracy": entry["mean_accuracy"], "reward": entry["mean_reward"],
                           "denoised_accuracy": entry["denoised_accuracy"], "denoised_reward": entry["denoised_reward"]}
     return result
-
-
-def wilcoxon_greater(a, b) -> float:
-    """One-sided paired Wilcoxon signed-rank p-value for a > b (1.0 when every pair is equal)."""
-    from scipy.stats import wilcoxon
-
-    differences = np.asarray(a) - np.asarray(b)
-    if not np.any(differences):
-        return 1.0
-    return float(wilcoxon(a, b, alternative="greater", zero_method="zsplit").pvalue)
 
 
 def best_per_budget(scored: ScoredTable, sampler: str, seeds: list[int], budgets, scratch: Path,

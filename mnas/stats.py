@@ -1,6 +1,6 @@
 """Small statistics for figures that depend on noise: bootstrap intervals, McNemar, interpolation.
 
-numpy only; each function says what it assumes.
+numpy only (scipy for the Wilcoxon test, imported when it runs); each function says what it assumes.
 """
 
 from __future__ import annotations
@@ -76,3 +76,13 @@ def kendall_tau(x: Sequence[float], y: Sequence[float]) -> float:
     dx, dy = np.sign(x[:, None] - x[None, :])[upper], np.sign(y[:, None] - y[None, :])[upper]
     denominator = math.sqrt(np.count_nonzero(dx) * np.count_nonzero(dy))
     return float(np.sum(dx * dy) / denominator) if denominator else float("nan")
+
+
+def wilcoxon_greater(a: Sequence[float], b: Sequence[float]) -> float:
+    """One-sided paired Wilcoxon signed-rank p-value for a > b (pairs in order; zero differences split
+    between the signs); 1.0 when every pair is equal, where scipy has no answer."""
+    from scipy.stats import wilcoxon
+
+    if not np.any(np.asarray(a, dtype=float) - np.asarray(b, dtype=float)):
+        return 1.0
+    return float(wilcoxon(a, b, alternative="greater", zero_method="zsplit").pvalue)

@@ -49,7 +49,7 @@ from .space import SearchSpace
 from .table import TableExecutor, table_space
 
 __all__ = ["EXECUTORS", "INPUT_SIZE", "SAMPLERS", "ChildLog", "ProxyData", "RLSampler", "RandomSampler", "Search",
-           "SearchConfig", "SearchResult", "load_proxy_data", "make_sampler", "replay", "run_children"]
+           "SearchConfig", "SearchResult", "load_proxy_data", "child_seed", "make_sampler", "replay", "run_children"]
 
 
 logger = logging.getLogger(__name__)
@@ -199,17 +199,18 @@ class Search:
         sampler = make_sampler(name, self.space, self.config)
         pending = replay(sampler, self.space, records, self.config.ppo_batch)  # proposals of an interrupted batch
         minutes = self.config.budget_minutes if time_budget else 0.0
-        seconds = [sum(r["seconds"] for r in records)]
+        seconds = sum(r["seconds"] for r in records)
 
         def keep(record: dict) -> None:
+            nonlocal seconds
             log.append(record)  # durable before the controller learns from it
             records.append(record)
-            seconds[0] += record["seconds"]
+            seconds += record["seconds"]
             if on_child:
                 on_child(name, record, record["step"], budget)
 
         def out_of_time() -> bool:
-            return bool(minutes and seconds[0] >= minutes * 60)
+            return bool(minutes and seconds >= minutes * 60)
 
         run_children(sampler, self.space, executor, reward, budget, self.config.ppo_batch, self._child_seed,
                      keep, done=len(records), pending=pending, stop=stop, no_new_batch=out_of_time)
@@ -218,7 +219,13 @@ class Search:
         return records
 
     def _child_seed(self, index: int, offset: int = 0) -> int:
-        return self.config.seed * 1_000_003 + offset + index
+        return child_seed(self.config.seed, index, offset)
+
+
+def child_seed(seed: int, index: int, offset: int = 0) -> int:
+    """The training seed of the search's `index`-th child (baselines at `offset` 10,000): distinct per child
+    and per search seed, so a lookup's noise draw or a live training is the same on every resume."""
+    return seed * 1_000_003 + offset + index
 
 
 def run_children(sampler, space: SearchSpace, executor, reward, budget: int, batch: int,
