@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from mnas.arch import parse_arch
-from mnas.fileio import file_sha256
+from mnas.utils.fileio import file_sha256
 from mnas.search.config import INPUT_SIZE, SearchConfig
 from mnas.search.log import ChildLog
 from mnas.search.loop import child_seed, run_children
@@ -53,7 +53,7 @@ from mnas.search.surrogate.executor import MEASURED_CLASSES, SurrogateExecutor
 from mnas.search.surrogate.features import arch_costs
 from mnas.search.surrogate.model import measured_architectures
 from mnas.search.surrogate.shipped import DEFAULT_SURROGATE, load_runs
-from mnas.stats import mean_interval, wilcoxon_greater
+from mnas.utils.stats import mean_interval, wilcoxon_greater
 
 ENGINES = ("onnxruntime", "torch")
 TUNING_SEED_OFFSET = 1000
@@ -384,7 +384,7 @@ def describe(archs: list[str]) -> dict:
 
 def live_ratios(archs: list[str], engine: str, rounds: int) -> list[float]:
     """Each architecture timed live against the B1 skeleton with the paired meter (one thread, batch 1)."""
-    from mnas.latency import PairedMeter
+    from mnas.latency.meter import PairedMeter
     from mnas.models import create_model
     from mnas.search.space import SearchSpace
 

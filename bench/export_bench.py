@@ -15,10 +15,10 @@ import json
 import tempfile
 from pathlib import Path
 
-from mnas.data import link_subset
+from mnas.data.splits import link_subset
 from mnas.export import export_model_file
-from mnas.train import TrainConfig
-from mnas.train_job import TrainJob, run_training_job
+from mnas.train.config import TrainConfig
+from mnas.train.job import TrainJob, run_training_job
 
 ROOT = Path(__file__).resolve().parent.parent
 

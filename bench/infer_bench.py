@@ -28,7 +28,7 @@ ratio comes with a 95 % bootstrap interval over the run's calls; (m)'s ratios sa
 For the first model, the pieces of one infer_mnasnet run are timed inside real runs and alone (Ikomia's
 own calls are C++ and invisible to cProfile); for each of `--cli-models` (default: the first model and
 mnasnet1_0, the issue's model), the command line's images/s on `--cli-images` CIFAR-10 test/ images
-(classes in turn) at the same input size: `mnas.infer.classify_files` batched (`--batch-size`, decoding
+(classes in turn) at the same input size: `mnas.infer.files.classify_files` batched (`--batch-size`, decoding
 ahead) against one image at a time, the way ``python -m mnas infer`` worked before batching (read,
 predict, top-5 per file) and through classify_files at batch 1. Goal: batched >= 1.5 x one at a time.
 
@@ -78,10 +78,12 @@ import cv2  # noqa: E402  (after ikomia: its bundled OpenCV, as inside a task)
 import torchvision.transforms as transforms  # noqa: E402
 
 from mnas import runtime  # noqa: E402
-from mnas.infer import Classifier, classify_files, confidence_texts, read_image  # noqa: E402
+from mnas.infer.classifier import Classifier, confidence_texts
+from mnas.infer.files import classify_files
+from mnas.preprocess import read_image  # noqa: E402
 from mnas.models import create_model  # noqa: E402
 from mnas.preprocess import preprocess  # noqa: E402
-from mnas.weights import save_model_file  # noqa: E402
+from mnas.weights.model_file import save_model_file  # noqa: E402
 from infer_timing import median_figure_interval, median_ms_in_blocks, samples_ms_in_blocks, timed_ms  # noqa: E402  (bench/, beside this file)
 
 MODELS = ("mnasnet0_5", "mnasnet1_0", "mnasnet_a1")

@@ -3,7 +3,7 @@
 Two shuffled passes over the same random children of the search space (and the B1 skeleton widths),
 each child measured in both passes by both engines, side by side in one run:
 
-- paired: the search's meter (`mnas.latency.PairedMeter`), the child's latency as a ratio to the
+- paired: the search's meter (`mnas.latency.meter.PairedMeter`), the child's latency as a ratio to the
   resident reference (B1 skeleton at the base width) in interleaved bursts;
 - raw: the median of plain back-to-back calls (`measure_latency`), what the search used before.
 
@@ -29,10 +29,11 @@ from pathlib import Path
 
 import torch
 
-from mnas.latency import ENGINES, LatencyTable, PairedMeter, measure_latency, spearman, torch_threads
-from mnas.machine import machine_record
+from mnas.latency.meter import ENGINES, LatencyTable, PairedMeter, measure_latency, spearman, torch_threads
+from mnas.utils.machine import machine_record
 from mnas.models import create_model
-from mnas.search.loop import INPUT_SIZE, SearchConfig
+from mnas.search.config import INPUT_SIZE
+from mnas.search.config import SearchConfig
 from mnas.search.space import SearchSpace
 
 WIDTHS = (0.35, 0.5, 0.75, 1.0)

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from mnas.latency import PairedLatency, spearman  # noqa: E402
+from mnas.latency.meter import PairedLatency, spearman  # noqa: E402
 
 
 def _arrays(rounds: dict, n: int):
@@ -34,7 +34,7 @@ def _arrays(rounds: dict, n: int):
 
 
 def quieter_half(rounds: dict, n: int) -> float:
-    """The search's estimator, as `mnas.latency.PairedLatency` computes it."""
+    """The search's estimator, as `mnas.latency.meter.PairedLatency` computes it."""
     ratios, child, reference = _arrays(rounds, n)
     return PairedLatency(tuple(ratios), tuple(child), tuple(reference), "", 1).ratio
 

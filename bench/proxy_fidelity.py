@@ -32,16 +32,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mnas.data import cifar10_root, find_dataset_splits, load_split, stratified_split
-from mnas.fileio import atomic_write_text
-from mnas.latency import spearman, torch_threads
-from mnas.machine import machine_record
+from mnas.data.cifar10 import cifar10_root
+from mnas.data.folders import find_dataset_splits
+from mnas.data.decode import load_split
+from mnas.data.splits import stratified_split
+from mnas.utils.fileio import atomic_write_text
+from mnas.latency.meter import spearman, torch_threads
+from mnas.utils.machine import machine_record
 from mnas.models import create_model
-from mnas.search.loop import INPUT_SIZE, ChildLog, SearchConfig, load_proxy_data
+from mnas.search.config import INPUT_SIZE
+from mnas.search.log import ChildLog
+from mnas.search.config import SearchConfig
+from mnas.search.evaluate import load_proxy_data
 from mnas.search.recipe import RECIPE_F
 from mnas.search.space import SearchSpace
-from mnas.stats import bootstrap_interval, kendall_tau
-from mnas.train import train
+from mnas.utils.stats import bootstrap_interval, kendall_tau
+from mnas.train.engine import train
 
 WIDTHS = (0.35, 0.5, 0.75, 1.0)
 

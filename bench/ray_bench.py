@@ -27,9 +27,9 @@ from pathlib import Path
 
 import torch
 
-from mnas.data import cifar10_root
-from mnas.latency import PairedMeter, spearman
-from mnas.machine import machine_record, usable_cores
+from mnas.data.cifar10 import cifar10_root
+from mnas.latency.meter import PairedMeter, spearman
+from mnas.utils.machine import machine_record, usable_cores
 from mnas.models import create_model
 from mnas.search.config import INPUT_SIZE, SearchConfig
 from mnas.search.evaluate import load_proxy_data, train_child

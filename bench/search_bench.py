@@ -29,8 +29,9 @@ from pathlib import Path
 
 import torch
 
-from mnas.data import cifar10_root
-from mnas.search.loop import Search, SearchConfig
+from mnas.data.cifar10 import cifar10_root
+from mnas.search.loop import Search
+from mnas.search.config import SearchConfig
 
 
 PARTS = ("throughput", "rl_vs_random")

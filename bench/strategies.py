@@ -36,8 +36,8 @@ from mnas.search.config import SearchConfig
 from mnas.search.loop import Search
 from mnas.search.parallel import run_searches
 from mnas.search.reward import objective
-from mnas.search.table import DEFAULT_TABLE, load_table
-from mnas.stats import mean_interval, wilcoxon_greater
+from mnas.search.table.file import DEFAULT_TABLE, load_table
+from mnas.utils.stats import mean_interval, wilcoxon_greater
 
 STRATEGIES = ("rl", "random", "evolution")
 BUDGETS = (25, 50, 100, 200, 500)

@@ -1,4 +1,4 @@
-"""Benchmark (not a test): the in-memory path against the streaming path (`mnas.stream`: files decoded
+"""Benchmark (not a test): the in-memory path against the streaming path (`mnas.data.stream`: files decoded
 batch by batch in DataLoader worker processes) on CIFAR-10 at 224 px, one run, side by side.
 
 Both train the same MnasNet-B1 x0.5 from the same weights on the same images for one epoch, alternating,
@@ -24,10 +24,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mnas.data import cifar10_root, link_subset, load_folder_dataset  # noqa: E402
+from mnas.data.cifar10 import cifar10_root
+from mnas.data.splits import link_subset, load_folder_dataset  # noqa: E402
 from mnas.models import create_model  # noqa: E402
-from mnas.stream import decoded_bytes, default_workers, list_folder_dataset  # noqa: E402
-from mnas.train import TrainConfig, seed_everything, train  # noqa: E402
+from mnas.data.stream import decoded_bytes, default_workers, list_folder_dataset  # noqa: E402
+from mnas.train.config import TrainConfig
+from mnas.train.engine import seed_everything, train  # noqa: E402
 
 
 def one_epoch(train_set, val_set, config: TrainConfig) -> float:

@@ -2,7 +2,7 @@
 
 Two parts, one run, same model and same in-memory data:
 
-1. Throughput: training images per second of `mnas.train.train` against a bare hand-written
+1. Throughput: training images per second of `mnas.train.engine.train` against a bare hand-written
    torchvision-style loop (pre-normalised float tensors, shuffle, forward, loss, backward, step,
    ``loss.item()`` per step, no augmentation: the cheapest honest loop), in NCHW as torchvision's
    reference scripts run, and in channels-last like the engine's default (the engine's own overhead).
@@ -34,9 +34,13 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mnas.data import ImageDataset, cifar10_root, load_split  # noqa: E402
+from mnas.data.folders import ImageDataset
+from mnas.data.cifar10 import cifar10_root
+from mnas.data.decode import load_split  # noqa: E402
 from mnas.models import count_macs, count_params, create_model  # noqa: E402
-from mnas.train import BatchPreprocessor, TrainConfig, evaluate, seed_everything, train  # noqa: E402
+from mnas.train.augment import BatchPreprocessor
+from mnas.train.config import TrainConfig
+from mnas.train.engine import evaluate, seed_everything, train  # noqa: E402
 
 
 def bare_loop(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, config: TrainConfig,
@@ -104,7 +108,7 @@ def throughput(model: nn.Module, data: ImageDataset, val: ImageDataset, config: 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=None, help="CIFAR-10 folder (default: mnas.data.cifar10_root())")
+    parser.add_argument("--data", default=None, help="CIFAR-10 folder (default: mnas.data.cifar10.cifar10_root())")
     parser.add_argument("--model", default="mnasnet0_5")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=128)

@@ -1,4 +1,4 @@
-"""Ikomia plugin ``infer_mnasnet``: MnasNet image classification (a thin adapter over `mnas.infer`)."""
+"""Ikomia plugin ``infer_mnasnet``: MnasNet image classification (a thin adapter over `mnas.infer.classifier`)."""
 import importlib.util
 
 if importlib.util.find_spec("mnas_ikomia") is None:  # not on PyPI, so not in requirements.txt

@@ -1,6 +1,6 @@
 """infer_mnasnet: classify whole images, or the boxes of an upstream detector, with any MnasNet.
 
-A thin adapter: parameters (strings, as Ikomia wants them) <-> `mnas.infer.Classifier`.
+A thin adapter: parameters (strings, as Ikomia wants them) <-> `mnas.infer.classifier.Classifier`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from mnas_ikomia.params import CheckedKeysTask, canonical_params, param_factory,
 from mnas_ikomia.task_info import one_line, task_factory
 
 from mnas import settings
-from mnas.infer import Classifier, InferSettings, confidence_texts
+from mnas.infer.classifier import Classifier, InferSettings, confidence_texts
 from mnas.preprocess import MIN_IMAGE_SIDE
 
 logger = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def hub_dataset(value: str, given, current) -> dict[str, str]:
 
 class InferMnasnetParam(core.CWorkflowTaskParam):
     """Parameters of infer_mnasnet; every value is a string on the Ikomia side. The model and runtime
-    ones are `mnas.infer.InferSettings`' (kept as attributes: model_name, input_size, ...); cuda and
+    ones are `mnas.infer.classifier.InferSettings`' (kept as attributes: model_name, input_size, ...); cuda and
     top_k are the task's own. The Ikomia HUB task's names (model_path, classes_path, dataset, model_name
     "mnasnet") are read with their HUB meaning."""
 

@@ -25,18 +25,18 @@ from pathlib import Path
 
 COMMANDS = {
     # name: (module, one-line help)
-    "summary": ("mnas.summary", "params, MACs and measured latency of every named variant"),
-    "infer": ("mnas.infer", "classify image files with a variant or a trained weights file"),
-    "train": ("mnas.train_cli", "train or fine-tune an architecture on a folder dataset"),
-    "evaluate": ("mnas.evaluate_cli", "a model file's report on labelled images (confusion matrix, F1, intervals)"),
+    "summary": ("mnas.latency.cli", "params, MACs and measured latency of every named variant"),
+    "infer": ("mnas.infer.cli", "classify image files with a variant or a trained weights file"),
+    "train": ("mnas.train.cli", "train or fine-tune an architecture on a folder dataset"),
+    "evaluate": ("mnas.evaluation.cli", "a model file's report on labelled images (confusion matrix, F1, intervals)"),
     "search": ("mnas.search.cli", "run the miniature MnasNet platform-aware search"),
-    "table": ("mnas.search.table_cli", "build, pack and inspect the benchmark table of a search sub-space"),
+    "table": ("mnas.search.table.cli", "build, pack and inspect the benchmark table of a search sub-space"),
     "surrogate": ("mnas.search.surrogate.cli", "measure the surrogate benchmark of the whole search space"),
     "export": ("mnas.export", "export a trained model for phones (ExecuTorch), checked against torch and timed"),
-    "lessons": ("mnas.lessons_cli", "copy the lessons for a class; build the teacher's edition (HTML)"),
-    "data": ("mnas.data_cli", "put a dataset on this machine: data cifar10 [FOLDER] (torchvision download)"),
-    "weights": ("mnas.weights_cli", "the published ImageNet weights: weights list, weights fetch [NAMES] (when online)"),
-    "docs": ("mnas.docs_tables", "render the documentation's result tables from bench/results (--check)"),
+    "lessons": ("mnas.lessons.cli", "copy the lessons for a class; build the teacher's edition (HTML)"),
+    "data": ("mnas.data.cli", "put a dataset on this machine: data cifar10 [FOLDER] (torchvision download)"),
+    "weights": ("mnas.weights.cli", "the published ImageNet weights: weights list, weights fetch [NAMES] (when online)"),
+    "docs": ("mnas.docs.cli", "render the documentation's result tables from bench/results (--check)"),
 }
 
 
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=f"{_program()} {name}", description=help_text)
     module.add_arguments(parser)
     args = parser.parse_args(argv[1:])
-    from .fileio import WriteError
+    from mnas.utils.fileio import WriteError
     with _sigterm_unwinds() as received:
         try:
             status = int(module.run(args) or 0)

@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .fileio import atomic_path, atomic_write_text
-from .latency import forward_call, time_calls, torch_threads
+from mnas.utils.fileio import atomic_path, atomic_write_text
+from mnas.latency.meter import forward_call, time_calls, torch_threads
 
 FORMATS = ("executorch",)
 LOGIT_TOLERANCE = 1e-3  # fp32 XNNPACK kernels reorder sums: differences of ~1e-5 are expected, 1e-3 is a bug
@@ -104,9 +104,10 @@ def export_model_file(model_file: str | Path, image_inputs, output: str | Path |
                       rounds: int = 30) -> dict:
     """Export a trained model file to ExecuTorch, verify it on `image_inputs` and time it; returns the
     report (also written as ``<output>.json``)."""
-    from .infer import image_files, read_image
-    from .preprocess import preprocess
-    from .weights import load_model_file
+    from mnas.infer.files import image_files
+    from mnas.preprocess import read_image
+    from mnas.preprocess import preprocess
+    from mnas.weights.model_file import load_model_file
 
     model_file = Path(model_file)
     files = image_files(image_inputs)  # checked before the minutes of export

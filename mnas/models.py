@@ -13,7 +13,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .arch import BlockSpec, format_arch, parse_arch, parse_block, total_stride
+from mnas.arch import BlockSpec, format_arch, parse_arch, parse_block, total_stride
 
 HEAD_CHANNELS = 1280
 # PyTorch's default epsilon matches torchvision's checkpoints; momentum 0.01 is the official code's 0.99

@@ -318,3 +318,17 @@ def preprocess(image, input_size: int, mean: Sequence[float] = IMAGENET_MEAN,
     """Image array -> contiguous float32 ``1x3xSxS`` network input (see the module doc)."""
     return _preprocessor(input_size, mean, std)(image, channel_order=channel_order, out=out, name=name)
 
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """An image file as an RGB(A) / grey array, 8 or 16 bit as stored (cv2, unchanged depth), shown
+    upright (EXIF orientation applied, as training decodes it). Regular files only, at most
+    `MAX_IMAGE_PIXELS` (checked from the header before decoding): `read_image_file`."""
+    import cv2
+
+    file = read_image_file(path)
+    image = cv2.imdecode(np.frombuffer(file.data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise ValueError(f"image {str(path)!r} cannot be read: expected an image file (PNG, JPEG, ...)")
+    if image.ndim == 3 and image.shape[2] in (3, 4):
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB if image.shape[2] == 3 else cv2.COLOR_BGRA2RGBA)
+    return image if file.orientation == 1 else apply_orientation(image, file.orientation)

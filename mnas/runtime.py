@@ -33,9 +33,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .openmp import ensure_static_teams
-from .fileio import atomic_path, atomic_write_text, file_sha256, mnas_cache_dir
-from .machine import usable_cores
+from mnas.utils.openmp import ensure_static_teams
+from mnas.utils.fileio import atomic_path, atomic_write_text, file_sha256
+from mnas.utils.paths import cache_dir as mnas_cache_dir
+from mnas.utils.machine import usable_cores
 
 logger = logging.getLogger(__name__)
 
@@ -216,7 +217,7 @@ def calibration_files(folder: str | os.PathLike, count: int = CALIBRATION_IMAGES
 
 def trained_on(weight_file: str | os.PathLike) -> str | None:
     """The dataset folder a model file written by the training engine records, if any."""
-    from .weights import is_model_file, read_checkpoint
+    from mnas.weights.model_file import is_model_file, read_checkpoint
 
     payload = read_checkpoint(weight_file)
     return payload.get("metadata", {}).get("trained_on") if is_model_file(payload) else None

@@ -11,7 +11,7 @@ import logging
 from ikomia import core, dataprocess
 from ikomia.dnn import dnntrain
 
-from mnas.progress import Progress
+from mnas.utils.progress import Progress
 from mnas_ikomia import tracking
 from mnas_ikomia.params import CheckedKeysTask
 

@@ -19,8 +19,8 @@ from mnas.__main__ import main as mnas_main
 from mnas.models import VARIANTS
 from mnas.settings import deprecated_flag
 from mnas_ikomia.plugins import install_plugins, quiet_workflow_runs
-from mnas import weights as mnas_weights
-from mnas.weights import IMAGENET_WEIGHTS, imagenet_checkpoint_path, missing_imagenet_message
+import mnas.weights.published as mnas_weights
+from mnas.weights.published import IMAGENET_WEIGHTS, imagenet_checkpoint_path, missing_imagenet_message
 
 SAMPLE_PHOTOS = ("chelsea", "astronaut", "coffee", "rocket")  # skimage.data: cat, person, cup, rocket
 # the ImageNet variants in order of preference for the demo
@@ -35,7 +35,7 @@ def print_variant_summary(input_size: int = 224, threads: int = 1, repeats: int 
 
 def find_imagenet_weights(preferred: tuple[str, ...] = PREFERRED_IMAGENET) -> str | None:
     """The first variant whose ImageNet checkpoint is on this machine (the torch hub cache, the Ikomia HUB
-    plugin's folder: `mnas.weights.find_imagenet_weights`), or None."""
+    plugin's folder: `mnas.weights.published.find_imagenet_weights`), or None."""
     return next((name for name in preferred if mnas_weights.find_imagenet_weights(name).path), None)
 
 
@@ -86,7 +86,7 @@ def check_arguments(args: argparse.Namespace) -> None:
     if args.model_name and args.model_name not in VARIANTS:
         raise ValueError(f"--model-name {args.model_name!r}: expected one of {', '.join(VARIANTS)}")
     if args.data is not None and not args.no_pipeline:
-        from mnas.data import find_dataset_splits
+        from mnas.data.folders import find_dataset_splits
 
         find_dataset_splits(args.data)  # the layout, with what was expected
 

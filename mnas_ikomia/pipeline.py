@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mnas.data import link_subset
-from mnas.fileio import atomic_write_text
+from mnas.data.splits import link_subset
+from mnas.utils import paths
+from mnas.utils.fileio import atomic_write_text
 
-FAST_ENV = "MNAS_FAST"  # "1": smoke-test sizes (set by the test suite)
 
 
 @dataclasses.dataclass
@@ -116,10 +116,10 @@ def _train_task_trainer(data_dir: Path, output: Path, settings: "PipelineSetting
 def run_pipeline(data: str | os.PathLike | None = None, output: str | os.PathLike | None = None,
                  settings: PipelineSettings | None = None, download: bool = False,
                  log=print) -> dict:
-    """`_run_pipeline` holding the output folder's lock (`mnas.locks`): a second pipeline there is refused.
+    """`_run_pipeline` holding the output folder's lock (`mnas.utils.locks`): a second pipeline there is refused.
     `output` None: ``pipeline`` under $MNAS_OUTPUT_DIR or ~/mnas-runs (rerunning resumes its search)."""
-    from mnas.locks import output_folder_lock
-    from mnas.train_job import default_output_root
+    from mnas.utils.locks import output_folder_lock
+    from mnas.train.job import default_output_root
 
     with output_folder_lock(output or default_output_root() / "pipeline", "pipeline") as folder:
         return _run_pipeline(data, folder, settings, download, log)
@@ -128,16 +128,16 @@ def run_pipeline(data: str | os.PathLike | None = None, output: str | os.PathLik
 def _run_pipeline(data: str | os.PathLike | None, output: Path, settings: PipelineSettings | None,
                   download: bool, log) -> dict:
     """Search -> retrain the finalists and B1's widths -> test them all; returns the final comparison."""
-    from mnas.data import cifar10_root
+    from mnas.data.cifar10 import cifar10_root
     from mnas.search.final import final_comparison, format_final_table, write_final
-    from mnas.search.loop import ChildLog
+    from mnas.search.log import ChildLog
     from mnas.search.space import SearchSpace
     from mnas_ikomia.plugins import quiet_workflow_runs
     from mnas_ikomia.tracking import use_file_store
 
     started = time.perf_counter()
     if settings is None:
-        settings = PipelineSettings.fast() if os.environ.get(FAST_ENV) == "1" else PipelineSettings()
+        settings = PipelineSettings.fast() if paths.fast() else PipelineSettings()
     data_root = Path(data) if data else cifar10_root(download=download)
     output = Path(output).expanduser().resolve()
     test_root = next((data_root / n for n in ("test", "val") if (data_root / n).is_dir()), None)

@@ -61,7 +61,7 @@ FAST = os.environ.get("MNAS_FAST", "0") == "1"  # the test suite runs every less
 # * **Squeeze-and-excitation** (SE) pools each channel to one number, passes the vector through a tiny
 #   bottleneck and multiplies the channels by the resulting gates in (0, 1): cheap channel attention.
 #
-# The picture (drawn by `mnas.pictures.draw_blocks`) shows the three side by side.
+# The picture (drawn by `mnas.lessons.pictures.draw_blocks`) shows the three side by side.
 
 # %%
 import matplotlib.pyplot as plt
@@ -70,7 +70,7 @@ import torch
 from mnas.arch import format_block, parse_arch, parse_block
 from mnas.lessons import figure_shower, lesson_outputs, record_claims
 from mnas.models import MnasNet, count_macs, count_params
-from mnas.pictures import draw_blocks
+from mnas.lessons import draw_blocks
 
 OUTPUTS = lesson_outputs(1)  # outputs/lesson01, git-ignored: the figures and the checked claims
 show = figure_shower(OUTPUTS)  # show(fig, name): saved there as name.png, then displayed

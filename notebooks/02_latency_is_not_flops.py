@@ -52,7 +52,7 @@ VARIANT_REPEATS = 5 if FAST else 20  # the same for the named variants at 224 px
 # %% [markdown]
 # ## 1. How we measure
 #
-# `mnas.latency.measure_latency` runs the network at **batch 1** (one image at a time, as on a phone
+# `mnas.latency.meter.measure_latency` runs the network at **batch 1** (one image at a time, as on a phone
 # camera), on **one thread** (the paper used one big core of a Pixel 1), after a few warm-up calls, and
 # keeps every call's time; the **median** is the figure we use, because a busy machine adds occasional
 # slow calls that would drag a mean. The coefficient of variation (std / mean) says how repeatable the
@@ -187,7 +187,7 @@ if pair:
 # time (the paper ran every sampled model on real phones). A cheaper alternative, used by later work
 # such as FBNet, is a **lookup table**: time each distinct *layer* once, in isolation, at the input
 # resolution where it occurs, and predict a network's latency as the sum of its layers' entries.
-# `mnas.latency.LatencyTable` does this, filling entries on demand. The table grows with the number of
+# `mnas.latency.meter.LatencyTable` does this, filling entries on demand. The table grows with the number of
 # distinct layers (designs x input channels x resolutions), not with the number of networks: once it
 # is filled, any of the 10^18 networks of the space is predicted without running it.
 #
@@ -270,7 +270,7 @@ print(f"median speed-up of ONNX Runtime over eager PyTorch: {np.median(measured 
 # in sections 1-5 because its per-layer overhead makes the point visible; the project's search does
 # what the paper did: `SearchConfig.latency_engine` defaults to `"onnxruntime"`, the engine
 # `infer_mnasnet` ships (lesson 6), and it times every child as a *ratio* to the 32 px B1 skeleton in
-# interleaved bursts (`mnas.latency.PairedMeter`), so a busy machine's drift cancels. Pairing cannot
+# interleaved bursts (`mnas.latency.meter.PairedMeter`), so a busy machine's drift cancels. Pairing cannot
 # cancel everything: a neighbour process that stays for whole rounds slows the larger network more than
 # the smaller one, so of its 40 rounds the meter keeps the quieter half (those where both networks ran
 # closest to their usual times) before taking the median ratio. The next cell measures a few of our

@@ -61,7 +61,7 @@ TABLE_SEEDS = range(3) if FAST else range(10)
 # %% [markdown]
 # ## 1. The loop, and the search space as a sequence of decisions
 #
-# The paper's Figure 1 is the loop below (drawn by `mnas.pictures.draw_search_loop`): the controller
+# The paper's Figure 1 is the loop below (drawn by `mnas.lessons.pictures.draw_search_loop`): the controller
 # samples a model, a trainer measures its accuracy, a phone its latency, and the multi-objective reward
 # updates the controller. Lesson 4 runs that loop for real; this lesson studies the controller's half.
 #
@@ -87,7 +87,7 @@ torch.set_num_threads(1)
 OUTPUTS = lesson_outputs(3)  # outputs/lesson03, git-ignored: the figures of this lesson
 show = figure_shower(OUTPUTS)  # show(fig, name): saved there as name.png, then displayed
 
-from mnas.pictures import draw_search_loop, draw_search_space
+from mnas.lessons import draw_search_loop, draw_search_space
 
 show(draw_search_loop(), "search_loop")
 show(draw_search_space(), "search_space")
@@ -453,7 +453,7 @@ print(f"{len(searches)} table searches of {TABLE_BUDGET:,} children in {time.per
 # * the median **latency** of the children sampled, where T = 1.
 
 # %%
-from mnas.stats import mean_interval
+from mnas.utils.stats import mean_interval
 
 table_choices = table_space().num_choices
 free_choices = [n for n in table_choices if n > 1]

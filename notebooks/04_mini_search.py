@@ -287,7 +287,7 @@ for name, rule in rules.items():
 over = [r for r in everything if r["latency_ratio"] > target]
 print(f"{len(over)} of {len(everything)} children are slower than T; the hard reward scales them by T / LAT")
 
-from mnas.pictures import draw_reward_isolines
+from mnas.lessons import draw_reward_isolines
 
 points = [(r["latency_ratio"], r["accuracy"]) for r in everything]
 accuracies = [a for _, a in points]

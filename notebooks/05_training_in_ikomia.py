@@ -21,7 +21,7 @@
 # user does: a **workflow** with the `train_mnasnet` task, which takes a dataset folder, trains, logs
 # every epoch to **MLflow**, and writes a model file that `infer_mnasnet` (lesson 6) loads as it is.
 #
-# The task is a thin adapter: the training itself is the project's engine (`mnas.train`), the same one
+# The task is a thin adapter: the training itself is the project's engine (`mnas.train.engine`), the same one
 # the search uses as its proxy trainer. The string travels unchanged from the search log to the task's
 # `arch` parameter and into the saved weights.
 #

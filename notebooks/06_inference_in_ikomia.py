@@ -48,7 +48,7 @@ LATENCY_REPEATS = 15 if FAST else 100  # timed calls per backend (after warm-up)
 # ## 1. The model to deploy
 #
 # Lesson 5 wrote `outputs/lesson05/model/model.pth`. If you have not run it, we train a stand-in here
-# with the same engine (`mnas.train_job`, what `train_mnasnet` runs) on a small CIFAR-10 subset, so
+# with the same engine (`mnas.train.job`, what `train_mnasnet` runs) on a small CIFAR-10 subset, so
 # this lesson also stands on its own. A model trained for a minute or two (lesson 5 in fast mode, or
 # the stand-in) is barely better than chance, and its mistakes below are expected: this lesson is
 # about the plumbing, which is the same for a well-trained model (lesson 5 in full mode).
@@ -72,7 +72,7 @@ model_file = Path("outputs") / "lesson05" / "model" / "model.pth"
 if not model_file.is_file():
     from mnas.search.space import SearchSpace
     from mnas.train import TrainConfig
-    from mnas.train_job import TrainJob, run_training_job
+    from mnas.train import TrainJob, run_training_job
 
     job = TrainJob(data=str(CIFAR10), model=SearchSpace().skeleton_arch(),
                    output_folder=str(OUTPUTS / "stand-in"), limit_per_class=60, overwrite=True,
@@ -168,7 +168,7 @@ show(fig, "photo")
 # then uses it. ONNX Runtime fuses batch norm into the convolutions and runs a graph planned ahead,
 # where eager PyTorch dispatches every layer from Python.
 #
-# We time both the same way as the search measures a child (`mnas.latency.measure_latency`): batch 1,
+# We time both the same way as the search measures a child (`mnas.latency.meter.measure_latency`): batch 1,
 # one thread (the paper used one phone core), warm-up, median of repeats. We do it at the model's own
 # 32 px and for MnasNet-B1 1.0 at 224 px (weights do not change the time, so random ones do).
 # *The machine may be busy with other work: compare the two backends of one row, measured back to back,

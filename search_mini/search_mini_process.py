@@ -17,9 +17,10 @@ from mnas_ikomia.folder_train_task import FolderTrainTask
 from mnas_ikomia.params import CheckedParams, param_factory
 from mnas_ikomia.task_info import one_line, task_factory
 
-from mnas.fileio import atomic_write_text
-from mnas.locks import expand_folder, unique_run_folder
-from mnas.search.loop import Search, SearchConfig
+from mnas.utils.fileio import atomic_write_text
+from mnas.utils.locks import expand_folder, unique_run_folder
+from mnas.search.loop import Search
+from mnas.search.config import SearchConfig
 from mnas import settings
 
 logger = logging.getLogger(__name__)
@@ -49,8 +50,8 @@ SearchMiniParamFactory = param_factory(SearchMiniParam)
 
 
 def default_output_folder() -> Path:
-    """A new folder under $MNAS_OUTPUT_DIR or ~/mnas-runs, unique per run (`mnas.locks`)."""
-    from mnas.train_job import default_output_root
+    """A new folder under $MNAS_OUTPUT_DIR or ~/mnas-runs, unique per run (`mnas.utils.locks`)."""
+    from mnas.train.job import default_output_root
 
     return unique_run_folder(default_output_root(), "search")
 

@@ -48,7 +48,7 @@ def cifar10_root() -> Path:
 @pytest.fixture
 def one_thread():
     """One torch thread: bitwise-reproducible CPU kernels, and the 2-core machine is shared anyway."""
-    from mnas.latency import torch_threads
+    from mnas.latency.meter import torch_threads
 
     with torch_threads(1):
         yield

@@ -12,8 +12,8 @@ from ikomia.dataprocess import CImageIO, CPathIO
 from ikomia.dataprocess.workflow import Workflow
 from skimage import data
 
-from mnas.data import link_subset
-from mnas.weights import load_model_file
+from mnas.data.splits import link_subset
+from mnas.weights.model_file import load_model_file
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

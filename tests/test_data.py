@@ -1,4 +1,4 @@
-"""mnas.data: folder datasets decoded once into memory, checks before training, splits, caching."""
+"""mnas.data.folders: folder datasets decoded once into memory, checks before training, splits, caching."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import pytest
 import torch
 from PIL import Image
 
-from mnas import data as mnas_data
-from mnas.data import (DatasetError, find_dataset_splits, link_subset, load_folder_dataset, load_split,
-                       stratified_split)
+import mnas.data.cifar10 as mnas_data
+from mnas.data.folders import DatasetError, find_dataset_splits
+from mnas.data.splits import link_subset, load_folder_dataset, stratified_split
+from mnas.data.decode import load_split
 
 CLASSES = ["cat", "dog", "frog"]
 

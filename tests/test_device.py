@@ -1,4 +1,4 @@
-"""Device choice of training and proxy training (`mnas.device`): auto / cpu / cuda[:N], the same
+"""Device choice of training and proxy training (`mnas.utils.device`): auto / cpu / cuda[:N], the same
 parameter in TrainConfig, SearchConfig, both CLIs and both tasks; a checkpoint resumes on another device.
 
 This machine has no GPU: the CPU path and the refusals run everywhere; the CUDA round trip runs only
@@ -12,12 +12,14 @@ import torch
 
 from helpers import TINY_ARCH
 from mnas.__main__ import main as mnas_main
-from mnas.data import link_subset, load_folder_dataset
-from mnas.device import check_device_spec, resolve_device
+from mnas.data.splits import link_subset, load_folder_dataset
+from mnas.utils.device import check_device_spec, resolve_device
 from mnas.models import create_model
 from mnas.search.config import SearchConfig
-from mnas.train import CHECKPOINT_NAME, TrainConfig, load_checkpoint, seed_everything, train
-from mnas.train_job import TrainJob, run_training_job
+from mnas.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from mnas.train.config import TrainConfig
+from mnas.train.engine import seed_everything, train
+from mnas.train.job import TrainJob, run_training_job
 
 CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not CUDA, reason="no CUDA GPU here")
@@ -140,7 +142,7 @@ def test_both_clis_take_device_and_refuse_a_missing_gpu(cifar2_folder, tmp_path,
 def test_cli_trains_on_the_cpu_when_asked(cifar2_folder, tmp_path):
     assert mnas_main(["train", "--data", str(cifar2_folder), "--arch", TINY_ARCH, "--epochs", "1",
                       "--batch-size", "16", "--device", "cpu", "--output", str(tmp_path / "t")]) == 0
-    from mnas.weights import read_model_file
+    from mnas.weights.model_file import read_model_file
 
     assert read_model_file(tmp_path / "t" / "model.pth")["metadata"]["device"] == "cpu"
 

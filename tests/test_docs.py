@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mnas import docs_tables
+import mnas.docs.tables as docs_tables
 from mnas.__main__ import main
 
 REPO = Path(__file__).resolve().parent.parent

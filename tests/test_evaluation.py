@@ -1,4 +1,4 @@
-"""mnas.evaluation and ``python -m mnas evaluate``: reports on real CIFAR-10 images from a model trained in
+"""mnas.evaluation.report and ``python -m mnas evaluate``: reports on real CIFAR-10 images from a model trained in
 the test, every figure checked against an independent computation (scikit-learn, scipy) from the
 predictions the report lists."""
 
@@ -16,10 +16,10 @@ from sklearn import metrics
 
 from helpers import TINY_ARCH
 from mnas.__main__ import main as mnas_main
-from mnas.data import link_subset
-from mnas.evaluation import REPORT_FILES, build_report, wilson_interval
-from mnas.train import TrainConfig
-from mnas.train_job import TrainJob, run_training_job
+from mnas.data.splits import link_subset
+from mnas.evaluation.report import REPORT_FILES, build_report, wilson_interval
+from mnas.train.config import TrainConfig
+from mnas.train.job import TrainJob, run_training_job
 
 CLASSES = ["airplane", "cat", "ship"]
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from mnas.__main__ import main as mnas_main
-from mnas.data import link_subset
+from mnas.data.splits import link_subset
 from mnas.export import ExecuTorchModel, LOGIT_TOLERANCE
-from mnas.train import TrainConfig
-from mnas.train_job import TrainJob, run_training_job
-from mnas.weights import load_model_file
+from mnas.train.config import TrainConfig
+from mnas.train.job import TrainJob, run_training_job
+from mnas.weights.model_file import load_model_file
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -1,4 +1,4 @@
-"""The fair final comparison's choices and statistics (mnas.search.final, mnas.stats)."""
+"""The fair final comparison's choices and statistics (mnas.search.final, mnas.utils.stats)."""
 
 import math
 
@@ -7,7 +7,7 @@ import pytest
 
 from mnas.search.final import choose_b1_widths, choose_finalists, final_comparison
 from mnas.search.space import SearchSpace
-from mnas.stats import bootstrap_interval, interpolate_curve, mcnemar_exact, mean_interval
+from mnas.utils.stats import bootstrap_interval, interpolate_curve, mcnemar_exact, mean_interval
 
 
 def test_finalists_are_the_top_k_distinct_architectures_by_proxy_reward():
@@ -78,7 +78,7 @@ def test_verdict_places_the_winner_against_b1s_curve(winner_hits, position, one_
 
 
 def test_kendall_tau():
-    from mnas.stats import kendall_tau
+    from mnas.utils.stats import kendall_tau
 
     assert kendall_tau([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
     assert kendall_tau([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)

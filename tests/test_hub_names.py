@@ -17,10 +17,12 @@ from ikomia.dataprocess.workflow import Workflow
 from skimage import data
 
 from helpers import train_workflow
-from mnas import create_model
-from mnas.data import link_subset
+from mnas.models import create_model
+from mnas.data.splits import link_subset
 from mnas.models import variant_arch
-from mnas.weights import convert_torchvision_state_dict, imagenet_checkpoint_path, load_model_file
+from mnas.weights.convert import convert_torchvision_state_dict
+from mnas.weights.published import imagenet_checkpoint_path
+from mnas.weights.model_file import load_model_file
 from weights_helpers import save_state_dict, torchvision_mnasnet
 
 CLASSES = ["automobile", "frog", "ship"]

@@ -15,11 +15,13 @@ from ikomia.dataprocess.registry import ik_registry
 from ikomia.dataprocess.workflow import Workflow
 from skimage import data
 
-from mnas import create_model
-from mnas.infer import confidence_texts
+from mnas.models import create_model
+from mnas.infer.classifier import confidence_texts
 from mnas.preprocess import preprocess
-from mnas.weights import imagenet_categories, imagenet_checkpoint_path, load_state_dict_into, save_model_file
-from mnas.weights import write_class_file
+from mnas.weights.published import imagenet_categories, imagenet_checkpoint_path
+from mnas.weights.convert import load_state_dict_into
+from mnas.weights.model_file import save_model_file
+from mnas.weights.classes import write_class_file
 from weights_helpers import randomize_, save_state_dict, torchvision_mnasnet
 
 PLUGIN = "infer_mnasnet"

@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 from skimage import data
 
-from mnas import create_model
+from mnas.models import create_model
 from mnas.__main__ import main
-from mnas.infer import Classifier, classify_files, image_files, read_image
-from mnas.weights import save_model_file
+from mnas.infer.classifier import Classifier
+from mnas.infer.files import classify_files, image_files
+from mnas.preprocess import read_image
+from mnas.weights.model_file import save_model_file
 from weights_helpers import randomize_
 
 CLASSES = ["ant", "bee", "cow", "dog"]

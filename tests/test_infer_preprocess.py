@@ -6,14 +6,14 @@ import pytest
 import torch
 from skimage import data
 
-from mnas import create_model
+from mnas.models import create_model
 from mnas.__main__ import main
-from mnas.infer import Classifier
+from mnas.infer.classifier import Classifier
 from torchvision.transforms._presets import ImageClassification
 
 from helpers import TINY_ARCH
 from mnas.preprocess import IMAGENET_MEAN, IMAGENET_STD, MIN_IMAGE_SIDE, Preprocessor, preprocess, resize_image
-from mnas.weights import save_model_file
+from mnas.weights.model_file import save_model_file
 from weights_helpers import randomize_
 
 
@@ -56,8 +56,10 @@ def test_shrinking_halves_each_side_by_pair_means_then_one_bilinear_step():
 def cifar_model(cifar10_root):
     """A model trained briefly by the training engine on CIFAR-10: a few seconds, but its top-1 spreads
     over the classes (a random model answers one class for every image, which would compare nothing)."""
-    from mnas.data import load_split, stratified_split
-    from mnas.train import TrainConfig, seed_everything, train
+    from mnas.data.decode import load_split
+    from mnas.data.splits import stratified_split
+    from mnas.train.config import TrainConfig
+    from mnas.train.engine import seed_everything, train
 
     train_set, val_set = stratified_split(load_split(cifar10_root / "train", limit_per_class=100), 0.1)
     seed_everything(0)
@@ -85,7 +87,7 @@ def test_new_preprocessing_agrees_with_the_previous_top1_on_real_images(cifar_mo
                                                                         height, width):
     """CIFAR-10 test images upscaled like a photo, pre-processed back to 32 px: top-1 of the halvings
     equals the previous INTER_AREA's, and agrees with torchvision's antialiased transform as often."""
-    from mnas.data import load_split
+    from mnas.data.decode import load_split
 
     test = load_split(cifar10_root / "test", limit_per_class=20)
     images = [cv2.resize(im.numpy(), (width, height), interpolation=cv2.INTER_CUBIC) for im in test.images]

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from mnas.lessons import lesson_notebooks
+from mnas.lessons.copies import lesson_notebooks
 
 REPO = Path(__file__).resolve().parent.parent
 SCREENSHOTS = REPO / "outputs" / "jupyterlab"

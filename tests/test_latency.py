@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from mnas.arch import parse_arch
-from mnas.latency import LatencyTable, PairedLatency, PairedMeter, measure_latency, predictor_report, spearman
+from mnas.latency.meter import LatencyTable, PairedLatency, PairedMeter, measure_latency, predictor_report, spearman
 from mnas.models import create_model
 from mnas.search.space import SearchSpace
 

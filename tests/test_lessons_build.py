@@ -10,7 +10,9 @@ import nbformat
 import pytest
 
 from mnas.__main__ import main
-from mnas.lessons import LESSONS_DIR, REPO_ROOT, SOLUTIONS_DIR, lesson_notebooks
+from conftest import REPO_ROOT
+from mnas.lessons.copies import LESSONS_DIR, lesson_notebooks
+from mnas.lessons.teacher import SOLUTIONS_DIR
 
 
 def _git_status() -> str:

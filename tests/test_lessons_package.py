@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 from conftest import REPO_ROOT
-from mnas.lessons import lesson_notebooks
+from mnas.lessons.copies import lesson_notebooks
 from mnas_ikomia.plugins import PLUGINS
 
 LESSON_PACKAGES = {"mnas.notebooks": "notebooks", "mnas.notebooks.solutions": "notebooks/solutions"}
@@ -56,7 +56,7 @@ def test_a_wheel_carries_the_lessons_and_copies_them_without_the_repository(tmp_
     zipfile.ZipFile(wheel).extractall(extracted)
     shutil.rmtree(source)  # no copy of the sources left either: only the wheel's files
     env = {**os.environ, "PYTHONPATH": str(extracted)}
-    code = ("import sys, mnas, mnas.lessons as lessons; print(mnas.__file__); print(lessons.LESSONS_DIR); "
+    code = ("import sys, mnas, mnas.lessons.copies as lessons; print(mnas.__file__); print(lessons.LESSONS_DIR); "
             "from mnas.__main__ import main; sys.exit(main(['lessons', 'copy', sys.argv[1]]))")
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "class")], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300)

@@ -12,7 +12,7 @@ import jupytext
 import nbformat
 import pytest
 
-from mnas.lessons import LESSONS_DIR, copy_lessons, kernel_metadata
+from mnas.lessons.copies import LESSONS_DIR, copy_lessons, kernel_metadata
 
 SOURCES = sorted(LESSONS_DIR.glob("[0-9][0-9]_*.py"))
 

@@ -1,5 +1,5 @@
 """Importing ikomia turns OpenMP dynamic teams on, which hangs oneDNN's conv backward under load;
-the core's entry points must turn it off again (mnas/openmp.py). Checked in a fresh interpreter, on
+the core's entry points must turn it off again (mnas/utils/openmp.py). Checked in a fresh interpreter, on
 the OpenMP setting itself, so the test does not depend on the machine's load."""
 
 import os
@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from mnas.fileio import atomic_write_text
+from mnas.utils.fileio import atomic_write_text
 
 SCRIPT = textwrap.dedent("""
     import ctypes, os
@@ -18,9 +18,9 @@ SCRIPT = textwrap.dedent("""
     from ikomia.dataprocess.workflow import Workflow
     libgomp = ctypes.CDLL("libgomp.so.1", mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
     print("after ikomia", libgomp.omp_get_dynamic())
-    from mnas.data import ImageDataset
+    from mnas.data.folders import ImageDataset
     from mnas.models import create_model
-    from mnas.train import TrainConfig, train
+    from mnas.train.engine import TrainConfig, train
     images = torch.randint(0, 256, (8, 32, 32, 3), dtype=torch.uint8)
     data = ImageDataset(images, torch.arange(8) % 2, ["a", "b"])
     train(create_model("mnasnet_small", 2, 32), data, data, TrainConfig(epochs=1, batch_size=4))

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO_ROOT
-from mnas.data import link_subset
+from mnas.data.splits import link_subset
 from mnas_ikomia.plugins import PLUGINS, NoPluginsFoundError, install_plugins
 
 # what a wheel is built from: the package, its plugin folders, the lessons and the files pyproject.toml names
@@ -84,7 +84,7 @@ INSTALLED_TASK_SCRIPT = textwrap.dedent('''
     from skimage import data
 
     from mnas.models import create_model
-    from mnas.weights import save_model_file
+    from mnas.weights.model_file import save_model_file
 
     model_file = save_model_file(Path(sys.argv[1]) / "model.pth", create_model("mnasnet0_5", 2, 32),
                                  class_names=["cat", "ship"], input_size=32)
@@ -152,10 +152,10 @@ def test_installed_package_declares_its_dependencies_and_cli(fresh_venv, tmp_pat
 
 def test_lessons_copy_works_from_the_installed_package(fresh_venv, tmp_path):
     """A teacher who ran `pip install`, with no clone: the lessons come from the package's own copy."""
-    from mnas.lessons import lesson_notebooks
+    from mnas.lessons.copies import lesson_notebooks
 
     python = fresh_venv / "bin" / "python"
-    where = subprocess.run([python, "-c", "import mnas.lessons as l; print(l.LESSONS_DIR); print(l.INSTALLED)"],
+    where = subprocess.run([python, "-c", "import mnas.lessons.copies as l; print(l.LESSONS_DIR); print(l.INSTALLED)"],
                            cwd=tmp_path, capture_output=True, text=True, check=True).stdout.split()
     assert Path(where[0]).is_relative_to(site_packages(fresh_venv)) and where[1] == "True"
     done = subprocess.run([fresh_venv / "bin" / "mnas", "lessons", "copy", str(tmp_path / "class")], cwd=tmp_path,

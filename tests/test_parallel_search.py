@@ -3,7 +3,8 @@ processes, give the children the same searches give one by one in-process; a fai
 
 import pytest
 
-from mnas.search import Search, SearchConfig
+from mnas.search.loop import Search
+from mnas.search.config import SearchConfig
 from mnas.search.parallel import run_searches
 
 BUDGET = 24  # six PPO batches: the controller learns (and so could diverge) within it

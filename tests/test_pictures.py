@@ -1,4 +1,4 @@
-"""The lessons' pictures (mnas.pictures): each function returns a figure holding what it is meant to draw."""
+"""The lessons' pictures (mnas.lessons.pictures): each function returns a figure holding what it is meant to draw."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import pytest
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from mnas import pictures
+import mnas.lessons.pictures as pictures
 from mnas.search.space import SearchSpace
 
 

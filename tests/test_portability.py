@@ -13,7 +13,7 @@ WITHOUT_FCNTL = """
 import sys, tempfile
 sys.modules["fcntl"] = None  # import fcntl now raises ImportError, as on Windows
 sys.path.insert(0, {root!r})
-import mnas.locks, mnas.train_job, mnas.search.loop, mnas_ikomia
+import mnas.utils.locks, mnas.train.job, mnas.search.loop, mnas_ikomia
 from infer_mnasnet import infer_mnasnet_process
 from train_mnasnet import train_mnasnet_process
 from search_mini import search_mini_process
@@ -21,7 +21,7 @@ for module in (infer_mnasnet_process, train_mnasnet_process, search_mini_process
     module_factory = [name for name in dir(module) if name.endswith("Factory") and "Param" not in name]
     assert module_factory, module.__name__
     getattr(module, module_factory[0])().create(None)  # the task object Ikomia would build
-from mnas.locks import OutputFolderError, output_folder_lock
+from mnas.utils.locks import OutputFolderError, output_folder_lock
 try:
     with output_folder_lock(tempfile.mkdtemp(), "training"):
         pass

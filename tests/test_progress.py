@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from conftest import REPO_ROOT
-from mnas.progress import Progress, format_duration
+from mnas.utils.progress import Progress, format_duration
 
 
 def test_progress_lines_tell_elapsed_and_time_left():
@@ -99,9 +99,9 @@ def _drain(fd: int, into: bytearray) -> None:
 def test_infer_into_a_pipe_tells_progress_in_plain_lines(tmp_path, capsys):
     from skimage import data
 
-    from mnas import create_model
+    from mnas.models import create_model
     from mnas.__main__ import main
-    from mnas.weights import save_model_file
+    from mnas.weights.model_file import save_model_file
 
     model = create_model("mnasnet_small", num_classes=2, input_size=32)
     model_file = save_model_file(tmp_path / "m.pth", model, class_names=["a", "b"], input_size=32)

@@ -18,10 +18,13 @@ import torch
 
 from helpers import TINY_ARCH
 from mnas.__main__ import main as mnas_main
-from mnas.data import DatasetError, find_dataset_splits, link_subset
-from mnas.locks import LOCK_FILE_NAME, OutputFolderBusy, OutputFolderError, output_folder_lock, unique_run_folder
-from mnas.train import CHECKPOINT_NAME, TrainConfig, TrainingDiverged, divergence_limit, load_checkpoint
-from mnas.train_job import TrainJob, run_training_job
+from mnas.data.folders import DatasetError, find_dataset_splits
+from mnas.data.splits import link_subset
+from mnas.utils.locks import LOCK_FILE_NAME, OutputFolderBusy, OutputFolderError, output_folder_lock, unique_run_folder
+from mnas.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from mnas.train.config import TrainConfig
+from mnas.train.engine import TrainingDiverged, divergence_limit
+from mnas.train.job import TrainJob, run_training_job
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CLASSES = ["cat", "ship"]
@@ -282,7 +285,8 @@ def test_a_finite_blow_up_is_divergence_too(cifar2, tmp_path):
 
 def test_non_finite_weights_are_refused_on_save_and_on_load(tmp_path):
     from mnas.models import create_model
-    from mnas.weights import load_classifier_weights, load_model_file, save_model_file
+    from mnas.weights.loading import load_classifier_weights
+    from mnas.weights.model_file import load_model_file, save_model_file
 
     model = create_model(TINY_ARCH, num_classes=2, input_size=32)
     with torch.no_grad():
@@ -381,7 +385,7 @@ def test_more_proxy_images_than_the_dataset_holds_is_an_error(cifar2):
 
 
 def test_class_files_drop_a_bom_and_refuse_duplicates(tmp_path):
-    from mnas.weights import read_class_file
+    from mnas.weights.classes import read_class_file
 
     (tmp_path / "bom.txt").write_bytes("a\nb\n".encode("utf-8-sig"))
     assert read_class_file(tmp_path / "bom.txt") == ["a", "b"]
@@ -433,7 +437,7 @@ def test_input_size_out_of_range_is_refused_everywhere():
 
 def test_a_tampered_model_file_names_the_field(tmp_path):
     from mnas.models import create_model
-    from mnas.weights import load_model_file, save_model_file
+    from mnas.weights.model_file import load_model_file, save_model_file
 
     model = create_model(TINY_ARCH, num_classes=2, input_size=32)
     save_model_file(tmp_path / "m.pth", model, class_names=CLASSES, input_size=32)
@@ -463,7 +467,8 @@ def test_summary_options_out_of_range_are_errors(option, message, capsys):
 
 def test_our_own_state_dict_of_another_width_gets_no_torchvision_hint():
     from mnas.models import create_model
-    from mnas.weights import WeightsMismatchError, load_state_dict_into
+    from mnas.weights.state_dict import WeightsMismatchError
+    from mnas.weights.convert import load_state_dict_into
 
     with pytest.raises(WeightsMismatchError) as caught:
         load_state_dict_into(create_model("mnasnet1_0"), create_model("mnasnet0_5").state_dict())
@@ -475,7 +480,7 @@ def test_run_on_a_file_that_is_no_readable_image_is_a_clear_error(kind, cifar2, 
     from ikomia.dataprocess.workflow import Workflow
 
     from mnas.models import create_model
-    from mnas.weights import save_model_file
+    from mnas.weights.model_file import save_model_file
 
     model_file = save_model_file(tmp_path / "m.pth", create_model(TINY_ARCH, 2, 32), class_names=CLASSES,
                                  input_size=32)

@@ -288,7 +288,7 @@ def test_lean_preprocessing_gives_the_torchvision_numbers(size, source, cifar10_
 @pytest.fixture
 def cifar_model_file(tmp_path, cifar10_root):
     """A 10-class model file that names CIFAR-10 as its training set, as train_mnasnet writes it."""
-    from mnas.weights import save_model_file
+    from mnas.weights.model_file import save_model_file
 
     model = decisive_model("mnasnet0_5", 10, 32, seed=3)
     classes = sorted(p.name for p in (cifar10_root / "train").iterdir() if p.is_dir())
@@ -346,7 +346,7 @@ def test_infer_mnasnet_int8_calibrates_on_the_dataset_the_model_file_names(cifar
     assert (int8_probs.argmax(axis=1) == float_probs.argmax(axis=1)).mean() >= 0.5  # quantised, not broken
 
     other_model = decisive_model("mnasnet0_5", 10, 32, seed=4)
-    from mnas.weights import save_model_file
+    from mnas.weights.model_file import save_model_file
 
     no_dataset = save_model_file(tmp_path / "no_dataset.pt", other_model, class_names=list("abcdefghij"),
                                  input_size=32)

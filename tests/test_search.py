@@ -12,10 +12,13 @@ import torch
 
 from helpers import kill_after_lines
 from mnas.arch import parse_arch, total_stride
-from mnas.latency import torch_threads
+from mnas.latency.meter import torch_threads
 from mnas.models import create_model
 from mnas.search.controller import PPO, Controller, PPOConfig
-from mnas.search.loop import ChildLog, RLSampler, Search, SearchConfig, replay
+from mnas.search.log import ChildLog
+from mnas.search.samplers import RLSampler, replay
+from mnas.search.loop import Search
+from mnas.search.config import SearchConfig
 from mnas.search.reward import objective, reward
 from mnas.search.space import DECISIONS, SearchSpace
 

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from mnas.arch import parse_arch
-from mnas.search.loop import ChildLog
+from mnas.search.log import ChildLog
 from mnas_ikomia.pipeline import PipelineSettings, run_pipeline
 
 

@@ -12,7 +12,8 @@ import pytest
 from helpers import kill_after_lines
 from mnas.search.evaluate import train_child
 from mnas.search.executor import LATENCY_RESOURCE, connect_ray
-from mnas.search.loop import Search, SearchConfig
+from mnas.search.loop import Search
+from mnas.search.config import SearchConfig
 
 ray = pytest.importorskip("ray")
 

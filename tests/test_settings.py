@@ -13,10 +13,10 @@ import math
 import pytest
 
 from mnas import settings
-from mnas.infer import InferSettings
+from mnas.infer.classifier import InferSettings
 from mnas.search.config import SearchConfig
-from mnas.train import MAX_EPOCHS, TrainConfig
-from mnas.train_job import TrainJob
+from mnas.train.config import MAX_EPOCHS, TrainConfig
+from mnas.train.job import TrainJob
 
 # Fields no surface offers as a setting, each with the reason. A new field must be declared with
 # `mnas.settings.setting` (and so appear everywhere) or be listed here.
@@ -38,9 +38,9 @@ NOT_OFFERED = {
 # (configuration, plugin, command-line module, options the CLI needs to parse)
 SURFACES = [
     (SearchConfig, "search_mini", "mnas.search.cli", []),
-    (TrainConfig, "train_mnasnet", "mnas.train_cli", ["--data", "data"]),
-    (TrainJob, "train_mnasnet", "mnas.train_cli", ["--data", "data"]),
-    (InferSettings, "infer_mnasnet", "mnas.infer", ["image.jpg"]),
+    (TrainConfig, "train_mnasnet", "mnas.train.cli", ["--data", "data"]),
+    (TrainJob, "train_mnasnet", "mnas.train.cli", ["--data", "data"]),
+    (InferSettings, "infer_mnasnet", "mnas.infer.cli", ["image.jpg"]),
 ]
 IDS = [config.__name__ for config, *_ in SURFACES]
 
@@ -120,7 +120,7 @@ def test_task_defaults_build_the_configurations_defaults():
 
 
 def test_input_size_auto_follows_the_dataset(cifar10_root, tmp_path):
-    from mnas.train_job import default_input_size
+    from mnas.train.job import default_input_size
     from skimage import data
     from PIL import Image
 
@@ -133,15 +133,15 @@ def test_input_size_auto_follows_the_dataset(cifar10_root, tmp_path):
 
 
 @pytest.mark.parametrize("cli_module, required, old, new, field, value, parsed", [
-    ("mnas.train_cli", ["--data", "d"], "--lr", "--learning-rate", "lr", "0.1", 0.1),
-    ("mnas.train_cli", ["--data", "d"], "--threads", "--train-threads", "train_threads", "3", 3),
+    ("mnas.train.cli", ["--data", "d"], "--lr", "--learning-rate", "lr", "0.1", 0.1),
+    ("mnas.train.cli", ["--data", "d"], "--threads", "--train-threads", "train_threads", "3", 3),
     ("mnas.search.cli", [], "--lr", "--learning-rate", "lr", "0.1", 0.1),
     ("mnas.search.cli", [], "--threads", "--latency-threads", "threads", "2", 2),
-    ("mnas.infer", ["x.jpg"], "--weights", "--model-weight-file", "model_weight_file", "m.pth", "m.pth"),
-    ("mnas.infer", ["x.jpg"], "--classes", "--class-file", "class_file", "c.txt", "c.txt"),
-    ("mnas.summary", [], "--threads", "--latency-threads", "latency_threads", "2", 2),
-    ("mnas.summary", [], "--engine", "--latency-engine", "latency_engine", "onnxruntime", "onnxruntime"),
-    ("mnas.train_cli", ["--data", "d"], "--model", "--model-name", "model_name", "mnasnet1_0", "mnasnet1_0"),
+    ("mnas.infer.cli", ["x.jpg"], "--weights", "--model-weight-file", "model_weight_file", "m.pth", "m.pth"),
+    ("mnas.infer.cli", ["x.jpg"], "--classes", "--class-file", "class_file", "c.txt", "c.txt"),
+    ("mnas.latency.cli", [], "--threads", "--latency-threads", "latency_threads", "2", 2),
+    ("mnas.latency.cli", [], "--engine", "--latency-engine", "latency_engine", "onnxruntime", "onnxruntime"),
+    ("mnas.train.cli", ["--data", "d"], "--model", "--model-name", "model_name", "mnasnet1_0", "mnasnet1_0"),
     ("mnas.search.cli", [], "--device", "--train-device", "device", "cpu", "cpu"),
 ])
 def test_old_option_names_still_work_and_say_so(cli_module, required, old, new, field, value, parsed, capsys):
@@ -154,7 +154,7 @@ def test_old_option_names_still_work_and_say_so(cli_module, required, old, new, 
 
 @pytest.mark.parametrize("cli_module, required, old, new", [
     ("mnas.search.cli", [], "--download", "--download-data"),        # the dataset
-    ("mnas.infer", ["x.jpg"], "--download", "--download-weights"),   # the ImageNet weights
+    ("mnas.infer.cli", ["x.jpg"], "--download", "--download-weights"),   # the ImageNet weights
 ])
 def test_old_flag_names_still_work_and_say_so(cli_module, required, old, new, capsys):
     parser = cli_parser(cli_module)

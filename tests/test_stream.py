@@ -1,4 +1,4 @@
-"""Datasets larger than memory (`mnas.stream`): the streaming path decodes in DataLoader worker processes
+"""Datasets larger than memory (`mnas.data.stream`): the streaming path decodes in DataLoader worker processes
 and trains to the same weights as the in-memory path; a training job chooses it when the decoded images
 exceed the memory budget, and resumes it exactly."""
 
@@ -8,12 +8,13 @@ import pytest
 import torch
 
 from helpers import TINY_ARCH
-from mnas.data import DatasetError, link_subset, load_folder_dataset
+from mnas.data.splits import link_subset, load_folder_dataset
 from mnas.models import create_model
-from mnas.stream import FileDataset, decoded_batches, list_folder_dataset, memory_budget_bytes
-from mnas.train import TrainConfig, seed_everything, train
-from mnas.train_job import TrainJob, run_training_job
-from mnas.weights import load_model_file
+from mnas.data.stream import FileDataset, decoded_batches, list_folder_dataset, memory_budget_bytes
+from mnas.train.config import TrainConfig
+from mnas.train.engine import seed_everything, train
+from mnas.train.job import TrainJob, run_training_job
+from mnas.weights.model_file import load_model_file
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 CONFIG = TrainConfig(epochs=2, batch_size=16, lr=0.05, decode_workers=2, precise_bn_images=64)

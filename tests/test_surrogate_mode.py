@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from mnas.arch import parse_arch
-from mnas.latency import spearman
+from mnas.latency.meter import spearman
 from mnas.models import count_macs, count_params, create_model
 from mnas.search.config import SearchConfig
 from mnas.search.loop import Search

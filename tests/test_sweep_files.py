@@ -11,7 +11,6 @@ import re
 import shlex
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import cv2
@@ -22,14 +21,16 @@ from PIL import Image, ImageOps
 
 from helpers import TINY_ARCH
 from mnas.__main__ import main as mnas_main
-from mnas.data import dataset_fingerprint, link_subset, load_folder_dataset, load_split
-from mnas.infer import read_image
-from mnas.lessons import LESSONS_DIR, REPO_ROOT, lesson_notebooks
-from mnas.locks import OutputFolderError, output_folder_lock
+from mnas.data.decode import dataset_fingerprint, load_split
+from mnas.data.splits import link_subset, load_folder_dataset
+from mnas.preprocess import read_image
+from conftest import REPO_ROOT
+from mnas.lessons.copies import LESSONS_DIR, lesson_notebooks
+from mnas.utils.locks import OutputFolderError, output_folder_lock
 from mnas.preprocess import MAX_IMAGE_PIXELS, apply_orientation, read_image_file
-from mnas.stream import decoded_batches, list_folder_dataset
-from mnas.train import TrainConfig
-from mnas.train_job import DATASET_FILE_NAME, TrainJob, run_training_job
+from mnas.data.stream import decoded_batches, list_folder_dataset
+from mnas.train.config import TrainConfig
+from mnas.train.job import DATASET_FILE_NAME, TrainJob, run_training_job
 
 CLASSES = ["cat", "ship"]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -46,8 +47,8 @@ def cifar2(cifar10_root, tmp_path_factory):
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory):
     """A small model whose class names all start like spreadsheet formulas."""
-    from mnas import create_model
-    from mnas.weights import save_model_file
+    from mnas.models import create_model
+    from mnas.weights.model_file import save_model_file
 
     model = create_model("mnasnet_small", num_classes=4, input_size=32)
     return save_model_file(tmp_path_factory.mktemp("model") / "small.pt", model,
@@ -217,7 +218,8 @@ def test_resume_on_another_dataset_with_the_same_classes_is_refused(cifar10_root
 # ------------------------------------------------------------------- 5. one kind of run per folder
 
 def test_a_search_is_refused_in_a_training_folder_and_a_training_in_a_search_folder(cifar2, tmp_path, one_thread):
-    from mnas.search.loop import Search, SearchConfig
+    from mnas.search.loop import Search
+    from mnas.search.config import SearchConfig
 
     training = tmp_path / "training"
     run_training_job(tiny_job(cifar2, training))
@@ -248,7 +250,7 @@ def test_lessons_build_refuses_a_folder_of_the_users_own_files_before_running_an
 
 
 def test_the_lock_names_foreign_files_and_takes_what_its_kind_wrote(tmp_path):
-    from mnas.lessons import INDEX_TITLE, _built_by_a_build
+    from mnas.lessons.teacher import INDEX_TITLE, _built_by_a_build
 
     search, notes, earlier = tmp_path / "search", tmp_path / "notes", tmp_path / "earlier"
     for folder in (search, notes, earlier):

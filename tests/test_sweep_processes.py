@@ -21,10 +21,10 @@ import torch
 
 from helpers import TINY_ARCH
 from mnas.__main__ import main as mnas_main
-from mnas.checkpoint import CHECKPOINT_NAME, load_checkpoint
-from mnas.data import link_subset
-from mnas.latency import torch_threads
-from mnas.locks import LOCK_FILE_NAME
+from mnas.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from mnas.data.splits import link_subset
+from mnas.latency.meter import torch_threads
+from mnas.utils.locks import LOCK_FILE_NAME
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUDGET = 3  # one PPO batch (4): a stop after the first child leaves the batch for the resume to complete

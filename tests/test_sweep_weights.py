@@ -22,13 +22,16 @@ from contextlib import contextmanager
 import pytest
 import torch
 
-from mnas import create_model
-from mnas.checkpoint import load_checkpoint
-from mnas.fileio import atomic_path, atomic_torch_save, atomic_write_text
-from mnas.search.table import BUILD_FILE, ENTRIES_LOG, COLUMNS, load_table, pack_table
-from mnas.timm_convert import TIMM_WEIGHTS
-from mnas.weights import (WeightsMismatchError, WeightsNotFoundError, imagenet_checkpoint_path,
-                          load_classifier_weights, load_imagenet_state_dict, read_checkpoint)
+from mnas.models import create_model
+from mnas.train.checkpoint import load_checkpoint
+from mnas.utils.fileio import atomic_path, atomic_torch_save, atomic_write_text
+from mnas.search.table.build import BUILD_FILE, ENTRIES_LOG, COLUMNS
+from mnas.search.table.file import load_table, pack_table
+from mnas.weights.timm import TIMM_WEIGHTS
+from mnas.weights.state_dict import WeightsMismatchError
+from mnas.weights.published import WeightsNotFoundError, imagenet_checkpoint_path, load_imagenet_state_dict
+from mnas.weights.loading import load_classifier_weights
+from mnas.weights.model_file import read_checkpoint
 from weights_helpers import randomize_, torchvision_mnasnet
 
 timm = pytest.importorskip("timm")
@@ -167,7 +170,7 @@ def test_a_download_that_serves_another_architecture_is_not_kept(torch_home, wei
 
 
 def test_a_dribbling_server_trips_the_total_deadline(torch_home, weights_server, monkeypatch):
-    monkeypatch.setattr("mnas.weights.DOWNLOAD_DEADLINE_S", 1.0, raising=False)
+    monkeypatch.setattr("mnas.weights.published.DOWNLOAD_DEADLINE_S", 1.0, raising=False)
     url = _serve_as(monkeypatch, weights_server, "dribble")
     started = time.monotonic()
     with pytest.raises(WeightsNotFoundError) as caught:

@@ -14,8 +14,9 @@ import pytest
 from mnas.search.config import SearchConfig
 from mnas.search.loop import Search
 from mnas.search.space import SearchSpace
-from mnas.search.table import (BUILD_FILE, ENTRIES_LOG, BuildPlan, TableExecutor, all_decisions, build_table,
-                               free_decisions, load_table, pack_table, table_space)
+from mnas.search.table.build import BUILD_FILE, ENTRIES_LOG, BuildPlan, all_decisions, build_table, free_decisions, table_space
+from mnas.search.table.executor import TableExecutor
+from mnas.search.table.file import load_table, pack_table
 
 
 def test_sub_space_holds_the_skeleton_and_1296_networks():

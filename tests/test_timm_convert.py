@@ -1,4 +1,4 @@
-"""Pretrained MnasNet-A1 and MnasNet-small from timm's checkpoints (`mnas.timm_convert`), found in the
+"""Pretrained MnasNet-A1 and MnasNet-small from timm's checkpoints (`mnas.weights.timm`), found in the
 torch hub cache like torchvision's, downloaded when online (a local HTTP server stands in for the
 release page: nothing can be downloaded on this machine), offline by switch.
 
@@ -16,9 +16,10 @@ from skimage import data
 timm = pytest.importorskip("timm")
 
 from mnas.preprocess import preprocess  # noqa: E402
-from mnas.timm_convert import TIMM_WEIGHTS, from_timm_model, main as convert_main  # noqa: E402
-from mnas.weights import (WeightsNotFoundError, build_model, imagenet_categories, imagenet_checkpoint_path,  # noqa: E402
-                          load_classifier_weights, load_model_file, published_weights)
+from mnas.weights.timm import TIMM_WEIGHTS, from_timm_model, main as convert_main  # noqa: E402
+from mnas.weights.published import WeightsNotFoundError, imagenet_categories, imagenet_checkpoint_path, published_weights
+from mnas.weights.loading import build_model, load_classifier_weights
+from mnas.weights.model_file import load_model_file
 from weights_helpers import randomize_, save_state_dict  # noqa: E402
 
 PAIRS = [("mnasnet_a1", "semnasnet_100"), ("mnasnet_small", "mnasnet_small")]

@@ -1,4 +1,4 @@
-"""mnas.train: the engine behind train_mnasnet and the search's proxy trainer."""
+"""mnas.train.engine: the engine behind train_mnasnet and the search's proxy trainer."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ import torch
 from torch import nn
 
 from helpers import TINY_ARCH
-from mnas.data import ImageDataset, link_subset, load_folder_dataset
+from mnas.data.folders import ImageDataset
+from mnas.data.splits import link_subset, load_folder_dataset
 from mnas.models import create_model
-from mnas.augment import BatchPreprocessor
-from mnas.checkpoint import CHECKPOINT_NAME, load_checkpoint
-from mnas.train import TrainConfig, evaluate, learning_rate, seed_everything, train
-from mnas.weights import build_model
+from mnas.train.augment import BatchPreprocessor
+from mnas.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from mnas.train.config import TrainConfig
+from mnas.train.engine import evaluate, learning_rate, seed_everything, train
+from mnas.weights.loading import build_model
 
 CLASSES = ["airplane", "cat", "ship"]
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -79,7 +81,7 @@ def test_resume_after_a_stop_equals_an_uninterrupted_run(cifar3, tmp_path):
 
 
 def test_keep_best_hands_back_the_best_epoch_and_keeps_it_across_a_resume(cifar3, tmp_path):
-    from mnas.train import BEST_CHECKPOINT_NAME
+    from mnas.train.engine import BEST_CHECKPOINT_NAME
 
     train_set, val_set = cifar3
     for seed in (3, 0, 1, 2, 4, 5, 6, 7):  # a run whose best epoch is 2+ epochs before its last (3 is, here)
@@ -118,8 +120,8 @@ def test_keep_best_hands_back_the_best_epoch_and_keeps_it_across_a_resume(cifar3
 
 
 def test_auto_defaults_fine_tune_when_pretrained_and_a_given_value_wins():
-    from mnas.train import FINE_TUNING_BATCH_SIZE, FINE_TUNING_LR, auto_defaults
-    from mnas.train_job import auto_choices, train_config
+    from mnas.train.config import FINE_TUNING_BATCH_SIZE, FINE_TUNING_LR, auto_defaults
+    from mnas.train.job import auto_choices, train_config
 
     assert (FINE_TUNING_BATCH_SIZE, FINE_TUNING_LR) == (8, 0.001)  # the Ikomia HUB's train_torchvision_mnasnet
     assert auto_defaults(True) == {"batch_size": 8, "lr": 0.001}
@@ -251,7 +253,7 @@ def test_mismatched_class_lists_are_refused(cifar3):
 
 
 def test_rmsprop_uses_the_papers_settings():
-    from mnas.train import make_optimizer
+    from mnas.train.engine import make_optimizer
 
     optimizer = make_optimizer(_tiny_model(), TrainConfig(optimizer="rmsprop", weight_decay=1e-5))
     group = optimizer.param_groups[0]
@@ -264,7 +266,8 @@ def test_rmsprop_uses_the_papers_settings():
 def test_pretrained_backbone_comes_from_the_torch_hub_cache(tmp_path, monkeypatch):
     import torchvision
 
-    from mnas.weights import WeightsNotFoundError, convert_torchvision_state_dict, imagenet_checkpoint_path
+    from mnas.weights.published import WeightsNotFoundError, imagenet_checkpoint_path
+    from mnas.weights.convert import convert_torchvision_state_dict
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     with pytest.raises(WeightsNotFoundError, match=str(imagenet_checkpoint_path("mnasnet0_5"))):
@@ -285,7 +288,7 @@ def test_pretrained_backbone_comes_from_the_torch_hub_cache(tmp_path, monkeypatc
 
 
 def test_every_file_a_training_writes_is_one_the_output_folder_lock_knows():
-    from mnas.locks import KNOWN_OUTPUTS
-    from mnas.train_job import RUN_FILES
+    from mnas.utils.locks import KNOWN_OUTPUTS
+    from mnas.train.job import RUN_FILES
 
     assert {name.split("/")[0] for name in RUN_FILES} <= set(KNOWN_OUTPUTS["training"])

@@ -14,9 +14,10 @@ from ikomia.dataprocess.workflow import Workflow
 
 from helpers import TINY_ARCH, no_server_left, train_workflow
 from mnas.__main__ import main as mnas_main
-from mnas.data import link_subset, load_folder_dataset
+from mnas.data.splits import link_subset, load_folder_dataset
 from mnas.models import variant_arch
-from mnas.weights import load_model_file, read_class_file
+from mnas.weights.model_file import load_model_file
+from mnas.weights.classes import read_class_file
 
 CLASSES = ["automobile", "frog", "ship"]
 FAST = {"arch": TINY_ARCH, "input_size": "32", "batch_size": "32", "epochs": "1"}
@@ -264,8 +265,8 @@ def test_fine_tuning_pretrained_weights_takes_the_hub_defaults_keeps_the_best_ep
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     from weights_helpers import save_state_dict, torchvision_mnasnet
 
-    from mnas.train import best_of
-    from mnas.weights import imagenet_checkpoint_path
+    from mnas.train.engine import best_of
+    from mnas.weights.published import imagenet_checkpoint_path
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     torch.manual_seed(4)  # torchvision's initialisation of the convolutions (randomize_ perturbs the rest)
@@ -355,7 +356,7 @@ def test_a_flat_folder_of_class_folders_trains_on_a_seeded_held_out_split(cifar1
     assert split["validation"]["per_class"] == {name: 5 for name in CLASSES}  # stratified
     assert sorted({f.split("/")[0] for f in held_out}) == CLASSES and len(set(held_out)) == 15
     # seeded: the same split again (a fresh listing of the folder), and the evaluation is on exactly these
-    from mnas.data import load_folder_dataset
+    from mnas.data.splits import load_folder_dataset
 
     _, val, _ = load_folder_dataset(flat, image_size=32, val_fraction=0.25, seed=0)
     assert [Path(p).relative_to(flat).as_posix() for p in val.files] == held_out

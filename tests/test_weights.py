@@ -11,12 +11,14 @@ import torch
 import torchvision
 from skimage import data
 
-from mnas import create_model
+from mnas.models import create_model
 from mnas.preprocess import preprocess
-from mnas.weights import (IMAGENET_WEIGHTS, WeightsMismatchError, WeightsNotFoundError,
-                          convert_torchvision_state_dict, imagenet_categories, imagenet_checkpoint_path,
-                          load_classifier_weights, load_imagenet_state_dict, read_checkpoint,
-                          read_class_file, save_model_file, write_class_file)
+from mnas.weights.published import IMAGENET_WEIGHTS, WeightsNotFoundError, imagenet_categories, imagenet_checkpoint_path, load_imagenet_state_dict
+from mnas.weights.state_dict import WeightsMismatchError
+from mnas.weights.convert import convert_torchvision_state_dict
+from mnas.weights.loading import load_classifier_weights
+from mnas.weights.model_file import read_checkpoint, save_model_file
+from mnas.weights.classes import read_class_file, write_class_file
 from weights_helpers import randomize_, save_state_dict, torchvision_mnasnet
 
 B1 = list(IMAGENET_WEIGHTS)

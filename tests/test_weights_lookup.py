@@ -15,12 +15,12 @@ import pytest
 import torch
 from skimage import data
 
-from mnas import weights as mnas_weights
+import mnas.weights.published as mnas_weights
 from mnas.__main__ import main
 from mnas.preprocess import preprocess
-from mnas.timm_convert import TIMM_WEIGHTS
-from mnas.weights import (WeightsNotFoundError, build_model, find_imagenet_weights, imagenet_checkpoint_path,
-                          load_classifier_weights)
+from mnas.weights.timm import TIMM_WEIGHTS
+from mnas.weights.published import WeightsNotFoundError, find_imagenet_weights, imagenet_checkpoint_path
+from mnas.weights.loading import build_model, load_classifier_weights
 from weights_helpers import randomize_, save_state_dict, torchvision_mnasnet
 
 B1_FILE = "mnasnet1.0_top1_73.512-f206786ef8.pth"  # torchvision's name: the SHA-256 prefix f206786ef8

@@ -17,11 +17,12 @@ from ikomia.dataprocess import CPathIO
 from ikomia.dataprocess.workflow import Workflow
 from skimage import data
 
-from mnas import create_model
+from mnas.models import create_model
 from mnas.arch import format_arch, parse_arch
-from mnas.data import link_subset
-from mnas.infer import Classifier
-from mnas.weights import load_model_file, save_model_file, write_class_file
+from mnas.data.splits import link_subset
+from mnas.infer.classifier import Classifier
+from mnas.weights.model_file import load_model_file, save_model_file
+from mnas.weights.classes import write_class_file
 from weights_helpers import randomize_
 
 TINY_ARCH = ("r1_k3_s11_e1_i3_o8_conv, r1_k3_s22_e3_i8_o16_se0.25, r1_k3_s22_e3_i16_o24, "

@@ -1,4 +1,4 @@
-"""Ikomia plugin ``train_mnasnet``: train or fine-tune any MnasNet (a thin adapter over `mnas.train_job`)."""
+"""Ikomia plugin ``train_mnasnet``: train or fine-tune any MnasNet (a thin adapter over `mnas.train.job`)."""
 import importlib.util
 
 if importlib.util.find_spec("mnas_ikomia") is None:  # not on PyPI, so not in requirements.txt

@@ -1,14 +1,14 @@
 """train_mnasnet: train or fine-tune any MnasNet on a folder dataset, logging to MLflow and TensorBoard
 the Ikomia way.
 
-A thin adapter: parameters (strings) -> `mnas.train_job.TrainJob`; `mnas.train_job.run_training_job`
+A thin adapter: parameters (strings) -> `mnas.train.job.TrainJob`; `mnas.train.job.run_training_job`
 does the work; each finished epoch is logged (`log_metrics`, and TensorBoard event files through
 `mnas_ikomia.tracking.TensorBoardLog`) and reported (`emit_step_progress`). Input 0 is the dataset
 folder (``<root>/train/<class>/*``, optional ``<root>/val/<class>/*``; or a flat ``<root>/<class>/*``).
 
 Outputs: 0 the model file (model.pth: the best epoch on validation), 1 the per-class table (precision,
 recall, F1, images; macro and weighted averages), 2 top-1 / top-5 with their 95 % Wilson intervals and
-the number of images, 3 the confusion matrix, 4 the whole evaluation report as a dict (`mnas.evaluation`).
+the number of images, 3 the confusion matrix, 4 the whole evaluation report as a dict (`mnas.evaluation.report`).
 """
 
 from __future__ import annotations
@@ -27,12 +27,12 @@ from mnas_ikomia.task_info import one_line, task_factory
 
 from mnas import settings
 from mnas.arch import parse_arch
-from mnas.locks import expand_folder
+from mnas.utils.locks import expand_folder
 from mnas.models import MODEL_NAME_ALIASES, VARIANTS, canonical_model_name
-from mnas.checkpoint import CHECKPOINT_NAME, load_checkpoint
-from mnas.data import IMAGE_CHANNELS
-from mnas.train import TrainConfig
-from mnas.train_job import (CHECKPOINT_DIR_NAME, EVALUATION_DIR_NAME, TrainJob, auto_choices, auto_values_named,
+from mnas.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from mnas.data.folders import IMAGE_CHANNELS
+from mnas.train.config import TrainConfig
+from mnas.train.job import (CHECKPOINT_DIR_NAME, EVALUATION_DIR_NAME, TrainJob, auto_choices, auto_values_named,
                             describe_auto_values, run_training_job)
 
 logger = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ class TrainMnasnet(FolderTrainTask):
             self.add_output(table)
         self.add_output(dataprocess.CImageIO())
         self.add_output(DataDictIO())
-        self.outcome = None  # the last run's mnas.train_job.JobResult
+        self.outcome = None  # the last run's mnas.train.job.JobResult
         self.tensorboard = None  # the last run's mnas_ikomia.tracking.TensorBoardLog
 
     def get_progress_steps(self):
@@ -222,7 +222,7 @@ class TrainMnasnet(FolderTrainTask):
             self.tensorboard.scalars(figures, last_epoch)
             self.tensorboard.image("evaluation/confusion_matrix", _read_png(
                 outcome.files["evaluation/confusion_matrix.png"]), last_epoch)
-            from mnas.evaluation import format_table
+            from mnas.evaluation.report import format_table
 
             table = "\n".join("    " + line for line in format_table(outcome.evaluation).splitlines())
             self.tensorboard.text("evaluation/report", f"on {outcome.evaluation['data']['split']}:\n\n{table}",
@@ -239,14 +239,14 @@ class TrainMnasnet(FolderTrainTask):
                     "stopped" if result.stopped else "finished", last_epoch, outcome.files["model"], kept,
                     100 * result.final.top1)
         if outcome.evaluation:
-            from mnas.evaluation import summary_line
+            from mnas.evaluation.report import summary_line
 
             progress_logger.info("%s: evaluation on %s: %s", PLUGIN_NAME, outcome.evaluation["data"]["split"],
                                  summary_line(outcome.evaluation))
 
     def _publish_evaluation(self, outcome) -> None:
         """Outputs 1-4: the report's tables, its confusion matrix and the report itself."""
-        from mnas.evaluation import accuracy_rows, table_columns
+        from mnas.evaluation.report import accuracy_rows, table_columns
 
         report = outcome.evaluation
         for index, (rows, columns) in ((1, table_columns(report)), (2, accuracy_rows(report))):

@@ -3,8 +3,8 @@ and `TrainJob` (label, help, range) comes from their declarations, the form from
 (PyQt6)."""
 
 from mnas.models import VARIANTS
-from mnas.train import TrainConfig
-from mnas.train_job import TrainJob
+from mnas.train.config import TrainConfig
+from mnas.train.job import TrainJob
 from mnas_ikomia.widgets import FormWidgetFactory, Section, arch, choice, fields_from_config, folder
 from train_mnasnet.train_mnasnet_process import PLUGIN_NAME, TrainMnasnetParam
 

@@ -1,7 +1,8 @@
 """The miniature MnasNet platform-aware search: space, controller, reward, loop (no Ikomia here)."""
 
-from .loop import Search, SearchConfig, SearchResult
-from .reward import objective, reward
-from .space import SearchSpace
+from mnas.search.loop import Search, SearchResult
+from mnas.search.config import SearchConfig
+from mnas.search.reward import objective, reward
+from mnas.search.space import SearchSpace
 
 __all__ = ["Search", "SearchConfig", "SearchResult", "SearchSpace", "objective", "reward"]

@@ -6,8 +6,9 @@ import argparse
 import json
 import sys
 
-from ..settings import add_arguments as add_setting_arguments, build, deprecated_flag, values_from_args
-from .loop import CHILDREN_LOG, Search, SearchConfig
+from mnas.settings import add_arguments as add_setting_arguments, build, deprecated_flag, values_from_args
+from mnas.search.loop import CHILDREN_LOG, Search
+from mnas.search.config import SearchConfig
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +30,7 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
 
 
 def _run_with_progress(search: Search, config: SearchConfig):
-    from ..progress import Progress
+    from mnas.utils.progress import Progress
 
     with Progress(config.evaluations(), "search", unit="child") as progress:
         def on_child(phase: str, record: dict, index: int, count: int) -> None:
@@ -41,8 +42,8 @@ def _run_with_progress(search: Search, config: SearchConfig):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..data import cifar10_root
-    from ..train_job import default_output_root
+    from mnas.data.cifar10 import cifar10_root
+    from mnas.train.job import default_output_root
 
     config = config_from_args(args)
     data_root = args.data or cifar10_root(download=args.download)

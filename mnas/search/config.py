@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..device import AUTO, check_device_spec
-from ..latency import ENGINES
-from ..settings import check_values, setting
-from ..train import TrainConfig
-from .controller import PPOConfig
-from .reward import SOFT_W
+from mnas.utils.device import AUTO, check_device_spec
+from mnas.latency.meter import ENGINES
+from mnas.settings import check_values, setting
+from mnas.train.config import TrainConfig
+from mnas.search.controller import PPOConfig
+from mnas.search.reward import SOFT_W
 
 SAMPLERS = ("rl", "random", "evolution")
 EVALUATORS = ("live", "table", "surrogate")
@@ -97,7 +97,7 @@ class SearchConfig:
                                "running cluster", empty="a local Ray instance")
     max_retries: int = setting(2, "ray: times a child whose worker died is retried", minimum=0, maximum=100)
     evaluator: str = setting("live", "live: children proxy-trained and timed here; table: looked up in a "
-                             "benchmark table of a sub-space (mnas.search.table); surrogate: predicted for the "
+                             "benchmark table of a sub-space (mnas.search.table.build); surrogate: predicted for the "
                              "whole space at the final recipe by a model fitted on measured architectures "
                              "(mnas.search.surrogate); both for strategy comparisons over many seeds",
                              choices=EVALUATORS)

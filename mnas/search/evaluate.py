@@ -1,10 +1,10 @@
 """One child's evaluation, in two parts that may run on different machines:
 
-- `train_child`: the proxy training by the project's training engine (`mnas.train.train`) on a
+- `train_child`: the proxy training by the project's training engine (`mnas.train.engine.train`) on a
   stratified subset of the dataset's ``train/`` folder, scored on a held-out split of it (``test/`` is
   never read); runs wherever a worker has CPUs;
 - `ChildTimer`: the child's latency as a *paired ratio* to a resident reference network, the B1
-  skeleton at the base width (`mnas.latency.PairedMeter`), so LAT/T is measured directly and the
+  skeleton at the base width (`mnas.latency.meter.PairedMeter`), so LAT/T is measured directly and the
   machine's drift cancels; runs on the one latency device, as the paper timed every child on the same
   phones.  It also holds the per-layer lookup-table predictor, in the same unit.
 """
@@ -19,11 +19,13 @@ from typing import Callable
 
 import torch
 
-from ..data import ImageDataset, find_dataset_splits, load_split, stratified_split
-from ..latency import LatencyTable, PairedLatency, PairedMeter, torch_threads
-from ..models import count_macs, count_params, create_model
-from ..train import TrainingDiverged, train
-from .config import INPUT_SIZE, SearchConfig
+from mnas.data.folders import ImageDataset, find_dataset_splits
+from mnas.data.decode import load_split
+from mnas.data.splits import stratified_split
+from mnas.latency.meter import LatencyTable, PairedLatency, PairedMeter, torch_threads
+from mnas.models import count_macs, count_params, create_model
+from mnas.train.engine import TrainingDiverged, train
+from mnas.search.config import INPUT_SIZE, SearchConfig
 
 
 @dataclasses.dataclass

@@ -30,9 +30,9 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterator, Sequence
 
-from ..machine import usable_cores
-from .config import SearchConfig
-from .evaluate import ChildTimer, ProxyData, train_child
+from mnas.utils.machine import usable_cores
+from mnas.search.config import SearchConfig
+from mnas.search.evaluate import ChildTimer, ProxyData, train_child
 
 LATENCY_RESOURCE = "latency_device"
 RAY_CONNECT_TIMEOUT_S = 30.0  # a cluster's address must complete a gRPC handshake within this

@@ -14,7 +14,7 @@ rewards is biased upward (the winner's curse).  So, as the paper did with its to
 
 The interval covers test-set sampling only, not training-seed noise (one seed per model).
 
-Training and testing are callbacks, so one comparison serves the core (`mnas.train` on a folder) and
+Training and testing are callbacks, so one comparison serves the core (`mnas.train.engine` on a folder) and
 the Ikomia pipeline (``train_mnasnet`` and ``infer_mnasnet`` tasks).
 """
 
@@ -27,14 +27,14 @@ from typing import Callable
 
 import numpy as np
 
-from ..fileio import atomic_path, atomic_write_text
-from ..latency import PairedMeter
-from ..models import count_macs, count_params, create_model
-from ..progress import Progress
-from ..stats import bootstrap_interval, interpolate_curve, mcnemar_exact
-from .space import SearchSpace
+from mnas.utils.fileio import atomic_path, atomic_write_text
+from mnas.latency.meter import PairedMeter
+from mnas.models import count_macs, count_params, create_model
+from mnas.utils.progress import Progress
+from mnas.utils.stats import bootstrap_interval, interpolate_curve, mcnemar_exact
+from mnas.search.config import INPUT_SIZE
+from mnas.search.space import SearchSpace
 
-INPUT_SIZE = 32
 # (name, architecture string) -> {"model_file": path, "val_accuracy": final validation top-1}
 Trainer = Callable[[str, str], dict]
 # model file -> one bool per test image, in one fixed order of images for every model
@@ -229,14 +229,15 @@ def write_final(result: dict, output_dir: str | Path) -> dict:
 def folder_final_comparison(search_dir: str | Path, data_root: str | Path, children: list[dict],
                             baselines: list[dict], space: SearchSpace, config, log: Callable[[str], None] = print
                             ) -> dict:
-    """The final comparison of a search in `search_dir`, with the core trainer (`mnas.train_job`, the
-    engine train_mnasnet runs) and tester (`mnas.infer.classify_files`, what infer_mnasnet runs):
+    """The final comparison of a search in `search_dir`, with the core trainer (`mnas.train.job`, the
+    engine train_mnasnet runs) and tester (`mnas.infer.files.classify_files`, what infer_mnasnet runs):
     retraining on symlinked subsets of ``train/`` (train and a held-out val), testing on ``test/`` (or
     ``val/``). `config` is the search's `SearchConfig` (its ``final_*`` settings). Writes final.*."""
-    from ..data import link_subset
-    from ..infer import Classifier, classify_files
-    from ..train import TrainConfig
-    from ..train_job import TrainJob, run_training_job
+    from mnas.data.splits import link_subset
+    from mnas.infer.classifier import Classifier
+    from mnas.infer.files import classify_files
+    from mnas.train.config import TrainConfig
+    from mnas.train.job import TrainJob, run_training_job
 
     search_dir, data_root = Path(search_dir), Path(data_root)
     test_root = next((data_root / n for n in ("test", "val") if (data_root / n).is_dir()), None)

@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from ..fileio import atomic_write_text
+from mnas.utils.fileio import atomic_write_text
 
 
 class ChildLog:

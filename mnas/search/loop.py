@@ -36,17 +36,18 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from ..fileio import atomic_torch_save, atomic_write_text
-from ..locks import expand_folder, output_folder_lock
-from ..machine import machine_record
-from .config import EXECUTORS, INPUT_SIZE, LOOKUP_EVALUATORS, RESUMABLE_CHANGES, SAMPLERS, SearchConfig
-from .evaluate import ProxyData, load_proxy_data, train_child
-from .executor import TrainFn, make_executor, parse_ray_address
-from .log import ChildLog
-from .reward import objective
-from .samplers import RandomSampler, RLSampler, make_sampler, replay
-from .space import SearchSpace
-from .table import TableExecutor, table_space
+from mnas.utils.fileio import atomic_torch_save, atomic_write_text
+from mnas.utils.locks import expand_folder, output_folder_lock
+from mnas.utils.machine import machine_record
+from mnas.search.config import EXECUTORS, INPUT_SIZE, LOOKUP_EVALUATORS, RESUMABLE_CHANGES, SAMPLERS, SearchConfig
+from mnas.search.evaluate import ProxyData, load_proxy_data, train_child
+from mnas.search.executor import TrainFn, make_executor, parse_ray_address
+from mnas.search.log import ChildLog
+from mnas.search.reward import objective
+from mnas.search.samplers import RandomSampler, RLSampler, make_sampler, replay
+from mnas.search.space import SearchSpace
+from mnas.search.table.executor import TableExecutor
+from mnas.search.table.build import table_space
 
 __all__ = ["EXECUTORS", "INPUT_SIZE", "SAMPLERS", "ChildLog", "ProxyData", "RLSampler", "RandomSampler", "Search",
            "SearchConfig", "SearchResult", "load_proxy_data", "child_seed", "make_sampler", "replay", "run_children"]
@@ -124,7 +125,7 @@ class Search:
             should_stop: Callable[[], bool] | None = None) -> SearchResult:
         """Run (or resume) the search, the baselines and the random comparison; write the outputs.
 
-        The output folder's lock is held throughout (`mnas.locks`): a second search there is refused.
+        The output folder's lock is held throughout (`mnas.utils.locks`): a second search there is refused.
         """
         with output_folder_lock(self.output_dir, "search"):
             return self._run_locked(on_child, should_stop or (lambda: False))
@@ -136,7 +137,7 @@ class Search:
         if self.table_mode:
             executor = TableExecutor(cfg)
         elif self.lookup_mode:
-            from .surrogate.executor import SurrogateExecutor
+            from mnas.search.surrogate.executor import SurrogateExecutor
 
             executor = SurrogateExecutor(cfg)
         else:
@@ -161,12 +162,12 @@ class Search:
         if table is not None:
             atomic_write_text(table_path, json.dumps({"engine": cfg.latency_engine, "threads": cfg.threads,
                                                       "entries": table}, indent=1))
-        from .report import write_report
+        from mnas.search.report import write_report
 
         summary = write_report(self.output_dir, self.space, self.target, cfg, children,
                                random_children, baselines)
         if cfg.final_top_k and children and not stop():
-            from .final import folder_final_comparison
+            from mnas.search.final import folder_final_comparison
 
             final = folder_final_comparison(self.output_dir, self.data_root, children, baselines, self.space, cfg,
                                             log=logger.info)

@@ -1,6 +1,6 @@
 """Many independent searches at once: one process per core, one torch thread per process.
 
-Table-mode searches (`mnas.search.table`) cost milliseconds per child, so comparing strategies means
+Table-mode searches (`mnas.search.table.build`) cost milliseconds per child, so comparing strategies means
 hundreds of searches over seeds; their controllers are tiny, and processes use the cores better than
 torch's threads do. The searches share nothing (each has its own output folder), so a search gives the
 same children here as when it runs alone in-process.
@@ -11,8 +11,8 @@ from __future__ import annotations
 from concurrent.futures import ProcessPoolExecutor
 from typing import Hashable, Mapping, TypeVar
 
-from ..machine import usable_cores
-from .loop import Search
+from mnas.utils.machine import usable_cores
+from mnas.search.loop import Search
 
 Key = TypeVar("Key", bound=Hashable)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .config import SearchConfig
+from mnas.search.config import SearchConfig
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,7 +10,7 @@ MobileNetV2 uses ReLU6 (the grammar has one activation).
 
 from __future__ import annotations
 
-from .space import SKELETON_32, SearchSpace
+from mnas.search.space import SKELETON_32, SearchSpace
 
 # torchvision's MobileNetV2 table (t, c, n, s): (1,16,1,1) (6,24,2,2) (6,32,3,2) (6,64,4,2) (6,96,3,1)
 # (6,160,3,2) (6,320,1,1), with the 32- and 160-channel blocks unstrided for 32 px.

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import collections
 import math
-from typing import Iterable
 
 import torch
 
-from ..latency import torch_threads
-from .config import SearchConfig
-from .controller import PPO, Controller, PPOConfig
-from .space import SearchSpace
+from mnas.latency.meter import torch_threads
+from mnas.search.config import SearchConfig
+from mnas.search.controller import PPO, Controller, PPOConfig
+from mnas.search.space import SearchSpace
 
 
 class RLSampler:

@@ -31,8 +31,8 @@ from typing import Mapping, Sequence
 
 import torch
 
-from ..arch import BlockSpec, format_arch, parse_block
-from ..models import HEAD_CHANNELS, round_filters, with_stem_and_head
+from mnas.arch import BlockSpec, format_arch, parse_block
+from mnas.models import HEAD_CHANNELS, round_filters, with_stem_and_head
 
 # MnasNet-B1 (official table) with the strides of a 32 px skeleton: s22 kept on blocks 2 and 4 only.
 SKELETON_32 = ("r1_k3_s11_e1_i32_o16_noskip", "r3_k3_s22_e3_i16_o24", "r3_k5_s11_e3_i24_o40",

@@ -31,16 +31,16 @@ from typing import Callable, Iterator
 
 import torch
 
-from ...arch import network_signature
-from ...fileio import atomic_write_text
-from ...locks import expand_folder, output_folder_lock
-from ...machine import machine_record
-from ..evaluate import ChildTimer, load_proxy_data
-from ..executor import make_executor
-from ..log import ChildLog
-from ..recipe import RECIPE_F, Recipe
-from ..references import FAMILIES, REFERENCE_WIDTHS, family_arch
-from ..space import SearchSpace
+from mnas.arch import network_signature
+from mnas.utils.fileio import atomic_write_text
+from mnas.utils.locks import expand_folder, output_folder_lock
+from mnas.utils.machine import machine_record
+from mnas.search.evaluate import ChildTimer, load_proxy_data
+from mnas.search.executor import make_executor
+from mnas.search.log import ChildLog
+from mnas.search.recipe import RECIPE_F, Recipe
+from mnas.search.references import FAMILIES, REFERENCE_WIDTHS, family_arch
+from mnas.search.space import SearchSpace
 
 RUNS_LOG, BUILD_FILE, TRAJECTORIES_FILE = "runs.jsonl", "surrogate_build.json", "trajectories.json"
 STAGES = ("A", "B")

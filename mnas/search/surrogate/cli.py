@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import EXECUTORS
-from .build import STAGES, build_surrogate
+from mnas.search.config import EXECUTORS
+from mnas.search.surrogate.build import STAGES, build_surrogate
 
 DEFAULT_FOLDER = "bench/results/surrogate"
 
@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.action == "trajectories":
-        from .trajectories import propose
+        from mnas.search.surrogate.trajectories import propose
 
         if min(args.count, args.searches, args.children) < 1:
             raise ValueError("--count, --searches and --children must be >= 1")
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{len(chosen)} trajectory architectures written to {args.input}/trajectories.json")
         return 0
     if args.action == "pack":
-        from .shipped import DEFAULT_SURROGATE, pack_runs
+        from mnas.search.surrogate.shipped import DEFAULT_SURROGATE, pack_runs
 
         header = pack_runs(args.input, args.output or DEFAULT_SURROGATE)
         print(f"{header['runs']} trainings packed into {args.output or DEFAULT_SURROGATE}")
@@ -52,15 +52,15 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "report":
         import json
 
-        from .report import report
+        from mnas.search.surrogate.report import report
 
         print(json.dumps(report(args.input), indent=1))
         return 0
-    from ...data import cifar10_root
+    from mnas.data.cifar10 import cifar10_root
 
     if args.limit < 0:
         raise ValueError(f"--limit must be >= 0, got {args.limit}")
-    from ...progress import Progress
+    from mnas.utils.progress import Progress
 
     progress = Progress(0, "surrogate", unit="training", terminal=False)  # a bar needs its total up front
 

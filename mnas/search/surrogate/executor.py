@@ -12,13 +12,13 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
-from ...arch import parse_arch
-from ..config import INPUT_SIZE, SearchConfig
-from ..evaluate import target_record
-from ..space import SearchSpace
-from .features import SpaceIndex, arch_costs
-from .model import Surrogate, measured_architectures
-from .shipped import DEFAULT_SURROGATE, load_runs
+from mnas.arch import parse_arch
+from mnas.search.config import INPUT_SIZE, SearchConfig
+from mnas.search.evaluate import target_record
+from mnas.search.space import SearchSpace
+from mnas.search.surrogate.features import SpaceIndex, arch_costs
+from mnas.search.surrogate.model import Surrogate, measured_architectures
+from mnas.search.surrogate.shipped import DEFAULT_SURROGATE, load_runs
 
 MEASURED_CLASSES = 10  # the build measures on CIFAR-10
 

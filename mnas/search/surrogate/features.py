@@ -23,8 +23,8 @@ import math
 
 import numpy as np
 
-from ...arch import BlockSpec, parse_arch
-from ..space import DECISIONS, SearchSpace
+from mnas.arch import BlockSpec, parse_arch
+from mnas.search.space import DECISIONS, SearchSpace
 
 OPS = ("conv", "dconv", "mbconv3", "mbconv6")
 PER_BLOCK = ("conv", "dconv", "mbconv3", "mbconv6", "kernel5", "se", "log2_out", "layers", "identity_shortcuts",

@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .features import features, latency_features
+from mnas.search.surrogate.features import features, latency_features
 
 ACCURACY_MODELS = ("ridge", "boosting", "ensemble")
 FIT_ROLES = ("random", "trajectory")

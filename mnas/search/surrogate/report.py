@@ -25,12 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ...fileio import atomic_write_text
-from ...latency import spearman
-from ..log import ChildLog
-from .build import BUILD_FILE, RUNS_LOG
-from .features import features, latency_features
-from .model import ACCURACY_MODELS, Measured, Regressor, cross_validated, measured_architectures, seed_noise
+from mnas.utils.fileio import atomic_write_text
+from mnas.latency.meter import spearman
+from mnas.search.log import ChildLog
+from mnas.search.surrogate.build import BUILD_FILE, RUNS_LOG
+from mnas.search.surrogate.features import features, latency_features
+from mnas.search.surrogate.model import ACCURACY_MODELS, Measured, Regressor, cross_validated, measured_architectures, seed_noise
 
 CURVE_SIZES = (25, 50, 100, 200, 300, 400, 800)
 GO_SIZE, GO_SPEARMAN, GO_RISING_FROM = 400, 0.45, 200
@@ -130,7 +130,7 @@ def report(folder: str | Path) -> dict:
 def _plot(folder: Path, result: dict, randoms: list[Measured]) -> None:
     from matplotlib.figure import Figure  # no pyplot: the caller's backend is left as it is
 
-    from ...fileio import atomic_path
+    from mnas.utils.fileio import atomic_path
 
     if result["learning_curve"]:
         figure = Figure(figsize=(5, 3.5))

@@ -16,14 +16,14 @@ import os
 import tempfile
 from pathlib import Path
 
-from ...arch import network_signature
-from ...fileio import atomic_write_text
-from ...locks import output_folder_lock
-from ..config import SearchConfig
-from ..loop import Search
-from ..log import ChildLog
-from .build import RUNS_LOG, TRAJECTORIES_FILE
-from .shipped import pack_runs
+from mnas.arch import network_signature
+from mnas.utils.fileio import atomic_write_text
+from mnas.utils.locks import output_folder_lock
+from mnas.search.config import SearchConfig
+from mnas.search.loop import Search
+from mnas.search.log import ChildLog
+from mnas.search.surrogate.build import RUNS_LOG, TRAJECTORIES_FILE
+from mnas.search.surrogate.shipped import pack_runs
 
 STRATEGIES = ("rl", "evolution")
 

@@ -1,0 +1,35 @@
+"""Training: the configuration, the engine, augmentation, checkpoints, the job around a run, its command line.
+
+Modules:
+
+- `mnas.train.config`: `TrainConfig`: every training setting declared once, checked, automatic values
+- `mnas.train.engine`: the training loop: optimisers, schedules, evaluation, BN recalibration, divergence checks
+- `mnas.train.augment`: batch preprocessing and augmentation on the device
+- `mnas.train.checkpoint`: resumable checkpoints, loaded ``weights_only``
+- `mnas.train.job`: a run: data, model, folder, locks, logs, curves, the model file and its evaluation
+- `mnas.train.cli`: ``mnas train``
+
+Public names are re-exported lazily (`mnas.utils.lazy`): ``from mnas.train import X`` imports only X's module.
+"""
+
+from __future__ import annotations
+
+from mnas.utils.lazy import lazy_exports
+
+_EXPORTS = {
+    "FINE_TUNING_BATCH_SIZE": "mnas.train.config", "FINE_TUNING_LR": "mnas.train.config",
+    "MAX_EPOCHS": "mnas.train.config", "TrainConfig": "mnas.train.config", "auto_defaults": "mnas.train.config",
+    "BEST_CHECKPOINT_NAME": "mnas.train.engine", "TrainingDiverged": "mnas.train.engine",
+    "best_of": "mnas.train.engine", "divergence_limit": "mnas.train.engine", "evaluate": "mnas.train.engine",
+    "learning_rate": "mnas.train.engine", "make_optimizer": "mnas.train.engine",
+    "seed_everything": "mnas.train.engine", "train": "mnas.train.engine",
+    "BatchPreprocessor": "mnas.train.augment",
+    "CHECKPOINT_NAME": "mnas.train.checkpoint", "load_checkpoint": "mnas.train.checkpoint",
+    "CHECKPOINT_DIR_NAME": "mnas.train.job", "DATASET_FILE_NAME": "mnas.train.job",
+    "EVALUATION_DIR_NAME": "mnas.train.job", "RUN_FILES": "mnas.train.job", "TrainJob": "mnas.train.job",
+    "auto_choices": "mnas.train.job", "auto_values_named": "mnas.train.job", "default_input_size": "mnas.train.job",
+    "default_output_root": "mnas.train.job", "describe_auto_values": "mnas.train.job",
+    "run_training_job": "mnas.train.job", "train_config": "mnas.train.job",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
