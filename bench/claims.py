@@ -43,7 +43,6 @@ from pathlib import Path
 import numpy as np
 
 from mnas.arch import parse_arch
-from mnas.utils.fileio import file_sha256
 from mnas.search.config import INPUT_SIZE, SearchConfig
 from mnas.search.log import ChildLog
 from mnas.search.loop import child_seed, run_children
@@ -53,6 +52,7 @@ from mnas.search.surrogate.executor import MEASURED_CLASSES, SurrogateExecutor
 from mnas.search.surrogate.features import arch_costs
 from mnas.search.surrogate.model import measured_architectures
 from mnas.search.surrogate.shipped import DEFAULT_SURROGATE, load_runs
+from mnas.utils.fileio import file_sha256
 from mnas.utils.stats import mean_interval, wilcoxon_greater
 
 ENGINES = ("onnxruntime", "torch")
@@ -428,7 +428,8 @@ def plot_regret(scored: dict, path: Path) -> None:
     for label in dict.fromkeys(r["strategy"] for r in scored["rows"]):
         rows = [r for r in scored["rows"] if r["strategy"] == label]
         budgets = [r["budget"] for r in rows]
-        ax.fill_between(budgets, [r["regret_points"][1] for r in rows], [r["regret_points"][2] for r in rows], alpha=0.2)
+        ax.fill_between(budgets, [r["regret_points"][1] for r in rows], [r["regret_points"][2] for r in rows],
+                        alpha=0.2)
         ax.plot(budgets, [r["regret_points"][0] for r in rows], "o-", label=label)
     ax.set_xscale("log")
     ax.set(xlabel="children (budget)", ylabel="regret to the surrogate's optimum (points, mean and 95 % CI)",

@@ -33,7 +33,8 @@ def main(argv=None) -> int:
         scratch = Path(scratch)
         data = link_subset(Path(args.data), scratch / "data", {"train": ("train", 0, 200), "test": ("test", 0, 100)})
         config = TrainConfig(epochs=2, batch_size=32, lr=0.05, input_size=32)
-        run_training_job(TrainJob(data=str(data), model="mnasnet0_5", output_folder=str(scratch / "run"), config=config))
+        run_training_job(TrainJob(data=str(data), model="mnasnet0_5", output_folder=str(scratch / "run"),
+                                  config=config))
         report = export_model_file(scratch / "run" / "model.pth", [data / "test"], scratch / "run" / "model.pte",
                                    rounds=args.rounds)
     report.update(model_file="mnasnet0_5, 2 epochs on 2,000 CIFAR-10 train/ images (200 per class)",

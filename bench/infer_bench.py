@@ -69,22 +69,23 @@ from mnas_ikomia.plugins import install_plugins, quiet_workflow_runs  # noqa: E4
 install_plugins(_HOME)
 quiet_workflow_runs()
 
+import cv2  # noqa: E402  (after ikomia: its bundled OpenCV, as inside a task)
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+import torchvision.transforms as transforms  # noqa: E402
 from ikomia import core, dataprocess  # noqa: E402
 from ikomia.dataprocess.workflow import Workflow  # noqa: E402
-
-import cv2  # noqa: E402  (after ikomia: its bundled OpenCV, as inside a task)
-import torchvision.transforms as transforms  # noqa: E402
+from infer_timing import median_figure_interval, median_ms_in_blocks, samples_ms_in_blocks, timed_ms  # noqa: E402  (bench/, beside this file)
 
 from mnas import runtime  # noqa: E402
 from mnas.infer.classifier import Classifier, confidence_texts
 from mnas.infer.files import classify_files
-from mnas.preprocess import read_image  # noqa: E402
 from mnas.models import create_model  # noqa: E402
-from mnas.preprocess import preprocess  # noqa: E402
+from mnas.preprocess import (
+    preprocess,  # noqa: E402
+    read_image,  # noqa: E402
+)
 from mnas.weights.model_file import save_model_file  # noqa: E402
-from infer_timing import median_figure_interval, median_ms_in_blocks, samples_ms_in_blocks, timed_ms  # noqa: E402  (bench/, beside this file)
 
 MODELS = ("mnasnet0_5", "mnasnet1_0", "mnasnet_a1")
 CIFAR10_ROOT = REPO_ROOT.parent / "shared" / "datasets" / "cifar10-jpg"
@@ -192,6 +193,7 @@ def install_hub_task(checkout: Path) -> None:
     """The public task into the private home's plugin folder, with weights where it loads them (its
     own torch hub folder); it registers on first use, like any plugin."""
     import torchvision
+
     from mnas_ikomia.plugins import python_plugins_dir
 
     if not (checkout / f"{HUB_TASK}_process.py").is_file():

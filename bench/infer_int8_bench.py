@@ -31,6 +31,8 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from infer_timing import median_ms_in_blocks  # noqa: E402  (bench/, beside this file)
+
 from mnas import runtime  # noqa: E402
 from mnas.data.decode import load_split
 from mnas.data.splits import stratified_split  # noqa: E402
@@ -39,7 +41,6 @@ from mnas.preprocess import Preprocessor  # noqa: E402
 from mnas.train.config import TrainConfig
 from mnas.train.engine import seed_everything, train  # noqa: E402
 from mnas.weights.model_file import load_model_file, save_model_file  # noqa: E402
-from infer_timing import median_ms_in_blocks  # noqa: E402  (bench/, beside this file)
 
 CIFAR10_ROOT = REPO_ROOT.parent / "shared" / "datasets" / "cifar10-jpg"
 FORMATS = runtime.QUANT_FORMATS

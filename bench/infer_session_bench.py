@@ -31,10 +31,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 os.environ.setdefault("MNAS_CACHE", tempfile.mkdtemp(prefix="mnas-session-bench-"))
 
+from infer_timing import median_ms_in_blocks  # noqa: E402  (bench/, beside this file)
+
 from mnas import runtime  # noqa: E402
 from mnas.models import create_model  # noqa: E402
 from mnas.preprocess import Preprocessor  # noqa: E402
-from infer_timing import median_ms_in_blocks  # noqa: E402  (bench/, beside this file)
 
 CIFAR10_ROOT = REPO_ROOT.parent / "shared" / "datasets" / "cifar10-jpg"
 DEFAULT = runtime.SessionSettings()

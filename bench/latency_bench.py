@@ -30,11 +30,10 @@ from pathlib import Path
 import torch
 
 from mnas.latency.meter import ENGINES, LatencyTable, PairedMeter, measure_latency, spearman, torch_threads
-from mnas.utils.machine import machine_record
 from mnas.models import create_model
-from mnas.search.config import INPUT_SIZE
-from mnas.search.config import SearchConfig
+from mnas.search.config import INPUT_SIZE, SearchConfig
 from mnas.search.space import SearchSpace
+from mnas.utils.machine import machine_record
 
 WIDTHS = (0.35, 0.5, 0.75, 1.0)
 

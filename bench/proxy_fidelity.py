@@ -33,21 +33,20 @@ import numpy as np
 import torch
 
 from mnas.data.cifar10 import cifar10_root
-from mnas.data.folders import find_dataset_splits
 from mnas.data.decode import load_split
+from mnas.data.folders import find_dataset_splits
 from mnas.data.splits import stratified_split
-from mnas.utils.fileio import atomic_write_text
 from mnas.latency.meter import spearman, torch_threads
-from mnas.utils.machine import machine_record
 from mnas.models import create_model
-from mnas.search.config import INPUT_SIZE
-from mnas.search.log import ChildLog
-from mnas.search.config import SearchConfig
+from mnas.search.config import INPUT_SIZE, SearchConfig
 from mnas.search.evaluate import load_proxy_data
+from mnas.search.log import ChildLog
 from mnas.search.recipe import RECIPE_F
 from mnas.search.space import SearchSpace
-from mnas.utils.stats import bootstrap_interval, kendall_tau
 from mnas.train.engine import train
+from mnas.utils.fileio import atomic_write_text
+from mnas.utils.machine import machine_record
+from mnas.utils.stats import bootstrap_interval, kendall_tau
 
 WIDTHS = (0.35, 0.5, 0.75, 1.0)
 

@@ -29,13 +29,13 @@ import torch
 
 from mnas.data.cifar10 import cifar10_root
 from mnas.latency.meter import PairedMeter, spearman
-from mnas.utils.machine import machine_record, usable_cores
 from mnas.models import create_model
 from mnas.search.config import INPUT_SIZE, SearchConfig
 from mnas.search.evaluate import load_proxy_data, train_child
 from mnas.search.executor import connect_ray
 from mnas.search.loop import Search
 from mnas.search.space import SearchSpace
+from mnas.utils.machine import machine_record, usable_cores
 
 PARTS = ("throughput", "latency_under_load")
 

@@ -30,9 +30,8 @@ from pathlib import Path
 import torch
 
 from mnas.data.cifar10 import cifar10_root
-from mnas.search.loop import Search
 from mnas.search.config import SearchConfig
-
+from mnas.search.loop import Search
 
 PARTS = ("throughput", "rl_vs_random")
 

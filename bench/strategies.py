@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from mnas.search.config import SearchConfig
-from mnas.search.loop import Search
+from mnas.search.loop import table_search
 from mnas.search.parallel import run_searches
 from mnas.search.reward import objective
 from mnas.search.table.file import DEFAULT_TABLE, load_table
@@ -104,17 +104,10 @@ def scored_table(table: str) -> ScoredTable:
                        denoised_arch, entries[denoised_arch]["denoised_reward"], denoising)
 
 
-def table_search(table: str, sampler: str, seed: int, budget: int, scratch: Path, **settings) -> Search:
-    """A table-mode search in its own folder under `scratch`; `settings` change SearchConfig's defaults."""
-    config = SearchConfig(evaluator="table", table_file=table, sampler=sampler, seed=seed,
-                          budget_children=budget, **settings)
-    tag = "".join(f"_{key}={value}" for key, value in sorted(settings.items()))
-    return Search("table", scratch / f"{sampler}-{seed}{tag}", config)
-
-
 def run_seeds(table: str, sampler: str, seeds: list[int], budget: int, scratch: Path, **settings) -> list[list[dict]]:
     """The children of one search per seed, run in parallel processes; in seed order."""
-    searches = {seed: table_search(table, sampler, seed, budget, scratch, **settings) for seed in seeds}
+    searches = {seed: table_search(scratch, table_file=table, sampler=sampler, seed=seed, budget_children=budget,
+                                   **settings) for seed in seeds}
     return list(run_searches(searches).values())
 
 
@@ -194,7 +187,7 @@ def constraint_histogram(table: str, scratch: Path, path: Path, budget: int = 50
     rules = {"soft, w = -0.07": dict(constraint="soft", w=-0.07), "soft, w = -0.3": dict(constraint="soft", w=-0.3),
              "hard (T)": dict(constraint="hard")}
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    runs = run_searches({name: table_search(table, "rl", seed, budget, scratch, **rule)
+    runs = run_searches({name: table_search(scratch, table_file=table, seed=seed, budget_children=budget, **rule)
                          for name, rule in rules.items()})
     latencies = {name: [r["latency_ratio"] for r in children[budget // 2:]]  # the learned half
                  for name, children in runs.items()}
@@ -208,7 +201,8 @@ def constraint_histogram(table: str, scratch: Path, path: Path, budget: int = 50
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
-    return {name: {"median": statistics.median(v), "share_within_10pct_of_T": float(np.mean(np.abs(np.array(v) - 1) <= 0.1))}
+    return {name: {"median": statistics.median(v),
+                   "share_within_10pct_of_T": float(np.mean(np.abs(np.array(v) - 1) <= 0.1))}
             for name, v in latencies.items()}
 
 
@@ -279,7 +273,8 @@ def main(argv=None) -> int:
         result["constraints"] = constraint_histogram(args.table, scratch, output / "constraints.png")
     plot_regret(result, output / "regret.png")
     (output / "strategies.json").write_text(json.dumps(result, indent=1))
-    print(f"table: {result['entries']} of {result['space_size']} entries; optimum reward {result['optimum']['reward']:.4f}")
+    print(f"table: {result['entries']} of {result['space_size']} entries; "
+          f"optimum reward {result['optimum']['reward']:.4f}")
     print(f"denoising: {json.dumps(result['denoising'])}")
     print("| budget | strategy | best child's accuracy (95 % CI) | reward (95 % CI) | regret | p (> random) | "
           "denoised accuracy (95 % CI) | denoised regret | p (> random, denoised) |")
@@ -288,11 +283,13 @@ def main(argv=None) -> int:
         p = f"{r['p_vs_random']:.3g}" if "p_vs_random" in r else ""
         q = f"{r['p_vs_random_denoised']:.3g}" if "p_vs_random_denoised" in r else ""
         d = r["denoised_accuracy"]
-        print(f"| {r['budget']} | {r['strategy']} | {r['accuracy'][0]:.4f} ({r['accuracy'][1]:.4f}-{r['accuracy'][2]:.4f}) | "
+        print(f"| {r['budget']} | {r['strategy']} | "
+              f"{r['accuracy'][0]:.4f} ({r['accuracy'][1]:.4f}-{r['accuracy'][2]:.4f}) | "
               f"{r['reward'][0]:.4f} ({r['reward'][1]:.4f}-{r['reward'][2]:.4f}) | {r['regret'][0]:.4f} | {p} | "
               f"{d[0]:.4f} ({d[1]:.4f}-{d[2]:.4f}) | {r['denoised_regret'][0]:.4f} | {q} |")
     for name, figures in result["constraints"].items():
-        print(f"{name}: median latency {figures['median']:.2f} T, {figures['share_within_10pct_of_T']:.0%} within 10 % of T")
+        print(f"{name}: median latency {figures['median']:.2f} T, "
+              f"{figures['share_within_10pct_of_T']:.0%} within 10 % of T")
     print(f"plots: {output / 'regret.png'}, {output / 'constraints.png'}")
     return 0
 

@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mnas.data.cifar10 import cifar10_root
 from mnas.data.splits import link_subset, load_folder_dataset  # noqa: E402
-from mnas.models import create_model  # noqa: E402
 from mnas.data.stream import decoded_bytes, default_workers, list_folder_dataset  # noqa: E402
+from mnas.models import create_model  # noqa: E402
 from mnas.train.config import TrainConfig
 from mnas.train.engine import seed_everything, train  # noqa: E402
 

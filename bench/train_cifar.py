@@ -34,9 +34,9 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mnas.data.folders import ImageDataset
 from mnas.data.cifar10 import cifar10_root
 from mnas.data.decode import load_split  # noqa: E402
+from mnas.data.folders import ImageDataset
 from mnas.models import count_macs, count_params, create_model  # noqa: E402
 from mnas.train.augment import BatchPreprocessor
 from mnas.train.config import TrainConfig

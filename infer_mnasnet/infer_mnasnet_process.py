@@ -13,12 +13,12 @@ import os
 
 import numpy as np
 from ikomia import core, dataprocess
-from mnas_ikomia.params import CheckedKeysTask, canonical_params, param_factory, parse_bool
-from mnas_ikomia.task_info import one_line, task_factory
 
 from mnas import settings
 from mnas.infer.classifier import Classifier, InferSettings, confidence_texts
 from mnas.preprocess import MIN_IMAGE_SIDE
+from mnas_ikomia.params import CheckedKeysTask, canonical_params, param_factory, parse_bool
+from mnas_ikomia.task_info import one_line, task_factory
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,6 @@
 """Ikomia STUDIO panel of infer_mnasnet: which parameters go in which section; the model and runtime
-fields (label, help, range) come from `mnas.infer.classifier.InferSettings` and the task's `PublishSettings`, the form from `mnas_ikomia.widgets`
+fields (label, help, range) come from `mnas.infer.classifier.InferSettings` and the task's `PublishSettings`,
+the form from `mnas_ikomia.widgets`
 (PyQt6)."""
 
 from infer_mnasnet.infer_mnasnet_process import PLUGIN_NAME, InferMnasnetParam, PublishSettings

@@ -35,7 +35,7 @@ COMMANDS = {
     "export": ("mnas.export", "export a trained model for phones (ExecuTorch), checked against torch and timed"),
     "lessons": ("mnas.lessons.cli", "copy the lessons for a class; build the teacher's edition (HTML)"),
     "data": ("mnas.data.cli", "put a dataset on this machine: data cifar10 [FOLDER] (torchvision download)"),
-    "weights": ("mnas.weights.cli", "the published ImageNet weights: weights list, weights fetch [NAMES] (when online)"),
+    "weights": ("mnas.weights.cli", "the published ImageNet weights: weights list, weights fetch [NAMES] (online)"),
     "docs": ("mnas.docs.cli", "render the documentation's result tables from bench/results (--check)"),
 }
 

@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mnas.utils.fileio import atomic_path, atomic_write_text
 from mnas.latency.meter import forward_call, time_calls, torch_threads
+from mnas.utils.fileio import atomic_path, atomic_write_text
 
 FORMATS = ("executorch",)
 LOGIT_TOLERANCE = 1e-3  # fp32 XNNPACK kernels reorder sums: differences of ~1e-5 are expected, 1e-3 is a bug
@@ -105,8 +105,7 @@ def export_model_file(model_file: str | Path, image_inputs, output: str | Path |
     """Export a trained model file to ExecuTorch, verify it on `image_inputs` and time it; returns the
     report (also written as ``<output>.json``)."""
     from mnas.infer.files import image_files
-    from mnas.preprocess import read_image
-    from mnas.preprocess import preprocess
+    from mnas.preprocess import preprocess, read_image
     from mnas.weights.model_file import load_model_file
 
     model_file = Path(model_file)
@@ -147,7 +146,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--rounds must be >= 1, got {args.rounds}")
     report = export_model_file(args.model_file, args.images, args.output or None, args.rounds)
     check, latency = report["agreement"], report["latency"]
-    print(f"wrote {report['output']} ({report['bytes']:,} bytes) and its report {Path(report['output']).with_suffix('.json')}")
+    print(f"wrote {report['output']} ({report['bytes']:,} bytes) and its report "
+          f"{Path(report['output']).with_suffix('.json')}")
     print(f"checked on {check['images']} images: largest logit difference {check['max_abs_logit_difference']:.2e} "
           f"(tolerance {check['tolerance']:g}), top-1 agreement {check['top1_agreement']:.1%}")
     for name in ("onnxruntime", "executorch", "torch"):

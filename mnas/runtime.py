@@ -33,10 +33,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from mnas.utils.openmp import ensure_static_teams
 from mnas.utils.fileio import atomic_path, atomic_write_text, file_sha256
-from mnas.utils.paths import cache_dir as mnas_cache_dir
 from mnas.utils.machine import usable_cores
+from mnas.utils.openmp import ensure_static_teams
+from mnas.utils.paths import cache_dir as mnas_cache_dir
 
 logger = logging.getLogger(__name__)
 
@@ -163,8 +163,13 @@ def quantize_int8(float_path: Path, calibration: np.ndarray, output_path: Path,
     on a mnasnet0_5 trained on CIFAR-10: top-1 change on test/ -2.77 points without it, +0.01 with
     it; u8 x u8 weights kept top-1 too but ran no faster than float.
     """
-    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
-                                          quant_pre_process, quantize_static)
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quant_pre_process,
+        quantize_static,
+    )
 
     class Batches(CalibrationDataReader):
         def __init__(self):

@@ -15,12 +15,12 @@ import os
 import sys
 from pathlib import Path
 
+import mnas.weights.published as mnas_weights
 from mnas.__main__ import main as mnas_main
 from mnas.models import VARIANTS
 from mnas.settings import deprecated_flag
-from mnas_ikomia.plugins import install_plugins, quiet_workflow_runs
-import mnas.weights.published as mnas_weights
 from mnas.weights.published import IMAGENET_WEIGHTS, imagenet_checkpoint_path, missing_imagenet_message
+from mnas_ikomia.plugins import install_plugins, quiet_workflow_runs
 
 SAMPLE_PHOTOS = ("chelsea", "astronaut", "coffee", "rocket")  # skimage.data: cat, person, cup, rocket
 # the ImageNet variants in order of preference for the demo

@@ -30,7 +30,6 @@ from mnas.utils import paths
 from mnas.utils.fileio import atomic_write_text
 
 
-
 @dataclasses.dataclass
 class PipelineSettings:
     """Sizes of each stage; the defaults keep the whole run within about 12 minutes on a quiet 2-core CPU."""
@@ -118,8 +117,8 @@ def run_pipeline(data: str | os.PathLike | None = None, output: str | os.PathLik
                  log=print) -> dict:
     """`_run_pipeline` holding the output folder's lock (`mnas.utils.locks`): a second pipeline there is refused.
     `output` None: ``pipeline`` under $MNAS_OUTPUT_DIR or ~/mnas-runs (rerunning resumes its search)."""
-    from mnas.utils.locks import output_folder_lock
     from mnas.train.job import default_output_root
+    from mnas.utils.locks import output_folder_lock
 
     with output_folder_lock(output or default_output_root() / "pipeline", "pipeline") as folder:
         return _run_pipeline(data, folder, settings, download, log)
@@ -166,7 +165,8 @@ def _run_pipeline(data: str | os.PathLike | None, output: Path, settings: Pipeli
     def on_stage(stage: str, models: int) -> None:
         if stage == "train":
             log(f"[pipeline] 2/3 train_mnasnet: {models} models (the top {settings.top_k} children and B1 at "
-                f"{settings.b1_widths} widths), {settings.epochs} epochs on {settings.train_per_class} images per class")
+                f"{settings.b1_widths} widths), {settings.epochs} epochs on {settings.train_per_class} images "
+                "per class")
         else:
             log(f"[pipeline] 3/3 infer_mnasnet: {models} models on {len(images):,} images of {test_root}")
 

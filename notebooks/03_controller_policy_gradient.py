@@ -417,25 +417,19 @@ show(fig, "table")
 # do) and returns `{key: children}`.
 
 # %%
-import shutil
+import functools
 
-from mnas.search import Search, SearchConfig
+from mnas.search import table_search
 from mnas.search.parallel import run_searches
 
 STRATEGIES = ("rl", "random", "evolution")
-
-
-def table_search(sampler: str, seed: int, **changes) -> Search:
-    """A fresh table-mode search; `changes` alter SearchConfig's defaults (and name the folder)."""
-    tag = "".join(f"_{key}={value}" for key, value in sorted(changes.items()))
-    folder = OUTPUTS / "table" / f"{sampler}-{seed}{tag}"
-    shutil.rmtree(folder, ignore_errors=True)  # a fresh search each time the lesson runs
-    return Search("table", folder, SearchConfig(evaluator="table", table_file=TABLE_FILE, sampler=sampler,
-                                               seed=seed, budget_children=TABLE_BUDGET, **changes))
-
+# a fresh table-mode search each time the lesson runs, in a folder named after its sampler, its seed and
+# any setting it changes: lesson_search(sampler="rl", seed=0, entropy_weight=0.01)
+lesson_search = functools.partial(table_search, OUTPUTS / "table", fresh=True, table_file=TABLE_FILE,
+                                  budget_children=TABLE_BUDGET)
 
 start = time.perf_counter()
-searches = run_searches({(sampler, seed): table_search(sampler, seed)
+searches = run_searches({(sampler, seed): lesson_search(sampler=sampler, seed=seed)
                          for sampler in STRATEGIES for seed in TABLE_SEEDS})
 print(f"{len(searches)} table searches of {TABLE_BUDGET:,} children in {time.perf_counter() - start:.0f} s")
 
@@ -596,7 +590,8 @@ record_claims(OUTPUTS, table={
 # 3. Replace the reward by one with a trade-off, e.g. matches minus 0.02 per `mbconv6` op (a latency
 #    penalty). Which decisions does the controller now learn differently?
 # 4. On the benchmark table (section 7), run the controller alone with one of its settings changed:
-#    `table_search("rl", seed, ppo_normalize=...)` with the opposite of `SearchConfig().ppo_normalize`
+#    `lesson_search(sampler="rl", seed=seed, ppo_normalize=...)` with the opposite of
+#    `SearchConfig().ppo_normalize`
 #    (advantages divided by the running standard deviation of the rewards), then with four times the
 #    default `entropy_weight`; run them with `run_searches` over a few of `TABLE_SEEDS`. How do the
 #    entropy, the reward sampled in the last window and the final regret change?

@@ -118,7 +118,7 @@ print(f"soft: twice T costs {1 - soft(1.0, 2.0):.1%}, half of T earns {soft(1.0,
 # %%
 import shutil
 
-from mnas.search import Search, SearchConfig
+from mnas.search import Search, SearchConfig, table_search
 from mnas.search.parallel import run_searches
 from mnas.search.table import DEFAULT_TABLE, load_table, seed_noise, table_space
 
@@ -130,15 +130,14 @@ REWARDS = {"soft, w = -0.07": dict(constraint="soft", w=-0.07), "soft, w = -0.3"
            f"hard, T = {HARD_T:.2f}": dict(constraint="hard", target_latency_ms=HARD_T * skeleton_ms)}
 
 
-def table_search(rule: str, seed: int) -> Search:
-    folder = OUTPUTS / "table" / f"{list(REWARDS).index(rule)}-{REWARDS[rule]['constraint']}-{seed}"
-    shutil.rmtree(folder, ignore_errors=True)  # a fresh search each time the lesson runs
-    return Search("table", folder, SearchConfig(evaluator="table", table_file=TABLE_FILE, seed=seed,
-                                               budget_children=TABLE_BUDGET, **REWARDS[rule]))
+def rule_search(rule: str, seed: int) -> Search:
+    """A fresh table-mode search under one reward rule (deleted and rerun each time the lesson runs)."""
+    return table_search(OUTPUTS / "table", name=f"{list(REWARDS).index(rule)}-{REWARDS[rule]['constraint']}-{seed}",
+                        fresh=True, table_file=TABLE_FILE, seed=seed, budget_children=TABLE_BUDGET, **REWARDS[rule])
 
 
 start = time.perf_counter()
-searches = run_searches({(rule, seed): table_search(rule, seed) for rule in REWARDS for seed in TABLE_SEEDS})
+searches = run_searches({(rule, seed): rule_search(rule, seed) for rule in REWARDS for seed in TABLE_SEEDS})
 learned = {rule: np.array([r["latency_ratio"] for seed in TABLE_SEEDS
                            for r in searches[rule, seed][TABLE_BUDGET // 2:]]) for rule in REWARDS}
 print(f"{len(searches)} table searches of {TABLE_BUDGET:,} children in {time.perf_counter() - start:.0f} s")

@@ -13,15 +13,15 @@ import logging
 from pathlib import Path
 
 from ikomia import core, dataprocess
+
+from mnas import settings
+from mnas.search.config import SearchConfig
+from mnas.search.loop import Search
+from mnas.utils.fileio import atomic_write_text
+from mnas.utils.locks import expand_folder, unique_run_folder
 from mnas_ikomia.folder_train_task import FolderTrainTask
 from mnas_ikomia.params import CheckedParams, param_factory
 from mnas_ikomia.task_info import one_line, task_factory
-
-from mnas.utils.fileio import atomic_write_text
-from mnas.utils.locks import expand_folder, unique_run_folder
-from mnas.search.loop import Search
-from mnas.search.config import SearchConfig
-from mnas import settings
 
 logger = logging.getLogger(__name__)
 

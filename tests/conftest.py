@@ -81,3 +81,12 @@ def release_server(tmp_path):
     yield served, f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def cifar2(cifar10_root, tmp_path_factory):
+    """Real CIFAR-10 images, 2 classes (cat, ship), 24 train + 8 test each: a training epoch takes a second."""
+    from mnas.data.splits import link_subset
+
+    return link_subset(cifar10_root, tmp_path_factory.mktemp("cifar2"),
+                       {"train": ("train", 0, 24), "test": ("test", 0, 8)}, ["cat", "ship"])

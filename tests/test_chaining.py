@@ -15,7 +15,7 @@ from skimage import data
 from mnas.data.splits import link_subset
 from mnas.weights.model_file import load_model_file
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.slow]  # the whole file: see tests/README.md
 
 
 def test_search_train_infer_chain_through_task_outputs(cifar10_root, tmp_path, mlflow_file_store):

@@ -8,9 +8,9 @@ import torch
 from PIL import Image
 
 import mnas.data.cifar10 as mnas_data
+from mnas.data.decode import load_split
 from mnas.data.folders import DatasetError, find_dataset_splits
 from mnas.data.splits import link_subset, load_folder_dataset, stratified_split
-from mnas.data.decode import load_split
 
 CLASSES = ["cat", "dog", "frog"]
 

@@ -13,13 +13,13 @@ import torch
 from helpers import TINY_ARCH
 from mnas.__main__ import main as mnas_main
 from mnas.data.splits import link_subset, load_folder_dataset
-from mnas.utils.device import check_device_spec, resolve_device
 from mnas.models import create_model
 from mnas.search.config import SearchConfig
 from mnas.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from mnas.train.config import TrainConfig
 from mnas.train.engine import seed_everything, train
 from mnas.train.job import TrainJob, run_training_job
+from mnas.utils.device import check_device_spec, resolve_device
 
 CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not CUDA, reason="no CUDA GPU here")

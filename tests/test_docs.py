@@ -77,6 +77,7 @@ def test_a_folder_without_docs_is_refused(tmp_path):
 
 @pytest.mark.skipif(importlib.util.find_spec("mkdocs") is None or importlib.util.find_spec("mkdocstrings") is None,
                     reason="mkdocs / mkdocstrings not installed (scripts/setup.sh installs them)")
+@pytest.mark.slow
 def test_the_site_builds_strictly(tmp_path):
     """A broken link, a page missing from the nav or an API reference that does not resolve fails."""
     build = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir",

@@ -72,6 +72,7 @@ def check_against_sklearn(report, rows, k, class_names):
     assert report["confusion_matrix"]["counts"] == metrics.confusion_matrix(truth, guess, labels=shown).tolist()
 
 
+@pytest.mark.slow
 def test_the_training_reports_its_model_on_test_beside_val(trained):
     root, output, outcome = trained
     report = outcome.evaluation

@@ -10,7 +10,7 @@ import torch
 
 from mnas.__main__ import main as mnas_main
 from mnas.data.splits import link_subset
-from mnas.export import ExecuTorchModel, LOGIT_TOLERANCE
+from mnas.export import LOGIT_TOLERANCE, ExecuTorchModel
 from mnas.train.config import TrainConfig
 from mnas.train.job import TrainJob, run_training_job
 from mnas.weights.model_file import load_model_file
@@ -51,6 +51,7 @@ def test_export_matches_torch_on_real_images_and_is_timed_beside_onnxruntime(tra
     assert torch.allclose(ExecuTorchModel(target)(image), expected, atol=LOGIT_TOLERANCE)
 
 
+@pytest.mark.slow
 def test_export_refuses_a_bad_output_name_and_missing_images_before_exporting(trained, tmp_path, capsys):
     model_file, images = trained
     assert mnas_main(["export", str(model_file), "--images", str(images), "--output", str(tmp_path / "x.onnx")]) == 2

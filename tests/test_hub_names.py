@@ -17,12 +17,11 @@ from ikomia.dataprocess.workflow import Workflow
 from skimage import data
 
 from helpers import train_workflow
-from mnas.models import create_model
 from mnas.data.splits import link_subset
-from mnas.models import variant_arch
+from mnas.models import create_model, variant_arch
 from mnas.weights.convert import convert_torchvision_state_dict
-from mnas.weights.published import imagenet_checkpoint_path
 from mnas.weights.model_file import load_model_file
+from mnas.weights.published import imagenet_checkpoint_path
 from weights_helpers import save_state_dict, torchvision_mnasnet
 
 CLASSES = ["automobile", "frog", "ship"]

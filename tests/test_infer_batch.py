@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from skimage import data
 
-from mnas.models import create_model
 from mnas.__main__ import main
 from mnas.infer.classifier import Classifier
 from mnas.infer.files import classify_files, image_files
+from mnas.models import create_model
 from mnas.preprocess import read_image
 from mnas.weights.model_file import save_model_file
 from weights_helpers import randomize_
@@ -54,6 +54,7 @@ def test_folders_are_searched_recursively_and_bad_inputs_are_clear_errors(image_
         image_files([tmp_path])
 
 
+@pytest.mark.slow
 def test_batched_results_equal_one_image_at_a_time(model_file, image_folder):
     classifier = Classifier.load(weight_file=model_file, device="cpu")
     assert classifier.backend.name == "onnxruntime", classifier.backend_reason

@@ -5,13 +5,12 @@ import numpy as np
 import pytest
 import torch
 from skimage import data
-
-from mnas.models import create_model
-from mnas.__main__ import main
-from mnas.infer.classifier import Classifier
 from torchvision.transforms._presets import ImageClassification
 
 from helpers import TINY_ARCH
+from mnas.__main__ import main
+from mnas.infer.classifier import Classifier
+from mnas.models import create_model
 from mnas.preprocess import IMAGENET_MEAN, IMAGENET_STD, MIN_IMAGE_SIDE, Preprocessor, preprocess, resize_image
 from mnas.weights.model_file import save_model_file
 from weights_helpers import randomize_
@@ -152,6 +151,7 @@ def small_model_file(tmp_path_factory):
     return save_model_file(path, model, class_names=["ant", "bee", "cow"], input_size=32), model
 
 
+@pytest.mark.slow
 def test_classifier_predicts_the_softmax_of_the_model(small_model_file):
     path, model = small_model_file
     classifier = Classifier.load(weight_file=path, device="cpu")

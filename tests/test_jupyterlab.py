@@ -32,9 +32,9 @@ SCREENSHOTS = REPO / "outputs" / "jupyterlab"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 LESSONS = [path.name for path in lesson_notebooks()]
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     CHROMIUM is None, reason="Debian's chromium is not installed: 'apt-get install -y chromium' as root "
-                             "(.ci/run does it) runs this test")
+                             "(.ci/run does it) runs this test")]
 
 
 def _wait_for(condition, what: str, timeout: float, process: subprocess.Popen | None = None):

@@ -9,10 +9,12 @@ import subprocess
 import nbformat
 import pytest
 
-from mnas.__main__ import main
 from conftest import REPO_ROOT
+from mnas.__main__ import main
 from mnas.lessons.copies import LESSONS_DIR, lesson_notebooks
 from mnas.lessons.teacher import SOLUTIONS_DIR
+
+pytestmark = pytest.mark.slow  # the whole file: see tests/README.md
 
 
 def _git_status() -> str:

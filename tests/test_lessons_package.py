@@ -13,6 +13,8 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO_ROOT
 from mnas.lessons.copies import lesson_notebooks
 from mnas_ikomia.plugins import PLUGINS
@@ -32,6 +34,7 @@ def test_the_listed_packages_are_the_trees_and_the_lessons():
     assert set(config["package-data"]["mnas.notebooks"]) == {"*.ipynb", "README.md"}
 
 
+@pytest.mark.slow
 def test_a_wheel_carries_the_lessons_and_copies_them_without_the_repository(tmp_path):
     source = tmp_path / "src"
     for item in ("pyproject.toml", "LICENSE", "README.md", "mnas", "mnas_ikomia", "notebooks", *PLUGINS):

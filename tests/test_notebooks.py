@@ -14,6 +14,8 @@ import pytest
 
 from mnas.lessons.copies import LESSONS_DIR, copy_lessons, kernel_metadata
 
+pytestmark = pytest.mark.slow  # the whole file: see tests/README.md
+
 SOURCES = sorted(LESSONS_DIR.glob("[0-9][0-9]_*.py"))
 
 

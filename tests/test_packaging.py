@@ -25,6 +25,8 @@ from conftest import REPO_ROOT
 from mnas.data.splits import link_subset
 from mnas_ikomia.plugins import PLUGINS, NoPluginsFoundError, install_plugins
 
+pytestmark = pytest.mark.slow  # the whole file: see tests/README.md
+
 # what a wheel is built from: the package, its plugin folders, the lessons and the files pyproject.toml names
 SOURCE_ITEMS = ("pyproject.toml", "LICENSE", "README.md", "mnas", "mnas_ikomia", "notebooks", *PLUGINS)
 

@@ -3,8 +3,8 @@ processes, give the children the same searches give one by one in-process; a fai
 
 import pytest
 
-from mnas.search.loop import Search
 from mnas.search.config import SearchConfig
+from mnas.search.loop import Search
 from mnas.search.parallel import run_searches
 
 BUDGET = 24  # six PPO batches: the controller learns (and so could diverge) within it
@@ -12,11 +12,12 @@ BUDGET = 24  # six PPO batches: the controller learns (and so could diverge) wit
 
 def _searches(root, prefix: str) -> dict:
     """Three strategies, three seeds: every sampler's path through the loop."""
-    return {(sampler, seed): Search("table", root / f"{prefix}-{sampler}-{seed}",
+    return {(sampler, seed): Search(None, root / f"{prefix}-{sampler}-{seed}",
                                     SearchConfig(evaluator="table", sampler=sampler, seed=seed, budget_children=BUDGET))
             for sampler, seed in (("rl", 0), ("random", 1), ("evolution", 2))}
 
 
+@pytest.mark.slow
 def test_parallel_searches_equal_the_same_searches_one_by_one(tmp_path, one_thread):
     parallel = run_searches(_searches(tmp_path, "parallel"))
     alone = {key: search.run().children for key, search in _searches(tmp_path, "alone").items()}
@@ -30,7 +31,7 @@ def test_parallel_searches_equal_the_same_searches_one_by_one(tmp_path, one_thre
 
 def test_a_failing_search_is_named_and_bad_inputs_are_refused(tmp_path):
     searches = _searches(tmp_path, "ok")
-    searches["broken"] = Search("table", tmp_path / "broken",
+    searches["broken"] = Search(None, tmp_path / "broken",
                                 SearchConfig(evaluator="table", table_file=str(tmp_path / "missing.json.gz")))
     with pytest.raises(RuntimeError, match=r"search 'broken' .* failed: FileNotFoundError: benchmark table"):
         run_searches(searches, workers=2)

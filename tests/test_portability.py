@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 WITHOUT_FCNTL = """
@@ -31,6 +33,7 @@ print("loaded without fcntl")
 """
 
 
+@pytest.mark.slow
 def test_every_plugin_loads_and_builds_its_task_without_fcntl():
     done = subprocess.run([sys.executable, "-c", WITHOUT_FCNTL.format(root=str(ROOT))], capture_output=True,
                           text=True, timeout=300, cwd=ROOT)
@@ -59,6 +62,7 @@ print("studio loads without fcntl")
 """
 
 
+@pytest.mark.slow
 def test_the_registry_and_the_studio_panels_load_without_fcntl(tmp_path):
     """What STUDIO does on Windows: the registry loads each plugin folder, each panel is built."""
     import os

@@ -99,8 +99,8 @@ def _drain(fd: int, into: bytearray) -> None:
 def test_infer_into_a_pipe_tells_progress_in_plain_lines(tmp_path, capsys):
     from skimage import data
 
-    from mnas.models import create_model
     from mnas.__main__ import main
+    from mnas.models import create_model
     from mnas.weights.model_file import save_model_file
 
     model = create_model("mnasnet_small", num_classes=2, input_size=32)

@@ -79,6 +79,7 @@ def count_exports(monkeypatch):
     ("mnasnet0_5", 1000, 224, "photos"),
     ("mnasnet_a1", 10, 32, "cifar"),
 ])
+@pytest.mark.slow
 def test_onnxruntime_gives_torch_top1_and_confidences(name, num_classes, size, source, cache_dir,
                                                       cifar10_root):
     images = photos() if source == "photos" else cifar_test_images(cifar10_root, 10)
@@ -231,6 +232,7 @@ def test_auto_falls_back_to_torch_when_the_cache_folder_is_unusable(tmp_path):
         runtime.create_backend(model, 32, backend="onnxruntime", cache_dir=not_a_folder / "onnx")
 
 
+@pytest.mark.slow
 def test_int8_quantisation_gives_a_working_cached_session(cache_dir, cifar10_root, monkeypatch):
     images = cifar_test_images(cifar10_root, 10)
     calibration = runtime.stack_images([reference_preprocess(image, 32) for image in images[:6]])
@@ -312,6 +314,7 @@ def ranked_confidences(task) -> tuple[list[str], np.ndarray]:
     return [name for name, _ in results], np.array([float(conf) for _, conf in results])
 
 
+@pytest.mark.slow
 def test_infer_mnasnet_defaults_to_onnxruntime_with_torch_answers(cifar_model_file, cifar10_root):
     path, model = cifar_model_file
     image = cifar_test_images(cifar10_root, 1)[0]
@@ -333,6 +336,7 @@ def test_infer_mnasnet_defaults_to_onnxruntime_with_torch_answers(cifar_model_fi
     assert task.get_parameters()["backend"] == "torch"  # a bad value leaves the parameters intact
 
 
+@pytest.mark.slow
 def test_infer_mnasnet_int8_calibrates_on_the_dataset_the_model_file_names(cifar_model_file, cifar10_root,
                                                                            tmp_path):
     path, model = cifar_model_file

@@ -14,12 +14,13 @@ from helpers import kill_after_lines
 from mnas.arch import parse_arch, total_stride
 from mnas.latency.meter import torch_threads
 from mnas.models import create_model
+from mnas.search.config import SearchConfig
 from mnas.search.controller import PPO, Controller, PPOConfig
 from mnas.search.log import ChildLog
-from mnas.search.samplers import RLSampler, replay
 from mnas.search.loop import Search
-from mnas.search.config import SearchConfig
 from mnas.search.reward import objective, reward
+from mnas.search.interfaces import Executor, Sampler
+from mnas.search.samplers import SAMPLER_CLASSES, RLSampler, make_sampler, replay
 from mnas.search.space import DECISIONS, SearchSpace
 
 # --- reward -------------------------------------------------------------------------------------
@@ -155,6 +156,7 @@ def test_controller_sampling_is_seeded():
     assert runs[0][0] != runs[0][1]
 
 
+@pytest.mark.slow
 def test_scoring_a_sequence_at_once_agrees_with_sampling_it_step_by_step():
     """PPO scores the logged actions with the whole-sequence LSTM and masked concatenated heads; the
     sampler walks the steps one at a time. Both must give the same policy, or PPO's ratio is off at 1."""
@@ -192,6 +194,7 @@ def test_child_log_drops_only_a_torn_last_line(tmp_path):
     assert [r["step"] for r in log.read()] == [0, 1, 2]
 
 
+@pytest.mark.slow
 def test_search_writes_outputs_and_replay_restores_the_controller_exactly(tmp_path, cifar10_root,
                                                                           one_thread):
     config = SearchConfig(budget_children=5, ppo_batch=2, **TINY)
@@ -278,6 +281,7 @@ def test_a_child_whose_proxy_training_diverges_scores_zero_and_the_search_goes_o
         assert "diverged" in record["diverged"] and "learning rate" in record["diverged"]
 
 
+@pytest.mark.slow
 def test_search_runs_the_fair_final_comparison_in_its_own_outputs(tmp_path, cifar10_root, one_thread):
     config = SearchConfig(budget_children=3, **{**TINY, "baseline_widths": (0.35, 0.5, 0.75)}, final_top_k=2,
                           final_epochs=1, final_train_per_class=12, final_val_per_class=3, final_test_per_class=3)
@@ -310,3 +314,21 @@ assert plt.get_fignums() == [], plt.get_fignums()
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "pareto.png").stat().st_size > 5000 and (tmp_path / "curves.png").stat().st_size > 5000
+
+
+def test_every_sampler_and_executor_implements_its_contract():
+    """The loop talks to samplers and executors through `mnas.search.interfaces` only."""
+    from mnas.search.executor import LocalExecutor, RayExecutor
+    from mnas.search.surrogate.executor import SurrogateExecutor
+    from mnas.search.table.executor import TableExecutor
+
+    space, config = SearchSpace(), SearchConfig()
+    for name in SAMPLER_CLASSES:
+        sampler = make_sampler(name, space, config)
+        assert isinstance(sampler, Sampler) and sampler.name == name
+        actions, _, entropy = sampler.propose()
+        assert len(actions) == len(space.steps) and entropy >= 0
+    for executor in (LocalExecutor, RayExecutor, TableExecutor, SurrogateExecutor):
+        assert issubclass(executor, Executor), executor
+    assert isinstance(TableExecutor(SearchConfig(evaluator="table")), Executor)
+    assert isinstance(SurrogateExecutor(SearchConfig(evaluator="surrogate")), Executor)

@@ -10,6 +10,8 @@ from mnas.arch import parse_arch
 from mnas.search.log import ChildLog
 from mnas_ikomia.pipeline import PipelineSettings, run_pipeline
 
+pytestmark = pytest.mark.slow  # the whole file: see tests/README.md
+
 
 @pytest.mark.slow  # over 15 s (the quick loop: pytest -m 'not slow')
 def test_pipeline_searches_retrains_finalists_and_b1_widths_and_gives_a_verdict(tmp_path, cifar10_root,

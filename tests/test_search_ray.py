@@ -10,10 +10,12 @@ import sys
 import pytest
 
 from helpers import kill_after_lines
+from mnas.search.config import SearchConfig
 from mnas.search.evaluate import train_child
 from mnas.search.executor import LATENCY_RESOURCE, connect_ray
 from mnas.search.loop import Search
-from mnas.search.config import SearchConfig
+
+pytestmark = pytest.mark.slow  # the whole file: see tests/README.md
 
 ray = pytest.importorskip("ray")
 

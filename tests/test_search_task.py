@@ -19,6 +19,7 @@ TINY = {"budget_children": "3", "train_images": "60", "val_images": "30", "basel
         "train_threads": "1", "target_latency_ms": "0"}
 
 
+@pytest.mark.slow
 def test_search_mini_runs_in_a_workflow_and_logs_every_child(tmp_path, cifar10_root, mlflow_file_store):
     workflow = Workflow()
     workflow.add_input(CPathIO(IODataType.FOLDER_PATH, str(cifar10_root)))
@@ -62,7 +63,7 @@ def test_search_mini_refuses_bad_parameters_and_keeps_the_old_ones(mlflow_file_s
 
 
 def test_search_mini_passes_the_final_comparison_settings_to_the_search():
-    from search_mini.search_mini_process import config_from_values, DEFAULTS
+    from search_mini.search_mini_process import DEFAULTS, config_from_values
 
     config = config_from_values({**DEFAULTS, "final_top_k": "3", "final_epochs": "2"})
     assert (config.final_top_k, config.final_epochs) == (3, 2)

@@ -110,8 +110,10 @@ def test_the_form_and_the_task_have_the_same_parameters(plugin):
 
 
 def test_task_defaults_build_the_configurations_defaults():
-    from search_mini.search_mini_process import DEFAULTS as SEARCH_DEFAULTS, config_from_values
-    from train_mnasnet.train_mnasnet_process import DEFAULTS as TRAIN_DEFAULTS, job_from_values
+    from search_mini.search_mini_process import DEFAULTS as SEARCH_DEFAULTS
+    from search_mini.search_mini_process import config_from_values
+    from train_mnasnet.train_mnasnet_process import DEFAULTS as TRAIN_DEFAULTS
+    from train_mnasnet.train_mnasnet_process import job_from_values
 
     assert config_from_values(SEARCH_DEFAULTS) == SearchConfig()
     job = job_from_values(TRAIN_DEFAULTS)
@@ -120,9 +122,10 @@ def test_task_defaults_build_the_configurations_defaults():
 
 
 def test_input_size_auto_follows_the_dataset(cifar10_root, tmp_path):
-    from mnas.train.job import default_input_size
-    from skimage import data
     from PIL import Image
+    from skimage import data
+
+    from mnas.train.job import default_input_size
 
     assert default_input_size(cifar10_root) == 32  # 32 x 32 images
     photo = tmp_path / "photos" / "train" / "cat"

@@ -9,8 +9,8 @@ import torch
 
 from helpers import TINY_ARCH
 from mnas.data.splits import link_subset, load_folder_dataset
-from mnas.models import create_model
 from mnas.data.stream import FileDataset, decoded_batches, list_folder_dataset, memory_budget_bytes
+from mnas.models import create_model
 from mnas.train.config import TrainConfig
 from mnas.train.engine import seed_everything, train
 from mnas.train.job import TrainJob, run_training_job

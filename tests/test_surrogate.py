@@ -31,6 +31,7 @@ TORCHVISION_32PX = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 1], [6, 64, 4, 2], 
                     [6, 320, 1, 1]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("width", REFERENCE_WIDTHS)
 def test_mobilenetv2_string_builds_torchvisions_network_at_32px(width):
     arch = family_arch("mobilenetv2", width)
@@ -111,6 +112,7 @@ def _runs(folder):
     return [json.loads(line) for line in (folder / RUNS_LOG).read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_build_resumes_after_a_kill_with_no_training_lost_or_repeated(tmp_path, cifar10_root, one_thread):
     folder = tmp_path / "build"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(os.path.dirname(os.path.dirname(__file__)))}

@@ -20,13 +20,20 @@ from mnas.search.references import family_arch
 from mnas.search.space import SearchSpace
 from mnas.search.surrogate.build import BUILD_FILE, RUNS_LOG, BuildPlan
 from mnas.search.surrogate.executor import SurrogateExecutor
-from mnas.search.surrogate.features import (LATENCY_FEATURES, SpaceIndex, arch_costs, features, latency_features,
-                                           operator_inventory)
+from mnas.search.surrogate.features import (
+    LATENCY_FEATURES,
+    SpaceIndex,
+    arch_costs,
+    features,
+    latency_features,
+    operator_inventory,
+)
 from mnas.search.surrogate.model import AdditiveLatency, Surrogate, cross_validated, measured_architectures, seed_noise
 from mnas.search.surrogate.report import report
 from mnas.search.surrogate.shipped import DEFAULT_SURROGATE, load_runs, pack_runs
 
 
+@pytest.mark.slow
 def test_analytic_costs_equal_the_built_networks():
     space, generator = SearchSpace(width=0.5), torch.Generator().manual_seed(3)
     archs = [space.arch(space.random_actions(generator)) for _ in range(12)]
@@ -102,6 +109,7 @@ def packed(tmp_path_factory):
     return folder, destination
 
 
+@pytest.mark.slow
 def test_the_fit_is_held_out_checked_and_the_noise_measured(packed):
     folder, destination = packed
     _, runs = load_runs(destination)
@@ -140,9 +148,10 @@ def test_packed_measurements_are_checksummed_and_checked(packed, tmp_path):
 
 def _search(folder, destination, **changes):
     config = SearchConfig(evaluator="surrogate", surrogate_file=str(destination), **changes)
-    return Search("unused", folder, config)
+    return Search(None, folder, config)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sampler", ["rl", "random", "evolution"])
 def test_surrogate_mode_search_is_deterministic_and_resumes_exactly(packed, tmp_path, sampler, one_thread):
     _, destination = packed

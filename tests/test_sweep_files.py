@@ -19,18 +19,17 @@ import pytest
 import torch
 from PIL import Image, ImageOps
 
+from conftest import REPO_ROOT
 from helpers import TINY_ARCH
 from mnas.__main__ import main as mnas_main
 from mnas.data.decode import dataset_fingerprint, load_split
 from mnas.data.splits import link_subset, load_folder_dataset
-from mnas.preprocess import read_image
-from conftest import REPO_ROOT
-from mnas.lessons.copies import LESSONS_DIR, lesson_notebooks
-from mnas.utils.locks import OutputFolderError, output_folder_lock
-from mnas.preprocess import MAX_IMAGE_PIXELS, apply_orientation, read_image_file
 from mnas.data.stream import decoded_batches, list_folder_dataset
+from mnas.lessons.copies import LESSONS_DIR, lesson_notebooks
+from mnas.preprocess import MAX_IMAGE_PIXELS, apply_orientation, read_image, read_image_file
 from mnas.train.config import TrainConfig
 from mnas.train.job import DATASET_FILE_NAME, TrainJob, run_training_job
+from mnas.utils.locks import OutputFolderError, output_folder_lock
 
 CLASSES = ["cat", "ship"]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -147,6 +146,7 @@ def test_a_folder_with_spaces_and_quotes_gets_a_cd_line_the_shell_reads_back(tmp
 
 # ---------------------------------------------------------------------- 2. CSV formula injection
 
+@pytest.mark.slow
 def test_csv_cells_that_start_like_formulas_are_escaped(model_file, cifar2, tmp_path, monkeypatch, capsys):
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -186,6 +186,7 @@ def test_infer_on_a_folder_holding_a_fifo_does_not_hang(model_file, cifar2, tmp_
     assert "a.jpg: " in done.stdout
 
 
+@pytest.mark.slow
 def test_train_with_automatic_input_size_skips_a_fifo_first_file(cifar2, tmp_path):
     data = link_subset(cifar2, tmp_path / "data", {"train": ("train", 0, 8), "test": ("test", 0, 2)})
     os.mkfifo(data / "train" / "cat" / "0.jpg")  # sorts first: the input size is read from the next file
@@ -218,8 +219,8 @@ def test_resume_on_another_dataset_with_the_same_classes_is_refused(cifar10_root
 # ------------------------------------------------------------------- 5. one kind of run per folder
 
 def test_a_search_is_refused_in_a_training_folder_and_a_training_in_a_search_folder(cifar2, tmp_path, one_thread):
-    from mnas.search.loop import Search
     from mnas.search.config import SearchConfig
+    from mnas.search.loop import Search
 
     training = tmp_path / "training"
     run_training_job(tiny_job(cifar2, training))

@@ -21,9 +21,9 @@ import torch
 
 from helpers import TINY_ARCH
 from mnas.__main__ import main as mnas_main
-from mnas.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from mnas.data.splits import link_subset
 from mnas.latency.meter import torch_threads
+from mnas.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from mnas.utils.locks import LOCK_FILE_NAME
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +33,7 @@ SEARCH_ARGS = ["--budget-children", str(BUDGET), "--train-images", "60", "--val-
                "--batch-size", "16", "--baseline-widths", "", "--no-predictor", "--latency-rounds", "3",
                "--latency-burst", "2", "--train-threads", "1", "--constraint", "hard",
                "--target-latency-ms", "1e6", "--seed", "4"]  # reward = accuracy: a function of the seed
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.slow]  # the whole file: see tests/README.md
 
 
 # ------------------------------------------------------------------------------------------- helpers

@@ -23,15 +23,15 @@ import pytest
 import torch
 
 from mnas.models import create_model
+from mnas.search.table.build import BUILD_FILE, COLUMNS, ENTRIES_LOG
+from mnas.search.table.file import load_table, pack_table
 from mnas.train.checkpoint import load_checkpoint
 from mnas.utils.fileio import atomic_path, atomic_torch_save, atomic_write_text
-from mnas.search.table.build import BUILD_FILE, ENTRIES_LOG, COLUMNS
-from mnas.search.table.file import load_table, pack_table
-from mnas.weights.timm import TIMM_WEIGHTS
-from mnas.weights.state_dict import WeightsMismatchError
-from mnas.weights.published import WeightsNotFoundError, imagenet_checkpoint_path, load_imagenet_state_dict
 from mnas.weights.loading import load_classifier_weights
 from mnas.weights.model_file import read_checkpoint
+from mnas.weights.published import WeightsNotFoundError, imagenet_checkpoint_path, load_imagenet_state_dict
+from mnas.weights.state_dict import WeightsMismatchError
+from mnas.weights.timm import TIMM_WEIGHTS
 from weights_helpers import randomize_, torchvision_mnasnet
 
 timm = pytest.importorskip("timm")
@@ -210,6 +210,7 @@ def test_our_state_dict_in_another_order_loads_by_name(tmp_path):
     _assert_same_weights(load_classifier_weights("mnasnet0_5", tmp_path / "sorted.pth").model, reference)
 
 
+@pytest.mark.slow
 def test_key_sorted_torchvision_and_timm_checkpoints_load(tmp_path):
     photo = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(0))
     for name, reference in [("mnasnet0_5", torchvision_mnasnet("mnasnet0_5", seed=3)),
@@ -307,8 +308,9 @@ def test_timm_checkpoints_with_an_extra_or_a_missing_key_name_it(change, tmp_pat
 @pytest.fixture
 def packed_table(tmp_path):
     """A packed table of two synthetic entries (load_table checks the file, not the space's size)."""
-    from mnas.search.config import SearchConfig
     import dataclasses
+
+    from mnas.search.config import SearchConfig
 
     build = tmp_path / "build"
     build.mkdir()

@@ -12,9 +12,17 @@ import shutil
 import pytest
 
 from mnas.search.config import SearchConfig
-from mnas.search.loop import Search
+from mnas.search.loop import Search, table_search
 from mnas.search.space import SearchSpace
-from mnas.search.table.build import BUILD_FILE, ENTRIES_LOG, BuildPlan, all_decisions, build_table, free_decisions, table_space
+from mnas.search.table.build import (
+    BUILD_FILE,
+    ENTRIES_LOG,
+    BuildPlan,
+    all_decisions,
+    build_table,
+    free_decisions,
+    table_space,
+)
 from mnas.search.table.executor import TableExecutor
 from mnas.search.table.file import load_table, pack_table
 
@@ -71,8 +79,8 @@ def _log(folder, name="children.jsonl"):
 @pytest.mark.parametrize("sampler", ["rl", "random", "evolution"])
 def test_table_mode_search_is_deterministic_and_resumes_exactly(tmp_path, synthetic_table, sampler, one_thread):
     config = _config(synthetic_table, budget_children=30, sampler=sampler, seed=3)
-    first = Search("unused", tmp_path / "a", config).run()
-    again = Search("unused", tmp_path / "b", config).run()
+    first = Search(None, tmp_path / "a", config).run()
+    again = Search(None, tmp_path / "b", config).run()
     assert [r["arch"] for r in first.children] == [r["arch"] for r in again.children]
     assert [r["reward"] for r in first.children] == [r["reward"] for r in again.children]
     assert [r["step"] for r in first.children] == list(range(30)) and first.baselines == []
@@ -83,13 +91,29 @@ def test_table_mode_search_is_deterministic_and_resumes_exactly(tmp_path, synthe
     shutil.copy(tmp_path / "a" / "search_config.json", resumed)
     lines = (tmp_path / "a" / "children.jsonl").read_text().splitlines(keepends=True)
     (resumed / "children.jsonl").write_text("".join(lines[:13]))
-    Search("unused", resumed, config).run()
+    Search(None, resumed, config).run()
     assert _log(resumed) == _log(tmp_path / "a")
+
+
+def test_table_search_reads_no_data_and_gives_each_variant_its_folder(tmp_path, synthetic_table, one_thread):
+    settings = dict(table_file=str(synthetic_table), sampler="random", seed=2, budget_children=5)
+    search = table_search(tmp_path, population=8, **settings)
+    assert search.output_dir == tmp_path / "random-2_population=8" and search.data_root is None
+    assert table_search(tmp_path, name="mine", **settings).output_dir == tmp_path / "mine"
+    (search.output_dir / "children.jsonl").write_text("not a log\n")
+    fresh = table_search(tmp_path, population=8, fresh=True, **settings)  # the damaged log is gone
+    assert [c["step"] for c in fresh.run().children] == list(range(5))
+
+
+def test_a_search_that_trains_its_children_refuses_to_start_without_data(tmp_path):
+    with pytest.raises(ValueError, match=r"data_root: a dataset folder .* evaluator 'live' trains its children"):
+        Search(None, tmp_path / "search", SearchConfig())
+    assert not (tmp_path / "search").exists()  # refused before anything is written
 
 
 def test_evolution_mutates_one_decision_of_a_tournament_winner(tmp_path, synthetic_table):
     config = _config(synthetic_table, budget_children=40, sampler="evolution", population=8, tournament=3)
-    children = Search("unused", tmp_path, config).run().children
+    children = Search(None, tmp_path, config).run().children
     space = table_space()
     free = [s.label for s in space.steps if len(s.choices) > 1]
     for child in children[8:]:  # after the random initial population
@@ -126,6 +150,7 @@ def test_table_file_checksum_and_columns_are_checked(tmp_path, synthetic_table):
         load_table(copy)
 
 
+@pytest.mark.slow
 def test_build_measures_entries_and_resumes(tmp_path, cifar10_root, one_thread):
     config = SearchConfig(train_images=60, val_images=30, batch_size=16, latency_rounds=3, latency_burst=2,
                           train_threads=1)

@@ -8,7 +8,6 @@ conversion show the architectures and the mapping agree.
 
 from __future__ import annotations
 
-
 import pytest
 import torch
 from skimage import data
@@ -16,10 +15,16 @@ from skimage import data
 timm = pytest.importorskip("timm")
 
 from mnas.preprocess import preprocess  # noqa: E402
-from mnas.weights.timm import TIMM_WEIGHTS, from_timm_model, main as convert_main  # noqa: E402
-from mnas.weights.published import WeightsNotFoundError, imagenet_categories, imagenet_checkpoint_path, published_weights
-from mnas.weights.loading import build_model, load_classifier_weights
-from mnas.weights.model_file import load_model_file
+from mnas.weights.loading import build_model, load_classifier_weights  # noqa: E402
+from mnas.weights.model_file import load_model_file  # noqa: E402
+from mnas.weights.published import (  # noqa: E402
+    WeightsNotFoundError,
+    imagenet_categories,
+    imagenet_checkpoint_path,
+    published_weights,
+)
+from mnas.weights.timm import TIMM_WEIGHTS, from_timm_model  # noqa: E402
+from mnas.weights.timm import main as convert_main  # noqa: E402
 from weights_helpers import randomize_, save_state_dict  # noqa: E402
 
 PAIRS = [("mnasnet_a1", "semnasnet_100"), ("mnasnet_small", "mnasnet_small")]
@@ -41,6 +46,7 @@ def timm_model(name: str, seed: int = 0) -> torch.nn.Module:
     return randomize_(timm.create_model(name, pretrained=False), seed)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ours, theirs", PAIRS)
 def test_converted_timm_models_give_the_same_logits(ours, theirs, photo_batch):
     reference = timm_model(theirs, seed=3)
@@ -58,6 +64,7 @@ def create_arch(name: str) -> str:
     return variant_arch(name, 224)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ours, theirs", PAIRS)
 def test_timm_weights_come_from_the_torch_hub_cache_with_their_published_accuracy(ours, theirs, torch_home,
                                                                                    photo_batch):
@@ -93,6 +100,7 @@ def test_train_mnasnet_pretrained_starts_from_timm_weights(torch_home):
     assert model.pretrained_metadata["weights"] == "timm mnasnet_small.lamb_in1k"
 
 
+@pytest.mark.slow
 def test_a_timm_checkpoint_given_as_a_file_converts_and_another_variant_fails(tmp_path, photo_batch):
     reference = timm_model("semnasnet_100", seed=9)
     path = save_state_dict(reference, tmp_path / "a1.pth")
@@ -110,6 +118,7 @@ def test_a_timm_checkpoint_given_as_a_file_converts_and_another_variant_fails(tm
 
 
 
+@pytest.mark.slow
 def test_weights_download_by_default_and_not_offline(torch_home, release_server, monkeypatch, photo_batch):
     served, base_url = release_server
     name = TIMM_WEIGHTS["mnasnet_small"]["url"].rsplit("/", 1)[1]

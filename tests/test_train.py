@@ -266,8 +266,8 @@ def test_rmsprop_uses_the_papers_settings():
 def test_pretrained_backbone_comes_from_the_torch_hub_cache(tmp_path, monkeypatch):
     import torchvision
 
-    from mnas.weights.published import WeightsNotFoundError, imagenet_checkpoint_path
     from mnas.weights.convert import convert_torchvision_state_dict
+    from mnas.weights.published import WeightsNotFoundError, imagenet_checkpoint_path
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     with pytest.raises(WeightsNotFoundError, match=str(imagenet_checkpoint_path("mnasnet0_5"))):
@@ -288,7 +288,7 @@ def test_pretrained_backbone_comes_from_the_torch_hub_cache(tmp_path, monkeypatc
 
 
 def test_every_file_a_training_writes_is_one_the_output_folder_lock_knows():
-    from mnas.utils.locks import KNOWN_OUTPUTS
     from mnas.train.job import RUN_FILES
+    from mnas.utils.locks import KNOWN_OUTPUTS
 
     assert {name.split("/")[0] for name in RUN_FILES} <= set(KNOWN_OUTPUTS["training"])

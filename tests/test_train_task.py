@@ -16,8 +16,8 @@ from helpers import TINY_ARCH, no_server_left, train_workflow
 from mnas.__main__ import main as mnas_main
 from mnas.data.splits import link_subset, load_folder_dataset
 from mnas.models import variant_arch
-from mnas.weights.model_file import load_model_file
 from mnas.weights.classes import read_class_file
+from mnas.weights.model_file import load_model_file
 
 CLASSES = ["automobile", "frog", "ship"]
 FAST = {"arch": TINY_ARCH, "input_size": "32", "batch_size": "32", "epochs": "1"}
@@ -53,6 +53,7 @@ def infer_top1(model_file, images, labels, class_names):
     return hits / len(labels)
 
 
+@pytest.mark.slow
 def test_task_trains_logs_to_mlflow_and_infer_mnasnet_reproduces_its_accuracy(
         cifar3, mlflow_file_store, tmp_path):
     output = tmp_path / "out"
@@ -258,15 +259,16 @@ def test_widget_form_round_trips_the_parameters():
     assert app is not None
 
 
+@pytest.mark.slow
 def test_fine_tuning_pretrained_weights_takes_the_hub_defaults_keeps_the_best_epoch_and_logs_tensorboard(
         cifar10_root, mlflow_file_store, tmp_path, monkeypatch):
     """ImageNet-shaped weights (torchvision's MnasNet 0.5 layout, random values) placed where torchvision's
     loader looks; fine-tuning with batch_size and learning_rate left to auto."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-    from weights_helpers import save_state_dict, torchvision_mnasnet
 
     from mnas.train.engine import best_of
     from mnas.weights.published import imagenet_checkpoint_path
+    from weights_helpers import save_state_dict, torchvision_mnasnet
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     torch.manual_seed(4)  # torchvision's initialisation of the convolutions (randomize_ perturbs the rest)

@@ -13,12 +13,18 @@ from skimage import data
 
 from mnas.models import create_model
 from mnas.preprocess import preprocess
-from mnas.weights.published import IMAGENET_WEIGHTS, WeightsNotFoundError, imagenet_categories, imagenet_checkpoint_path, load_imagenet_state_dict
-from mnas.weights.state_dict import WeightsMismatchError
+from mnas.weights.classes import read_class_file, write_class_file
 from mnas.weights.convert import convert_torchvision_state_dict
 from mnas.weights.loading import load_classifier_weights
 from mnas.weights.model_file import read_checkpoint, save_model_file
-from mnas.weights.classes import read_class_file, write_class_file
+from mnas.weights.published import (
+    IMAGENET_WEIGHTS,
+    WeightsNotFoundError,
+    imagenet_categories,
+    imagenet_checkpoint_path,
+    load_imagenet_state_dict,
+)
+from mnas.weights.state_dict import WeightsMismatchError
 from weights_helpers import randomize_, save_state_dict, torchvision_mnasnet
 
 B1 = list(IMAGENET_WEIGHTS)
@@ -38,6 +44,7 @@ def photo_batch():
     return torch.from_numpy(preprocess(data.chelsea(), 224))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", B1)
 def test_b1_logits_equal_torchvision_with_the_same_checkpoint_file(name, tmp_path, photo_batch):
     reference = torchvision_mnasnet(name, seed=B1.index(name))
@@ -167,6 +174,7 @@ def test_class_file_line_count_must_match_the_head(tmp_path):
         load_classifier_weights("mnasnet0_5", path)
 
 
+@pytest.mark.slow
 def test_model_file_alone_is_enough(tmp_path):
     model = randomize_(create_model("mnasnet_small", num_classes=3, input_size=32))
     path = save_model_file(tmp_path / "model.pt", model, class_names=["a", "b", "c"], input_size=32,

@@ -18,9 +18,9 @@ from skimage import data
 import mnas.weights.published as mnas_weights
 from mnas.__main__ import main
 from mnas.preprocess import preprocess
-from mnas.weights.timm import TIMM_WEIGHTS
-from mnas.weights.published import WeightsNotFoundError, find_imagenet_weights, imagenet_checkpoint_path
 from mnas.weights.loading import build_model, load_classifier_weights
+from mnas.weights.published import WeightsNotFoundError, find_imagenet_weights, imagenet_checkpoint_path
+from mnas.weights.timm import TIMM_WEIGHTS
 from weights_helpers import randomize_, save_state_dict, torchvision_mnasnet
 
 B1_FILE = "mnasnet1.0_top1_73.512-f206786ef8.pth"  # torchvision's name: the SHA-256 prefix f206786ef8
@@ -64,6 +64,7 @@ def pin_sha256(monkeypatch, model_name: str, sha256: str) -> None:
     monkeypatch.setattr(mnas_weights, "published_weights", pinned)
 
 
+@pytest.mark.slow
 def test_the_hub_plugins_weights_are_used_once_their_hash_and_shape_check(home, monkeypatch, photo_batch):
     reference = torchvision_mnasnet("mnasnet1_0", seed=5)
     path = save_state_dict(reference, hub_plugin_file(home))
@@ -130,6 +131,7 @@ def hf_snapshot(cache: Path, model_name: str, model: torch.nn.Module, file_name:
     return snapshot
 
 
+@pytest.mark.slow
 def test_timm_weights_from_the_hugging_face_cache_under_hf_home(home, tmp_path, monkeypatch, photo_batch):
     pytest.importorskip("safetensors")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
@@ -155,6 +157,7 @@ def test_a_damaged_hugging_face_blob_is_not_used(home, tmp_path, monkeypatch):
         load_classifier_weights("mnasnet_a1")
 
 
+@pytest.mark.slow
 def test_hugging_face_pytorch_model_bin_under_hf_hub_cache_and_the_wrong_variant(home, tmp_path, monkeypatch,
                                                                                photo_batch):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
@@ -217,7 +220,7 @@ def test_fetch_downloads_into_the_torch_hub_cache_and_list_shows_it(home, releas
     path = imagenet_checkpoint_path("mnasnet_small")
     assert path.is_file() and f"mnasnet_small: fetched and checked: {path}" in out
     a1 = imagenet_checkpoint_path("mnasnet_a1")
-    assert f"mnasnet_a1: not fetched: HTTPError" in out and f"By hand: copy {a1.name}" in out and not a1.exists()
+    assert "mnasnet_a1: not fetched: HTTPError" in out and f"By hand: copy {a1.name}" in out and not a1.exists()
     assert [p.name for p in path.parent.iterdir()] == [name]  # no temporary file left
 
     assert main(["weights", "fetch", "mnasnet_small"]) == 0  # already there: not fetched again

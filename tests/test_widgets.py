@@ -17,12 +17,12 @@ from ikomia.dataprocess import CPathIO
 from ikomia.dataprocess.workflow import Workflow
 from skimage import data
 
-from mnas.models import create_model
 from mnas.arch import format_arch, parse_arch
 from mnas.data.splits import link_subset
 from mnas.infer.classifier import Classifier
-from mnas.weights.model_file import load_model_file, save_model_file
+from mnas.models import create_model
 from mnas.weights.classes import write_class_file
+from mnas.weights.model_file import load_model_file, save_model_file
 from weights_helpers import randomize_
 
 TINY_ARCH = ("r1_k3_s11_e1_i3_o8_conv, r1_k3_s22_e3_i8_o16_se0.25, r1_k3_s22_e3_i16_o24, "
@@ -183,6 +183,7 @@ def test_applied_train_parameters_drive_the_training_run(qt_app, tiny_dataset, m
     assert [stats.epoch for stats in task.outcome.result.history] == [1, 2]
 
 
+@pytest.mark.slow
 def test_applied_search_parameters_drive_the_search(qt_app, tiny_dataset, mlflow_file_store, tmp_path):
     workflow = Workflow()
     workflow.add_input(CPathIO(IODataType.FOLDER_PATH, str(tiny_dataset)))

@@ -20,20 +20,27 @@ from pathlib import Path
 
 from ikomia import core, dataprocess
 from ikomia.dataprocess.io.datadictIO import DataDictIO
-from mnas_ikomia.folder_train_task import FolderTrainTask, progress_logger
-from mnas_ikomia.tracking import TensorBoardLog
-from mnas_ikomia.params import CheckedParams, param_factory, parse_bool
-from mnas_ikomia.task_info import one_line, task_factory
 
 from mnas import settings
 from mnas.arch import parse_arch
-from mnas.utils.locks import expand_folder
+from mnas.data.folders import IMAGE_CHANNELS
 from mnas.models import MODEL_NAME_ALIASES, VARIANTS, canonical_model_name
 from mnas.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
-from mnas.data.folders import IMAGE_CHANNELS
 from mnas.train.config import TrainConfig
-from mnas.train.job import (CHECKPOINT_DIR_NAME, EVALUATION_DIR_NAME, TrainJob, auto_choices, auto_values_named,
-                            describe_auto_values, run_training_job)
+from mnas.train.job import (
+    CHECKPOINT_DIR_NAME,
+    EVALUATION_DIR_NAME,
+    TrainJob,
+    auto_choices,
+    auto_values_named,
+    describe_auto_values,
+    run_training_job,
+)
+from mnas.utils.locks import expand_folder
+from mnas_ikomia.folder_train_task import FolderTrainTask, progress_logger
+from mnas_ikomia.params import CheckedParams, param_factory, parse_bool
+from mnas_ikomia.task_info import one_line, task_factory
+from mnas_ikomia.tracking import TensorBoardLog
 
 logger = logging.getLogger(__name__)
 

@@ -26,8 +26,9 @@ import socket
 from pathlib import Path
 
 import numpy as np
-from mnas.utils.paths import CIFAR10_DOWNLOAD_DIR, CIFAR10_FOLDER, cifar10_candidates
+
 from mnas.data.folders import DatasetError
+from mnas.utils.paths import CIFAR10_DOWNLOAD_DIR, CIFAR10_FOLDER, cifar10_candidates
 
 SPLITS = {"train": tuple(f"data_batch_{n}" for n in range(1, 6)), "test": ("test_batch",)}
 ARCHIVE_NAME, BATCHES_DIR = "cifar-10-python.tar.gz", "cifar-10-batches-py"  # torchvision's names

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import logging
 import hashlib
 import io
+import logging
 import os
 import warnings
 from pathlib import Path
 from typing import Sequence
+
 import torch
 import torch.nn.functional as F
+
+from mnas.data.folders import DatasetError, ImageDataset, _check_split, _file_entries, find_dataset_splits
+from mnas.preprocess import MAX_IMAGE_PIXELS, ImageTooLarge, apply_orientation, read_image_file
 from mnas.utils.fileio import atomic_torch_save
 from mnas.utils.paths import cache_dir as mnas_cache_dir
-from mnas.preprocess import MAX_IMAGE_PIXELS, ImageTooLarge, apply_orientation, read_image_file
-from mnas.data.folders import DatasetError, ImageDataset, _check_split, _file_entries, find_dataset_splits
 
 logger = logging.getLogger(__name__)
 

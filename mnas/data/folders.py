@@ -53,7 +53,6 @@ from pathlib import Path
 
 import torch
 
-
 logger = logging.getLogger(__name__)
 
 VAL_SPLIT_NAMES = ("val", "test")

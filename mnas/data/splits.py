@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Sequence
-import torch
-from mnas.data.folders import DatasetError, ImageDataset, _class_dirs, find_dataset_splits
-from mnas.data.decode import load_split
 
+import torch
+
+from mnas.data.decode import load_split
+from mnas.data.folders import DatasetError, ImageDataset, _class_dirs, find_dataset_splits
 
 DEFAULT_VAL_FRACTION = 0.1  # carved for validation when the dataset has no val/ or test/ folder
 

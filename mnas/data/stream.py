@@ -30,9 +30,9 @@ from typing import Iterable, Iterator, Sequence
 
 import torch
 
-from mnas.data.splits import DEFAULT_VAL_FRACTION, stratified_split
-from mnas.data.folders import DatasetError, LabelledImages, find_dataset_splits
 from mnas.data.decode import _check_usable, _decode, _resize_square, split_files
+from mnas.data.folders import DatasetError, LabelledImages, find_dataset_splits
+from mnas.data.splits import DEFAULT_VAL_FRACTION, stratified_split
 from mnas.preprocess import ImageTooLarge, image_header
 from mnas.utils.machine import usable_cores
 

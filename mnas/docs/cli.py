@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
 from mnas.docs.tables import RENDER_COMMAND, REPOSITORY, refresh
 
 

@@ -240,7 +240,8 @@ def strategies_facts(results: Path) -> str:
             ("held-out three-seed entries", f"{denoising['held_out_entries']}"),
             ("Pearson, denoised truth vs their mean", f"{denoising['pearson_denoised_vs_mean']:.2f}"),
             ("Pearson, one seed vs the mean of the other two", f"{denoising['pearson_one_seed_vs_others']:.2f}"),
-            ("the table's optimum by the denoised truth", f"percentile {denoising['table_optimum_percentile_by_truth']:.0f}"),
+            ("the table's optimum by the denoised truth",
+             f"percentile {denoising['table_optimum_percentile_by_truth']:.0f}"),
             ("tuned PPO settings (rl-tuned)", ", ".join(f"{k} {v}" for k, v in tuned.items()))]
     return "\n".join([*_table(("", "value"), rows), "",
                       _source("strategies/strategies.json", command="python bench/strategies.py")])

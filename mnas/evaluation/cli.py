@@ -33,8 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _check(args: argparse.Namespace):
     """Everything but the images: (model, payload, output folder); a ValueError naming the input."""
-    from mnas.utils.device import resolve_device
     from mnas.evaluation.report import folder_classes
+    from mnas.utils.device import resolve_device
     from mnas.utils.locks import check_output_folder
     from mnas.weights.model_file import load_model_file
 

@@ -270,8 +270,8 @@ def predict(model, dataset, *, input_size: int, mean, std, device: str = "auto",
             workers: int = 0):
     """`mnas.train.engine.evaluate` with each image's top-k kept, on `device` (the model is handed back on the
     CPU): the training's own validation pre-processing, so its figures match the trainer's."""
-    from mnas.utils.device import resolve_device
     from mnas.train.engine import evaluate
+    from mnas.utils.device import resolve_device
 
     model.to(resolve_device(device))
     try:
@@ -333,8 +333,8 @@ def load_evaluation_folder(folder: str | Path, model_classes: Sequence[str], ima
     memory budget, else listed and decoded batch by batch (`mnas.data.stream`)."""
     import torch
 
-    from mnas.data.folders import ImageDataset
     from mnas.data.decode import load_split, split_files
+    from mnas.data.folders import ImageDataset
     from mnas.data.stream import FileDataset, decoded_bytes, list_split, memory_budget_bytes
 
     names = folder_classes(folder, model_classes)

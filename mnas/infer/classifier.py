@@ -27,15 +27,13 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from mnas.models import MODEL_NAME_ALIASES, VARIANTS
-from mnas.preprocess import MAX_INPUT_SIZE, MIN_IMAGE_SIDE, Preprocessor
-from mnas.runtime import BACKENDS, calibration_files, create_backend, trained_on
 from mnas import settings
+from mnas.models import MODEL_NAME_ALIASES, VARIANTS
+from mnas.preprocess import MAX_INPUT_SIZE, MIN_IMAGE_SIDE, Preprocessor, read_image
+from mnas.runtime import BACKENDS, calibration_files, create_backend, trained_on
 from mnas.settings import setting
-from mnas.weights.loading import LoadedWeights, load_classifier_weights
 from mnas.utils.device import AUTO
-from mnas.preprocess import read_image
-
+from mnas.weights.loading import LoadedWeights, load_classifier_weights
 
 
 def default_device() -> str:

@@ -6,12 +6,12 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from mnas.utils.locks import check_output_folder
+
 from mnas import settings
 from mnas.infer.classifier import Classifier, InferSettings
 from mnas.infer.files import classify_files, image_files, write_predictions
 from mnas.utils.device import AUTO
-
+from mnas.utils.locks import check_output_folder
 
 OUTPUT_SUFFIXES = (".csv", ".json")
 

@@ -11,11 +11,13 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator, Sequence
+
 import numpy as np
-from mnas.utils.fileio import atomic_write_text
-from mnas.runtime import IMAGE_SUFFIXES
+
 from mnas.infer.classifier import Classifier
 from mnas.preprocess import read_image
+from mnas.runtime import IMAGE_SUFFIXES
+from mnas.utils.fileio import atomic_write_text
 
 
 def image_files(inputs: Sequence[str | os.PathLike]) -> list[Path]:

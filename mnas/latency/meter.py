@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from mnas.utils.openmp import ensure_static_teams
 from mnas.runtime import RUNTIMES, SessionSettings, create_session, export_onnx
+from mnas.utils.openmp import ensure_static_teams
 
 ENGINES = RUNTIMES
 

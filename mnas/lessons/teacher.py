@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Callable
-from mnas.utils.paths import output_root
-from mnas.lessons.copies import INSTALLED, LESSONS_DIR, SOURCE_ROOT, copy_lessons, lesson_notebooks
 
+from mnas.lessons.copies import INSTALLED, LESSONS_DIR, SOURCE_ROOT, copy_lessons, lesson_notebooks
+from mnas.utils.paths import output_root
 
 SOLUTIONS_DIR = LESSONS_DIR / "solutions"
 

@@ -6,9 +6,10 @@ import argparse
 import json
 import sys
 
-from mnas.settings import add_arguments as add_setting_arguments, build, deprecated_flag, values_from_args
-from mnas.search.loop import CHILDREN_LOG, Search
 from mnas.search.config import SearchConfig
+from mnas.search.loop import CHILDREN_LOG, Search
+from mnas.settings import add_arguments as add_setting_arguments
+from mnas.settings import build, deprecated_flag, values_from_args
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from mnas.utils.device import AUTO, check_device_spec
 from mnas.latency.meter import ENGINES
-from mnas.settings import check_values, setting
-from mnas.train.config import TrainConfig
 from mnas.search.controller import PPOConfig
 from mnas.search.reward import SOFT_W
+from mnas.settings import check_values, setting
+from mnas.train.config import TrainConfig
+from mnas.utils.device import AUTO, check_device_spec
 
 SAMPLERS = ("rl", "random", "evolution")
 EVALUATORS = ("live", "table", "surrogate")

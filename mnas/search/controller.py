@@ -165,7 +165,8 @@ class PPO:
             self.deviation = float(rewards.var(unbiased=False)) if len(rewards) > 1 else 0.0
         advantages = rewards - self.baseline
         for reward in rewards.tolist():
-            self.deviation = cfg.baseline_decay * self.deviation + (1 - cfg.baseline_decay) * (reward - self.baseline) ** 2
+            spread = (reward - self.baseline) ** 2
+            self.deviation = cfg.baseline_decay * self.deviation + (1 - cfg.baseline_decay) * spread
             self.baseline = cfg.baseline_decay * self.baseline + (1 - cfg.baseline_decay) * reward
         if cfg.normalize_advantages and self.deviation > 0:
             advantages = advantages / self.deviation ** 0.5

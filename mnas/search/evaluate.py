@@ -19,13 +19,13 @@ from typing import Callable
 
 import torch
 
-from mnas.data.folders import ImageDataset, find_dataset_splits
 from mnas.data.decode import load_split
+from mnas.data.folders import ImageDataset, find_dataset_splits
 from mnas.data.splits import stratified_split
 from mnas.latency.meter import LatencyTable, PairedLatency, PairedMeter, torch_threads
 from mnas.models import count_macs, count_params, create_model
-from mnas.train.engine import TrainingDiverged, train
 from mnas.search.config import INPUT_SIZE, SearchConfig
+from mnas.train.engine import TrainingDiverged, train
 
 
 @dataclasses.dataclass

@@ -30,18 +30,18 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterator, Sequence
 
-from mnas.utils.machine import usable_cores
 from mnas.search.config import SearchConfig
 from mnas.search.evaluate import ChildTimer, ProxyData, train_child
+from mnas.search.interfaces import Executor, Job
+from mnas.utils.machine import usable_cores
 
 LATENCY_RESOURCE = "latency_device"
 RAY_CONNECT_TIMEOUT_S = 30.0  # a cluster's address must complete a gRPC handshake within this
 _HOST_PORT = re.compile(r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>[0-9]{1,5})")
-Job = tuple[str, int]  # (architecture string, training seed)
 TrainFn = Callable[..., "dict | None"]  # train_child's signature
 
 
-class LocalExecutor:
+class LocalExecutor(Executor):
     """One child at a time in this process: train, then time (no training of ours runs meanwhile)."""
 
     name = "local"
@@ -209,7 +209,7 @@ def connect_ray(address: str) -> bool:
     return False
 
 
-class RayExecutor:
+class RayExecutor(Executor):
     """Children trained as Ray tasks in parallel, timed by one actor on the latency device."""
 
     name = "ray"

@@ -27,13 +27,13 @@ from typing import Callable
 
 import numpy as np
 
-from mnas.utils.fileio import atomic_path, atomic_write_text
 from mnas.latency.meter import PairedMeter
 from mnas.models import count_macs, count_params, create_model
-from mnas.utils.progress import Progress
-from mnas.utils.stats import bootstrap_interval, interpolate_curve, mcnemar_exact
 from mnas.search.config import INPUT_SIZE
 from mnas.search.space import SearchSpace
+from mnas.utils.fileio import atomic_path, atomic_write_text
+from mnas.utils.progress import Progress
+from mnas.utils.stats import bootstrap_interval, interpolate_curve, mcnemar_exact
 
 # (name, architecture string) -> {"model_file": path, "val_accuracy": final validation top-1}
 Trainer = Callable[[str, str], dict]

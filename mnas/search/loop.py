@@ -33,12 +33,10 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
 from pathlib import Path
 from typing import Callable
 
-from mnas.utils.fileio import atomic_torch_save, atomic_write_text
-from mnas.utils.locks import expand_folder, output_folder_lock
-from mnas.utils.machine import machine_record
 from mnas.search.config import EXECUTORS, INPUT_SIZE, LOOKUP_EVALUATORS, RESUMABLE_CHANGES, SAMPLERS, SearchConfig
 from mnas.search.evaluate import ProxyData, load_proxy_data, train_child
 from mnas.search.executor import TrainFn, make_executor, parse_ray_address
@@ -46,8 +44,11 @@ from mnas.search.log import ChildLog
 from mnas.search.reward import objective
 from mnas.search.samplers import RandomSampler, RLSampler, make_sampler, replay
 from mnas.search.space import SearchSpace
-from mnas.search.table.executor import TableExecutor
 from mnas.search.table.build import table_space
+from mnas.search.table.executor import TableExecutor
+from mnas.utils.fileio import atomic_torch_save, atomic_write_text
+from mnas.utils.locks import expand_folder, output_folder_lock
+from mnas.utils.machine import machine_record
 
 __all__ = ["EXECUTORS", "INPUT_SIZE", "SAMPLERS", "ChildLog", "ProxyData", "RLSampler", "RandomSampler", "Search",
            "SearchConfig", "SearchResult", "load_proxy_data", "child_seed", "make_sampler", "replay", "run_children"]
@@ -72,17 +73,22 @@ ChildCallback = Callable[[str, dict, int, int], None]  # (phase, record, index, 
 
 
 class Search:
-    """A resumable search in `output_dir` over the dataset folder `data_root`.
+    """A resumable search in `output_dir` over the dataset folder `data_root` (None when nothing reads data:
+    children looked up in the benchmark table or the surrogate; `table_search` makes one).
 
     `train_fn` replaces the proxy training (`mnas.search.evaluate.train_child`'s signature): tests use
     it to make a deterministic or failing evaluator; everything else stays real.
     """
 
-    def __init__(self, data_root: str | os.PathLike, output_dir: str | os.PathLike,
+    def __init__(self, data_root: str | os.PathLike | None, output_dir: str | os.PathLike,
                  config: SearchConfig | None = None, train_fn: TrainFn = train_child):
-        self.data_root = Path(data_root)
-        self.output_dir = expand_folder(output_dir)
         self.config = config or SearchConfig()
+        self.reads_data = self.config.evaluator not in LOOKUP_EVALUATORS  # lookup modes retrain nothing either
+        if data_root is None and self.reads_data:
+            raise ValueError(f"data_root: a dataset folder with train/<class>/ is needed (evaluator "
+                             f"{self.config.evaluator!r} trains its children)")
+        self.data_root = Path(data_root) if data_root is not None else None
+        self.output_dir = expand_folder(output_dir)
         parse_ray_address(self.config.ray_address)  # a malformed address: refused before anything is written
         self.table_mode = self.config.evaluator == "table"
         self.lookup_mode = self.config.evaluator in LOOKUP_EVALUATORS  # children looked up, not trained
@@ -93,7 +99,8 @@ class Search:
 
     # settings ---------------------------------------------------------------------------------
     def _settings(self) -> dict:
-        return {"data_root": str(self.data_root.resolve()), "config": dataclasses.asdict(self.config)}
+        root = str(self.data_root.resolve()) if self.data_root is not None else None
+        return {"data_root": root, "config": dataclasses.asdict(self.config)}
 
     def _check_or_write_settings(self) -> None:
         path = self.output_dir / CONFIG_FILE
@@ -104,7 +111,7 @@ class Search:
             stored = json.loads(path.read_text(encoding="utf-8"))
             old, new = stored["config"], settings["config"]
             different = sorted(k for k in new if k not in RESUMABLE_CHANGES and old.get(k) != new[k])
-            if stored["data_root"] != settings["data_root"]:
+            if self.reads_data and stored["data_root"] != settings["data_root"]:
                 different.insert(0, "data_root")
             if different:
                 raise ValueError(f"output folder {self.output_dir} holds a search with other settings "
@@ -255,3 +262,22 @@ def run_children(sampler, space: SearchSpace, executor, reward, budget: int, bat
             keep(record)
             sampler.observe(actions, log_prob, record["reward"])
             done += 1
+
+
+def table_search(root: str | os.PathLike, *, name: str | None = None, fresh: bool = False, **settings) -> Search:
+    """A table-mode search (children looked up in the benchmark table: no data read, seconds for thousands
+    of children) in ``root/<name>``; `settings` change SearchConfig's defaults (``table_file``, ``sampler``,
+    ``seed``, ``budget_children``, ...). The default name is ``<sampler>-<seed>`` followed by the other
+    changed settings (`settings_tag`), so that each variant has its own folder. `fresh`: a search already
+    in that folder is deleted first (a lesson or a bench that reruns from scratch)."""
+    config = SearchConfig(evaluator="table", **settings)
+    others = {k: v for k, v in settings.items() if k not in ("sampler", "seed", "table_file", "budget_children")}
+    folder = Path(root).expanduser() / (name or f"{config.sampler}-{config.seed}{settings_tag(others)}")
+    if fresh:
+        shutil.rmtree(folder, ignore_errors=True)
+    return Search(None, folder, config)
+
+
+def settings_tag(settings: dict) -> str:
+    """``_key=value`` for each setting, sorted: a folder name that says what differs."""
+    return "".join(f"_{key}={value}" for key, value in sorted(settings.items()))

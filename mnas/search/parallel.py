@@ -11,8 +11,8 @@ from __future__ import annotations
 from concurrent.futures import ProcessPoolExecutor
 from typing import Hashable, Mapping, TypeVar
 
-from mnas.utils.machine import usable_cores
 from mnas.search.loop import Search
+from mnas.utils.machine import usable_cores
 
 Key = TypeVar("Key", bound=Hashable)
 

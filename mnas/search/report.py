@@ -7,8 +7,8 @@ import json
 import math
 from pathlib import Path
 
-from mnas.utils.fileio import atomic_path, atomic_write_text
 from mnas.latency.meter import predictor_report
+from mnas.utils.fileio import atomic_path, atomic_write_text
 
 KEEP_KEYS = ("step", "sampler", "arch", "accuracy", "latency_ratio", "latency_ms", "macs", "params", "reward",
              "seconds")

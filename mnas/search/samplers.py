@@ -1,8 +1,8 @@
 """Who proposes the next child: the PPO-trained controller (``rl``), uniform ``random`` search, or
 regularised ``evolution`` (Real et al., AAAI 2019).
 
-A sampler has one small interface: ``propose() -> (actions, log_prob, entropy)``, ``observe(actions,
-log_prob, reward)`` and ``state()`` (for the checkpoint).  The loop proposes one batch, then observes
+Each implements `mnas.search.interfaces.Sampler`: ``propose() -> (actions, log_prob, entropy)``,
+``observe(actions, log_prob, reward)`` and ``state()`` (for the checkpoint).  The loop proposes one batch, then observes
 it; `replay` brings a fresh sampler to the state it had after a log's children by the same batches,
 which is what makes a resume exact.
 """
@@ -17,10 +17,11 @@ import torch
 from mnas.latency.meter import torch_threads
 from mnas.search.config import SearchConfig
 from mnas.search.controller import PPO, Controller, PPOConfig
+from mnas.search.interfaces import Sampler
 from mnas.search.space import SearchSpace
 
 
-class RLSampler:
+class RLSampler(Sampler):
     """The PPO-trained LSTM controller."""
 
     name = "rl"
@@ -49,7 +50,7 @@ class RLSampler:
                 "generator": self.generator.get_state()}
 
 
-class RandomSampler:
+class RandomSampler(Sampler):
     """Uniform random search over the same space (the baseline at equal budget)."""
 
     name = "random"
@@ -69,7 +70,7 @@ class RandomSampler:
         return {"generator": self.generator.get_state()}
 
 
-class EvolutionSampler:
+class EvolutionSampler(Sampler):
     """Regularised evolution: a population of the last `population` children; each proposal mutates
     one free decision of the best of `sample` members drawn at random (tournament), the oldest member
     ages out as each child joins. The first `population` proposals are uniform. Proposals of one batch
@@ -112,11 +113,11 @@ class EvolutionSampler:
 SAMPLER_CLASSES = {"rl": RLSampler, "random": RandomSampler, "evolution": EvolutionSampler}
 
 
-def make_sampler(name: str, space: SearchSpace, config: SearchConfig):
+def make_sampler(name: str, space: SearchSpace, config: SearchConfig) -> Sampler:
     return SAMPLER_CLASSES[name](space, config)
 
 
-def replay(sampler, space: SearchSpace, records: list[dict], batch: int = 1) -> list[tuple]:
+def replay(sampler: Sampler, space: SearchSpace, records: list[dict], batch: int = 1) -> list[tuple]:
     """Bring a fresh sampler to the state it had after the logged children, proposing and observing
     them in the loop's batches; returns the proposals of an unfinished last batch that the log does
     not hold yet (the loop evaluates them first), so a resume is exact for every sampler."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-from mnas.utils.device import AUTO, check_device_spec
+
 from mnas.preprocess import IMAGENET_MEAN, IMAGENET_STD, MAX_INPUT_SIZE
 from mnas.settings import check_values, setting
-
+from mnas.utils.device import AUTO, check_device_spec
 
 OPTIMIZERS = ("sgd", "rmsprop")
 

@@ -4,10 +4,11 @@ API
 ---
 ``train(model, train_set, val_set, config, *, on_epoch_end=None, should_stop=None, on_step=None,
 checkpoint_dir=None, resume=False, keep_best=False) -> TrainResult``
-    Trains `model` in place on in-memory `mnas.data.folders.ImageDataset` s, or on `mnas.data.stream.FileDataset` s
-    decoded batch by batch in worker processes (datasets larger than memory; the same batches). After each finished epoch it
-    evaluates on `val_set`, writes ``checkpoint_dir/last.pt`` (atomic; loads with
-    ``torch.load(..., weights_only=True)``) and calls ``on_epoch_end(EpochStats)``; ``on_step(step)``
+    Trains `model` in place on in-memory `mnas.data.folders.ImageDataset` s, or on
+    `mnas.data.stream.FileDataset` s decoded batch by batch in worker processes (datasets larger than
+    memory; the same batches). After each finished epoch it evaluates on `val_set`, writes
+    ``checkpoint_dir/last.pt`` (atomic; loads with ``torch.load(..., weights_only=True)``) and calls
+    ``on_epoch_end(EpochStats)``; ``on_step(step)``
     follows every step. ``should_stop()`` is polled every step: when it answers True the epoch in
     progress is abandoned, the model goes back to the last finished epoch (the checkpoint on disk is
     that epoch's) and ``TrainResult.stopped`` is True.
@@ -43,9 +44,10 @@ Beside it: `mnas.weights.loading.build_model` (a model to train, from scratch or
 `mnas.train.augment` (batches normalised and augmented), `mnas.train.checkpoint` (what a resumed run needs).
 
 Data path: images stay uint8 N x H x W x 3 in memory; each batch is gathered, augmented and normalised
-as one tensor op (no per-image Python loop, no DataLoader processes; `mnas.train.augment`). Evaluation sees the whole image resized to `input_size` (aspect ratio not kept), as
-``infer_mnasnet`` does, but with torch's antialiased bilinear resize (`mnas.data.decode.resize_uint8`) where
-inference uses OpenCV (`mnas.preprocess`): the two differ by rounding, and top-1 can differ slightly on
+as one tensor op (no per-image Python loop, no DataLoader processes; `mnas.train.augment`). Evaluation
+sees the whole image resized to `input_size` (aspect ratio not kept), as ``infer_mnasnet`` does, but
+with torch's antialiased bilinear resize (`mnas.data.decode.resize_uint8`) where inference uses OpenCV
+(`mnas.preprocess`): the two differ by rounding, and top-1 can differ slightly on
 images stored at another size. Load the data at ``image_size=input_size`` and evaluation does no resize.
 """
 
@@ -66,15 +68,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mnas.train.augment import BatchPreprocessor
-from mnas.train.checkpoint import CHECKPOINT_NAME, checkpoint_payload, load_checkpoint, model_device, restore
 from mnas.data.folders import ImageDataset
-from mnas.utils.openmp import ensure_static_teams
-from mnas.utils.device import autocast_dtype, resolve_device
-from mnas.utils.fileio import atomic_torch_save
 from mnas.data.stream import decoded_batches
 from mnas.preprocess import IMAGENET_MEAN, IMAGENET_STD
+from mnas.train.augment import BatchPreprocessor
+from mnas.train.checkpoint import CHECKPOINT_NAME, checkpoint_payload, load_checkpoint, model_device, restore
 from mnas.train.config import TrainConfig
+from mnas.utils.device import autocast_dtype, resolve_device
+from mnas.utils.fileio import atomic_torch_save
+from mnas.utils.openmp import ensure_static_teams
 
 logger = logging.getLogger(__name__)
 

@@ -42,26 +42,25 @@ import os
 from pathlib import Path
 from typing import Callable
 
-
-from mnas.data.splits import DEFAULT_VAL_FRACTION, load_folder_dataset
-from mnas.data.folders import FLAT, DatasetSplits, ImageDataset, find_dataset_splits
+from mnas import settings
 from mnas.data.decode import dataset_fingerprint, load_split
-from mnas.preprocess import image_header
+from mnas.data.folders import FLAT, DatasetSplits, ImageDataset, find_dataset_splits
+from mnas.data.splits import DEFAULT_VAL_FRACTION, load_folder_dataset
 from mnas.data.stream import decoded_bytes, list_folder_dataset, memory_budget_bytes
+from mnas.evaluation.report import REPORT_FILES
+from mnas.models import VARIANTS, canonical_model_name
+from mnas.preprocess import image_header
+from mnas.runtime import export_onnx
+from mnas.settings import check_values, setting
+from mnas.train.augment import SMALL_INPUT_MAX
+from mnas.train.checkpoint import CHECKPOINT_NAME, check_resume_config, load_checkpoint
+from mnas.train.config import TrainConfig, auto_defaults
+from mnas.train.engine import BEST_CHECKPOINT_NAME, EpochStats, TrainResult, seed_everything, steps_per_epoch, train
 from mnas.utils.device import resolve_device
 from mnas.utils.fileio import atomic_path, atomic_write_text
 from mnas.utils.locks import check_not_busy, check_output_folder, expand_folder, output_folder_lock, unique_run_folder
-from mnas.models import VARIANTS, canonical_model_name
-from mnas.runtime import export_onnx
-from mnas import settings
-from mnas.settings import check_values, setting
-from mnas.train.augment import SMALL_INPUT_MAX
-from mnas.evaluation.report import REPORT_FILES
-from mnas.train.checkpoint import CHECKPOINT_NAME, check_resume_config, load_checkpoint
-from mnas.train.engine import BEST_CHECKPOINT_NAME, EpochStats, TrainResult, seed_everything, steps_per_epoch, train
-from mnas.train.config import TrainConfig, auto_defaults
-from mnas.weights.loading import build_model
 from mnas.utils.paths import output_root
+from mnas.weights.loading import build_model
 
 logger = logging.getLogger(__name__)
 
@@ -424,8 +423,8 @@ def evaluate_model_file(output: Path, model, job: TrainJob, result: TrainResult,
 
 def write_outputs(output: Path, model, job: TrainJob, result: TrainResult,
                   train_set: ImageDataset, fingerprint: dict | None = None) -> dict[str, Path]:
-    from mnas.weights.model_file import save_model_file
     from mnas.weights.classes import write_class_file
+    from mnas.weights.model_file import save_model_file
 
     config = job.config
     last = result.history[-1]

@@ -1,5 +1,38 @@
-"""Weights: our model files, torchvision's and timm's state dicts, the published ImageNet weights, class
-files; every load ``weights_only``.
+"""Weights: model files, torchvision checkpoints, ImageNet weights, class files; every load ``weights_only``.
+
+Model files (ours): a dict with the architecture string, class names, input size and normalisation next
+to the state dict, so that ``infer_mnasnet`` needs nothing but the file to rebuild and use the model
+(`save_model_file`, `read_model_file`, `load_model_file`).
+
+State dicts (`convert_state_dict`): our own (``features.*`` / ``classifier.*`` keys) are matched by name,
+in any key order. torchvision's ``mnasnet*`` (keys ``layers.N.*`` / ``classifier.1.*``) and timm's
+(``conv_stem``, ``blocks.S.B.*``) name their tensors differently from ours, so no name can match: their
+tensors are put in their network's order, derived from their names (not from the order of the dict),
+and mapped one by one onto ours -- B1 has torchvision's tensors in torchvision's order, A1 and small
+timm's -- every shape and tensor kind checked, so weights of another variant fail on the first tensor
+that differs.
+
+ImageNet weights (`published_weights`): the four B1 widths through torchvision's own path, its weights
+enums (``MNASNet1_0_Weights.IMAGENET1K_V1``); MnasNet-A1 and MnasNet-small from timm's checkpoints
+(``semnasnet_100``, ``mnasnet_small``; converted by `mnas.weights.timm`). Either file is looked up in the
+torch hub cache, ``$TORCH_HOME/hub/checkpoints/<file name of the url>`` (`imagenet_checkpoint_path`),
+and downloaded there when missing, as torchvision and timm do, unless offline: ``download=False`` or
+``MNAS_OFFLINE=1``. Before any download, a copy a user already has is
+looked for (`find_imagenet_weights`): the Ikomia HUB task infer_torchvision_mnasnet's own folder (B1) and
+timm's Hugging Face cache (A1, small); such a file is used only once checked as a download is (its
+SHA-256 where known, loads as the variant). ``mnas weights fetch`` fills the cache (`mnas.weights.cli`).
+A download goes to a temporary file renamed only
+once it is complete (the announced size), has its known SHA-256 (torchvision's file names carry its
+prefix; timm's entries may pin one, ``TIMM_WEIGHTS[..]["sha256"]``) and loads as these weights; a read
+timeout (`DOWNLOAD_TIMEOUT_S`) and a deadline for the whole download (`DOWNLOAD_DEADLINE_S`) bound it.
+Offline or failing, a missing file is a clear `WeightsNotFoundError` naming the url, the full path and
+the file to place there, with nothing left under that name.
+The weights' metadata carry their published ImageNet top-1 / top-5. Class names of ImageNet come from
+torchvision's enum ``meta["categories"]`` (no download); timm's checkpoints use the same class order.
+
+`load_classifier_weights` puts it together for inference: a variant name, an optional weights file (a
+model file, a torchvision-style or our own state dict) and an optional class file -> model + metadata,
+the head size taken from the weights.
 
 Modules:
 

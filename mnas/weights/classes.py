@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+
 from mnas.data.folders import check_class_names
-from mnas.utils.fileio import (atomic_write_text)
+from mnas.utils.fileio import atomic_write_text
 
 
 def read_class_file(path: str | os.PathLike, expected: int | None = None) -> list[str]:

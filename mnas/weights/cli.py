@@ -48,7 +48,13 @@ def fetch(names: list[str], log=print) -> list[str]:
     fetched (each logged with why and where to put its file by hand)."""
     from mnas.utils.fileio import DownloadError
     from mnas.utils.paths import OFFLINE_ENV
-    from mnas.weights.published import download_allowed, download_imagenet_weights, find_imagenet_weights, imagenet_checkpoint_path, published_weights
+    from mnas.weights.published import (
+        download_allowed,
+        download_imagenet_weights,
+        find_imagenet_weights,
+        imagenet_checkpoint_path,
+        published_weights,
+    )
 
     missing = []
     for name in _names(names):
@@ -76,7 +82,13 @@ def fetch(names: list[str], log=print) -> list[str]:
 
 
 def list_weights(log=print) -> None:
-    from mnas.weights.published import PRETRAINED_VARIANTS, _files_at, check_found_weights, imagenet_weights_places, published_weights
+    from mnas.weights.published import (
+        PRETRAINED_VARIANTS,
+        _files_at,
+        check_found_weights,
+        imagenet_weights_places,
+        published_weights,
+    )
 
     for name in PRETRAINED_VARIANTS:
         weights = published_weights(name)

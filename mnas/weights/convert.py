@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+
 import torch
+
 from mnas.models import MnasNet
+from mnas.weights.state_dict import (
+    MODULE_TENSORS,
+    WeightsMismatchError,
+    _some,
+    check_finite,
+    map_by_position,
+    match_by_name,
+)
 from mnas.weights.timm import convert_timm_state_dict, is_timm_state_dict
-from mnas.weights.state_dict import WeightsMismatchError, _some, check_finite, map_by_position, match_by_name
-from mnas.weights.state_dict import MODULE_TENSORS
 
 
 def _torchvision_rank(key: str) -> tuple:

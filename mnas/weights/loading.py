@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 import os
+
 from torch import nn
+
 from mnas.data.folders import IMAGE_CHANNELS
 from mnas.models import MnasNet, create_model
 from mnas.preprocess import IMAGENET_MEAN, IMAGENET_STD
-from mnas.weights.published import PRETRAINED_VARIANTS
-from mnas.weights.model_file import check_model_file, is_model_file, model_from_payload, read_checkpoint
-from mnas.weights.published import DEFAULT_INPUT_SIZE, TRAIN_FROM_SCRATCH, imagenet_categories, load_imagenet_model
-from mnas.weights.state_dict import extract_state_dict, head_size
-from mnas.weights.convert import load_state_dict_into
 from mnas.weights.classes import read_class_file
-
-
+from mnas.weights.convert import load_state_dict_into
+from mnas.weights.model_file import check_model_file, is_model_file, model_from_payload, read_checkpoint
+from mnas.weights.published import (
+    DEFAULT_INPUT_SIZE,
+    PRETRAINED_VARIANTS,
+    TRAIN_FROM_SCRATCH,
+    imagenet_categories,
+    load_imagenet_model,
+)
+from mnas.weights.state_dict import extract_state_dict, head_size
 
 
 def build_model(name_or_arch: str, num_classes: int, input_size: int, *, pretrained: bool = False,

@@ -4,7 +4,9 @@ that torchvision's and timm's layouts need (their names cannot match ours)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+
 import torch
+
 from mnas.models import MnasNet
 
 

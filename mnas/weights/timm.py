@@ -124,11 +124,11 @@ def from_timm_model(timm_model: torch.nn.Module) -> MnasNet:
 
 def main(argv: list[str] | None = None) -> int:
     """Convert a timm checkpoint file into an mnas model file that infer_mnasnet loads by itself."""
-    from mnas.weights.state_dict import extract_state_dict, head_size
-    from mnas.weights.published import imagenet_categories
-    from mnas.weights.model_file import read_checkpoint, save_model_file
-    from mnas.weights.classes import read_class_file
     from mnas.models import create_model
+    from mnas.weights.classes import read_class_file
+    from mnas.weights.model_file import read_checkpoint, save_model_file
+    from mnas.weights.published import imagenet_categories
+    from mnas.weights.state_dict import extract_state_dict, head_size
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("checkpoint", help="timm state dict (.pth) of semnasnet_100 or mnasnet_small")

@@ -79,6 +79,8 @@ for i in sorted(mbconv6):
 # against each change; the default runs are section 7's own.
 
 # %%
+from mnas.search import SearchConfig
+
 defaults = SearchConfig()
 seeds = list(TABLE_SEEDS)[:3]
 flipped = not defaults.ppo_normalize
@@ -86,7 +88,7 @@ variants = {"library defaults": {}, f"ppo_normalize={flipped}": {"ppo_normalize"
             f"entropy_weight={4 * defaults.entropy_weight:g}": {"entropy_weight": 4 * defaults.entropy_weight}}
 for name, changes in variants.items():
     if changes:
-        seed_runs = list(run_searches({seed: table_search("rl", seed, **changes) for seed in seeds}).values())
+        seed_runs = list(run_searches({seed: lesson_search(sampler="rl", seed=seed, **changes) for seed in seeds}).values())
     else:
         seed_runs = [searches["rl", seed] for seed in seeds]
     last_entropy = float(windows(per_seed(seed_runs, lambda r: r["entropy"]))[:, -1].mean() * entropy_scale)

@@ -32,15 +32,15 @@ from typing import Callable, Iterator
 import torch
 
 from mnas.arch import network_signature
-from mnas.utils.fileio import atomic_write_text
-from mnas.utils.locks import expand_folder, output_folder_lock
-from mnas.utils.machine import machine_record
 from mnas.search.evaluate import ChildTimer, load_proxy_data
 from mnas.search.executor import make_executor
 from mnas.search.log import ChildLog
 from mnas.search.recipe import RECIPE_F, Recipe
 from mnas.search.references import FAMILIES, REFERENCE_WIDTHS, family_arch
 from mnas.search.space import SearchSpace
+from mnas.utils.fileio import atomic_write_text
+from mnas.utils.locks import expand_folder, output_folder_lock
+from mnas.utils.machine import machine_record
 
 RUNS_LOG, BUILD_FILE, TRAJECTORIES_FILE = "runs.jsonl", "surrogate_build.json", "trajectories.json"
 STAGES = ("A", "B")

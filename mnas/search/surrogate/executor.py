@@ -15,6 +15,7 @@ from pathlib import Path
 from mnas.arch import parse_arch
 from mnas.search.config import INPUT_SIZE, SearchConfig
 from mnas.search.evaluate import target_record
+from mnas.search.interfaces import Executor
 from mnas.search.space import SearchSpace
 from mnas.search.surrogate.features import SpaceIndex, arch_costs
 from mnas.search.surrogate.model import Surrogate, measured_architectures
@@ -23,7 +24,7 @@ from mnas.search.surrogate.shipped import DEFAULT_SURROGATE, load_runs
 MEASURED_CLASSES = 10  # the build measures on CIFAR-10
 
 
-class SurrogateExecutor:
+class SurrogateExecutor(Executor):
     name = "surrogate"
     workers = 1
 

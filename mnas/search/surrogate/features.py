@@ -37,7 +37,9 @@ LATENCY_FEATURES = ("full_convs", "expansions", "depthwise", "depthwise_k5", "pr
 
 
 def _op_name(block: BlockSpec) -> str:
-    return "conv" if block.op == "conv" else {1: "dconv", 3: "mbconv3", 6: "mbconv6"}.get(int(block.expansion), "mbconv6")
+    if block.op == "conv":
+        return "conv"
+    return {1: "dconv", 3: "mbconv3", 6: "mbconv6"}.get(int(block.expansion), "mbconv6")
 
 
 def _layer_costs(layer: BlockSpec, side: int) -> tuple[int, int, int]:
@@ -92,10 +94,10 @@ def features(arch: str, input_size: int = 32, num_classes: int = 10) -> np.ndarr
     for block in blocks[1:-1]:
         layers = block.layers()
         op = _op_name(block)
-        identity = sum(l.has_residual and l.stride == 1 and l.in_ch == l.out_ch for l in layers)
+        identity = sum(layer.has_residual and layer.stride == 1 and layer.in_ch == layer.out_ch for layer in layers)
         row += [float(op == name) for name in OPS]
         row += [float(block.kernel == 5), float(block.se_ratio > 0), math.log2(block.out_ch), block.repeats,
-                identity, sum(l.has_residual for l in layers) - identity]
+                identity, sum(layer.has_residual for layer in layers) - identity]
     macs, params = arch_costs(blocks, input_size, num_classes)
     se_layers = sum(b.repeats for b in blocks if b.se_ratio > 0)
     row += [math.log(macs), math.log(params), sum(b.repeats for b in blocks), se_layers]

@@ -25,12 +25,19 @@ from pathlib import Path
 
 import numpy as np
 
-from mnas.utils.fileio import atomic_write_text
 from mnas.latency.meter import spearman
 from mnas.search.log import ChildLog
 from mnas.search.surrogate.build import BUILD_FILE, RUNS_LOG
 from mnas.search.surrogate.features import features, latency_features
-from mnas.search.surrogate.model import ACCURACY_MODELS, Measured, Regressor, cross_validated, measured_architectures, seed_noise
+from mnas.search.surrogate.model import (
+    ACCURACY_MODELS,
+    Measured,
+    Regressor,
+    cross_validated,
+    measured_architectures,
+    seed_noise,
+)
+from mnas.utils.fileio import atomic_write_text
 
 CURVE_SIZES = (25, 50, 100, 200, 300, 400, 800)
 GO_SIZE, GO_SPEARMAN, GO_RISING_FROM = 400, 0.45, 200
@@ -135,8 +142,9 @@ def _plot(folder: Path, result: dict, randoms: list[Measured]) -> None:
     if result["learning_curve"]:
         figure = Figure(figsize=(5, 3.5))
         axis = figure.subplots()
+        curve = result["learning_curve"]
         for kind in ACCURACY_MODELS:
-            axis.plot([r["n"] for r in result["learning_curve"]], [r[kind]["spearman"] for r in result["learning_curve"]],
+            axis.plot([r["n"] for r in curve], [r[kind]["spearman"] for r in curve],
                       marker="o", label=kind)
         axis.axhline(GO_SPEARMAN, color="grey", linestyle="--", linewidth=1, label="go threshold at n = 400")
         axis.set(xlabel="random architectures fitted (5-fold CV)", ylabel="Spearman, out of fold",
@@ -155,7 +163,8 @@ def _plot(folder: Path, result: dict, randoms: list[Measured]) -> None:
         axis.errorbar([p["latency_ratio"] for p in points], [100 * p["accuracy"] for p in points],
                       yerr=[[100 * (p["accuracy"] - p["interval"][0]) if p["interval"] else 0 for p in points],
                             [100 * (p["interval"][1] - p["accuracy"]) if p["interval"] else 0 for p in points]],
-                      marker="o", capsize=3, label={"b1": "MnasNet-B1", "mobilenetv2": "MobileNetV2"}.get(family, family))
+                      marker="o", capsize=3,
+                      label={"b1": "MnasNet-B1", "mobilenetv2": "MobileNetV2"}.get(family, family))
     axis.set(xscale="log", xlabel="paired latency, x the B1 skeleton (ONNX Runtime, 1 thread)",
              ylabel="top-1 at recipe F (%)", title="Recipe F: references and random architectures")
     axis.legend(fontsize=8)

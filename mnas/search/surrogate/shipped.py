@@ -12,9 +12,9 @@ import json
 import os
 from pathlib import Path
 
-from mnas.utils.fileio import atomic_path, atomic_write_text
 from mnas.search.log import ChildLog
 from mnas.search.surrogate.build import BUILD_FILE, RUNS_LOG
+from mnas.utils.fileio import atomic_path, atomic_write_text
 
 DEFAULT_SURROGATE = Path(__file__).resolve().parent.parent / "data" / "surrogate_recipe_f.json.gz"
 RUN_COLUMNS = ("arch", "seed", "role", "index", "stage", "accuracy", "macs", "params", "train_seconds")

@@ -17,13 +17,13 @@ import tempfile
 from pathlib import Path
 
 from mnas.arch import network_signature
-from mnas.utils.fileio import atomic_write_text
-from mnas.utils.locks import output_folder_lock
 from mnas.search.config import SearchConfig
-from mnas.search.loop import Search
 from mnas.search.log import ChildLog
+from mnas.search.loop import Search
 from mnas.search.surrogate.build import RUNS_LOG, TRAJECTORIES_FILE
 from mnas.search.surrogate.shipped import pack_runs
+from mnas.utils.fileio import atomic_write_text
+from mnas.utils.locks import output_folder_lock
 
 STRATEGIES = ("rl", "evolution")
 
@@ -57,7 +57,7 @@ def _search_runs(build_folder: Path, searches: int, children: int, seed: int) ->
             for number in range(searches):
                 config = SearchConfig(evaluator="surrogate", surrogate_file=str(packed), sampler=strategy,
                                       seed=seed + number, budget_children=children)
-                result = Search("unused", scratch / f"{strategy}-{number}", config).run()
+                result = Search(None, scratch / f"{strategy}-{number}", config).run()
                 runs[(strategy, seed + number)] = result.children[children // 2:]
     return runs
 

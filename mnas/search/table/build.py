@@ -31,14 +31,14 @@ import random
 from pathlib import Path
 from typing import Callable
 
-from mnas.utils.fileio import atomic_write_text
-from mnas.utils.locks import expand_folder, output_folder_lock
-from mnas.utils.machine import machine_record
 from mnas.search.config import CHILD_MEASUREMENT, SearchConfig
 from mnas.search.evaluate import load_proxy_data
 from mnas.search.executor import make_executor
 from mnas.search.log import ChildLog
 from mnas.search.space import SearchSpace
+from mnas.utils.fileio import atomic_write_text
+from mnas.utils.locks import expand_folder, output_folder_lock
+from mnas.utils.machine import machine_record
 
 TABLE_BLOCKS = (1, 2, 3, 4)           # the skeleton's blocks 2-5 (0-based indices)
 TABLE_OPS = ("dconv", "mbconv3", "mbconv6")

@@ -8,9 +8,8 @@ from pathlib import Path
 
 from mnas.search.config import EXECUTORS, SearchConfig
 from mnas.search.log import ChildLog
-from mnas.search.table.file import DEFAULT_TABLE, load_table, pack_table
 from mnas.search.table.build import ENTRIES_LOG, BuildPlan, build_table, table_space
-from mnas.search.table.file import seed_noise
+from mnas.search.table.file import DEFAULT_TABLE, load_table, pack_table, seed_noise
 
 
 def load_entries(folder: str) -> list[dict]:

@@ -6,13 +6,15 @@ import math
 import random
 import statistics
 from pathlib import Path
+
 from mnas.search.config import SearchConfig
 from mnas.search.evaluate import target_record
-from mnas.search.table.file import DEFAULT_TABLE, load_table, seed_noise
+from mnas.search.interfaces import Executor
 from mnas.search.table.build import table_space
+from mnas.search.table.file import DEFAULT_TABLE, load_table, seed_noise
 
 
-class TableExecutor:
+class TableExecutor(Executor):
     """The search's executor in table mode: children looked up, not trained, in milliseconds.
 
     A lookup draws one of the entry's measured seeds (seeded by the child's training seed); an entry

@@ -9,9 +9,10 @@ import math
 import os
 import zlib
 from pathlib import Path
-from mnas.utils.fileio import atomic_write_bytes, atomic_write_text
+
 from mnas.search.log import ChildLog
 from mnas.search.table.build import BUILD_FILE, COLUMNS, ENTRIES_LOG, table_space
+from mnas.utils.fileio import atomic_write_bytes, atomic_write_text
 from mnas.utils.paths import PACKAGE_DIR
 
 

@@ -15,13 +15,13 @@ from ikomia.dataprocess.registry import ik_registry
 from ikomia.dataprocess.workflow import Workflow
 from skimage import data
 
-from mnas.models import create_model
 from mnas.infer.classifier import confidence_texts
+from mnas.models import create_model
 from mnas.preprocess import preprocess
-from mnas.weights.published import imagenet_categories, imagenet_checkpoint_path
+from mnas.weights.classes import write_class_file
 from mnas.weights.convert import load_state_dict_into
 from mnas.weights.model_file import save_model_file
-from mnas.weights.classes import write_class_file
+from mnas.weights.published import imagenet_categories, imagenet_checkpoint_path
 from weights_helpers import randomize_, save_state_dict, torchvision_mnasnet
 
 PLUGIN = "infer_mnasnet"
@@ -82,6 +82,7 @@ def test_registry_finds_the_plugin_through_the_temporary_home():
     assert (link / info.icon_path).is_file()
 
 
+@pytest.mark.slow
 def test_whole_image_confidences_equal_the_softmax_of_the_core_logits(imagenet_half):
     workflow, task = new_task({"model_name": "mnasnet0_5"})
     photo = data.chelsea()
@@ -124,6 +125,7 @@ class FixedBoxes(dataprocess.CObjectDetectionTask):
         self.end_task_run()
 
 
+@pytest.mark.slow
 def test_objects_of_an_upstream_detection_are_classified_one_by_one(small_model_file):
     path, model = small_model_file
     workflow, task = new_task({"model_weight_file": str(path)}, upstream=FixedBoxes())
@@ -140,6 +142,7 @@ def test_objects_of_an_upstream_detection_are_classified_one_by_one(small_model_
         assert obj.box == pytest.approx(list(box))
 
 
+@pytest.mark.slow
 def test_a_parameter_change_reloads_the_model_and_nothing_else_does(small_model_file, imagenet_half):
     path, _ = small_model_file
     workflow, task = new_task({"model_weight_file": str(path)})
@@ -167,6 +170,7 @@ def test_a_parameter_change_reloads_the_model_and_nothing_else_does(small_model_
     assert task.loads == 5 and sorted(whole_image_results(task)[0]) == ["x", "y", "z"]
 
 
+@pytest.mark.slow
 def test_top_k_publishes_the_most_probable_classes_without_reloading(imagenet_half):
     workflow, task = new_task({"model_name": "mnasnet0_5"})
     photo = data.chelsea()
@@ -185,6 +189,7 @@ def test_top_k_publishes_the_most_probable_classes_without_reloading(imagenet_ha
     assert len(task.get_whole_image_results()) == 1000 and task.loads == 1
 
 
+@pytest.mark.slow
 def test_model_weight_file_alone_is_enough(small_model_file):
     path, model = small_model_file
     workflow, task = new_task({"model_weight_file": str(path)})
@@ -197,6 +202,7 @@ def test_model_weight_file_alone_is_enough(small_model_file):
     assert task.get_parameters()["input_size"] == "auto" and task.classifier.input_size == 32
 
 
+@pytest.mark.slow
 def test_grey_rgba_and_16_bit_images_are_converted(small_model_file):
     path, model = small_model_file
     workflow, task = new_task({"model_weight_file": str(path)})
@@ -242,6 +248,7 @@ BAD_PARAMS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(BAD_PARAMS))
 def test_bad_weights_parameters_fail_clearly_and_the_workflow_recovers(case, tmp_path, torch_home,
                                                                       small_model_file):
@@ -267,6 +274,7 @@ def test_bad_weights_parameters_fail_clearly_and_the_workflow_recovers(case, tmp
     (np.zeros((0, 0, 3), np.uint8), r"input image is empty \(shape \(0, 0, 3\)\)"),
     (np.zeros((32, 32, 3), np.float32), "input image has dtype float32: expected uint8"),
 ])
+@pytest.mark.slow
 def test_bad_images_fail_clearly_and_the_workflow_recovers(image, message, small_model_file):
     path, model = small_model_file
     workflow, task = new_task({"model_weight_file": str(path)})
@@ -321,6 +329,7 @@ def test_widget_edits_the_parameters(small_model_file):
     assert app is not None
 
 
+@pytest.mark.slow
 def test_main_job_says_where_weights_were_looked_for_then_classifies_when_they_are_there(
         torch_home, capsys):
     from mnas_ikomia.main import main as main_job
@@ -340,6 +349,7 @@ def test_main_job_says_where_weights_were_looked_for_then_classifies_when_they_a
     assert all(words[-1].endswith("%") for words in photo_lines)
 
 
+@pytest.mark.slow
 def test_cuda_falls_back_to_the_cpu_when_no_gpu_is_there(small_model_file, caplog):
     path, _ = small_model_file
     workflow, task = new_task({"model_weight_file": str(path), "cuda": "True"})
