@@ -106,7 +106,7 @@ def test_table_search_reads_no_data_and_gives_each_variant_its_folder(tmp_path, 
 
 
 def test_a_search_that_trains_its_children_refuses_to_start_without_data(tmp_path):
-    with pytest.raises(ValueError, match=r"data_root: a dataset folder .* evaluator 'live' trains its children"):
+    with pytest.raises(ValueError, match=r"data_root: a dataset folder .*evaluator 'live' trains its children"):
         Search(None, tmp_path / "search", SearchConfig())
     assert not (tmp_path / "search").exists()  # refused before anything is written
 
