@@ -27,7 +27,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 import torch
@@ -425,8 +425,3 @@ def torch_check(model: nn.Module, onnx_backend: OnnxRuntimeBackend, input_size: 
         atomic_write_text(sidecar, json.dumps(record, indent=1, sort_keys=True))
     return difference
 
-
-def stack_images(images: Sequence[np.ndarray]) -> np.ndarray:
-    """Stack preprocessed (C, H, W) or (1, C, H, W) images into one contiguous float32 batch."""
-    arrays = [image[0] if image.ndim == 4 else image for image in images]
-    return np.ascontiguousarray(np.stack(arrays), dtype=np.float32)

@@ -30,6 +30,10 @@ import sys
 import warnings
 from typing import Any, Iterable, Sequence
 
+# Every earlier name (old_names, DeprecatedOption, deprecated_flag) is read, with a warning, until this
+# version; tests/test_settings.py fails once the package reaches it, so that they are removed then.
+REMOVED_IN = "1.0"
+
 KINDS = ("integer", "number", "flag", "choice", "text", "numbers", "file", "folder")
 _TYPE_KINDS = {"int": "integer", "float": "number", "bool": "flag", "str": "text"}
 TRUE_WORDS, FALSE_WORDS = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
@@ -324,7 +328,8 @@ def rename_old_keys(values: dict[str, str], renamed: dict[str, str]) -> dict[str
     values = dict(values)
     for old, new in renamed.items():
         if old in values:
-            warnings.warn(f"parameter {old!r} is deprecated: use {new!r}", FutureWarning, stacklevel=3)
+            warnings.warn(f"parameter {old!r} is deprecated (removed in {REMOVED_IN}): use {new!r}", FutureWarning,
+                          stacklevel=3)
             value = values.pop(old)
             values.setdefault(new, value)
     return values
@@ -357,7 +362,8 @@ class DeprecatedOption(argparse.Action):
         super().__init__(*args, **kwargs)
 
     def __call__(self, parser, namespace, values, option_string=None):
-        print(f"warning: {option_string} is deprecated: use {self.new_flag}", file=sys.stderr)
+        print(f"warning: {option_string} is deprecated (removed in {REMOVED_IN}): use {self.new_flag}",
+              file=sys.stderr)
         setattr(namespace, self.dest, self.const if self.nargs == 0 else values)
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mnas.data.folders import files_by_class
 from mnas.data.splits import link_subset
 from mnas.utils import paths
 from mnas.utils.fileio import atomic_write_text
@@ -70,13 +71,9 @@ def _test_images(test_root: Path, per_class: int) -> tuple[list[np.ndarray], lis
     """Every test image (or `per_class` per class, 0: all), decoded once, with its class name."""
     from torchvision.io import ImageReadMode, decode_image
 
-    images, labels = [], []
-    for class_dir in sorted(p for p in test_root.iterdir() if p.is_dir()):
-        files = sorted(class_dir.iterdir())
-        for path in files[:per_class] if per_class else files:
-            image = decode_image(str(path), mode=ImageReadMode.RGB).permute(1, 2, 0).numpy()
-            images.append(np.ascontiguousarray(image))
-            labels.append(class_dir.name)
+    files, labels = files_by_class(test_root, per_class)
+    images = [np.ascontiguousarray(decode_image(str(path), mode=ImageReadMode.RGB).permute(1, 2, 0).numpy())
+              for path in files]
     return images, labels
 
 

@@ -91,7 +91,7 @@ show = figure_shower(OUTPUTS)  # show(fig, name): saved there as name.png, then 
 ratios = np.linspace(0.25, 3, 200)
 fig, axis = plt.subplots(figsize=(6, 3.5))
 for constraint, color in (("soft", "tab:blue"), ("hard", "tab:red")):
-    rule = objective(constraint, target_ms=1.0)
+    rule = objective(constraint, target=1.0)
     axis.plot(ratios, [rule(0.7, r) for r in ratios], color=color, label=f"{constraint} (ACC = 0.7)")
 axis.axvline(1.0, color="grey", linestyle=":")
 axis.set(xlabel="latency / T", ylabel="reward", title="the same model at different latencies")

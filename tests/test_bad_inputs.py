@@ -61,7 +61,7 @@ def test_search_settings_must_be_finite_and_the_cli_says_error_not_traceback(tmp
             SearchConfig(**{field: -math.inf if field == "w" else math.inf})
     with pytest.raises(ValueError, match="w must be a finite number <= 0"):
         objective("soft", 1.0, -math.inf)
-    with pytest.raises(ValueError, match="target latency must be a finite number > 0"):
+    with pytest.raises(ValueError, match="target latency T must be a finite number > 0"):
         objective("soft", math.inf)
     assert mnas_main(["search", "--w=-inf", "--output", str(tmp_path / "s")]) == 2
     error = capsys.readouterr().err

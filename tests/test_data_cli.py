@@ -15,10 +15,13 @@ from PIL import Image
 
 from mnas.__main__ import main as mnas_main
 from mnas.data.cifar10 import CifarBatchError, export_cifar10
-from mnas.data.folders import CIFAR10_CLASSES, find_dataset_splits
+from mnas.data.folders import find_dataset_splits
 from mnas.data.splits import load_folder_dataset
 
 TRAIN_PER_BATCH = 10  # one image per class in each of the five training batches
+
+
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 
 def _images(count: int, seed: int) -> np.ndarray:

@@ -161,6 +161,6 @@ def test_both_tasks_take_device_and_refuse_a_bad_one():
     with pytest.raises(ValueError, match="search setting train_device must be"):
         config_from_values({**search_values, "train_device": "cuda:x"})
     param = SearchMiniParam()
-    with pytest.warns(FutureWarning, match="parameter 'device' is deprecated: use 'train_device'"):
+    with pytest.warns(FutureWarning, match="parameter 'device' is deprecated \\(removed in 1.0\\): use 'train_device'"):
         param.set_values({"device": "cpu"})
     assert param.get_values()["train_device"] == "cpu"

@@ -178,6 +178,7 @@ def test_hub_inference_switches_are_checked(tmp_path):
     task.set_parameters({"classes_path": str(classes), "model_name": "MnasNet"})
     assert task.get_parameters()["class_file"] == str(classes)
     assert task.get_parameters()["model_name"] == "mnasnet1_0"
-    with pytest.warns(FutureWarning, match="parameter 'weights' is deprecated: use 'model_weight_file'"):
+    deprecated = r"parameter 'weights' is deprecated \(removed in 1.0\): use 'model_weight_file'"
+    with pytest.warns(FutureWarning, match=deprecated):
         task.set_parameters({"weights": str(tmp_path / "w.pth")})  # our own earlier name, in the task too
     assert task.get_parameters()["model_weight_file"] == str(tmp_path / "w.pth")

@@ -83,7 +83,7 @@ def count_exports(monkeypatch):
 def test_onnxruntime_gives_torch_top1_and_confidences(name, num_classes, size, source, cache_dir,
                                                       cifar10_root):
     images = photos() if source == "photos" else cifar_test_images(cifar10_root, 10)
-    batch = runtime.stack_images([reference_preprocess(image, size) for image in images])
+    batch = stack_images([reference_preprocess(image, size) for image in images])
     model = decisive_model(name, num_classes, size)
     torch_probs = runtime.TorchBackend(model).probabilities(batch)
     onnx_backend = runtime.OnnxRuntimeBackend(runtime.onnx_model_path(model, size, cache_dir))
@@ -235,7 +235,7 @@ def test_auto_falls_back_to_torch_when_the_cache_folder_is_unusable(tmp_path):
 @pytest.mark.slow
 def test_int8_quantisation_gives_a_working_cached_session(cache_dir, cifar10_root, monkeypatch):
     images = cifar_test_images(cifar10_root, 10)
-    calibration = runtime.stack_images([reference_preprocess(image, 32) for image in images[:6]])
+    calibration = stack_images([reference_preprocess(image, 32) for image in images[:6]])
     model = decisive_model("mnasnet0_5", 10, 32)
     choice = runtime.create_backend(model, 32, precision="int8", calibration=calibration,
                                     cache_dir=cache_dir)
@@ -245,7 +245,7 @@ def test_int8_quantisation_gives_a_working_cached_session(cache_dir, cifar10_roo
     int8_weights = [t for t in graph.initializer if t.data_type == onnx.TensorProto.INT8]
     assert len(int8_weights) >= 20  # every conv's weights, per channel
 
-    batch = runtime.stack_images([reference_preprocess(image, 32) for image in images])
+    batch = stack_images([reference_preprocess(image, 32) for image in images])
     probs = choice.backend.probabilities(batch)
     assert probs.shape == (10, 10) and np.allclose(probs.sum(axis=1), 1, atol=1e-5)
     float_probs = runtime.TorchBackend(model).probabilities(batch)
@@ -370,3 +370,9 @@ def test_calibration_files_take_classes_in_turn(cifar10_root):
     assert len(files) == 25 and all(f.parent.parent.name == "train" for f in files)
     assert [f.parent.name for f in files[:10]] == sorted(p.name for p in (cifar10_root / "train").iterdir())
     assert len({f.parent.name for f in files}) == 10
+
+
+def stack_images(images) -> np.ndarray:
+    """Preprocessed (1, C, H, W) or (C, H, W) images as one contiguous float32 batch."""
+    return np.ascontiguousarray(np.stack([image[0] if image.ndim == 4 else image for image in images]),
+                                dtype=np.float32)

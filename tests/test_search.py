@@ -16,10 +16,10 @@ from mnas.latency.meter import torch_threads
 from mnas.models import create_model
 from mnas.search.config import SearchConfig
 from mnas.search.controller import PPO, Controller, PPOConfig
+from mnas.search.interfaces import Executor, Sampler
 from mnas.search.log import ChildLog
 from mnas.search.loop import Search
 from mnas.search.reward import objective, reward
-from mnas.search.interfaces import Executor, Sampler
 from mnas.search.samplers import SAMPLER_CLASSES, RLSampler, make_sampler, replay
 from mnas.search.space import DECISIONS, SearchSpace
 
@@ -27,7 +27,7 @@ from mnas.search.space import DECISIONS, SearchSpace
 
 
 def test_soft_reward_is_the_papers_formula():
-    soft = objective("soft", target_ms=10.0)
+    soft = objective("soft", target=10.0)
     assert soft(0.8, 20.0) == 0.8 * 2.0 ** -0.07          # over T: beta
     assert soft(0.8, 5.0) == 0.8 * 0.5 ** -0.07           # under T: alpha (rewarded for speed)
     assert soft(0.8, 10.0) == 0.8
@@ -35,7 +35,7 @@ def test_soft_reward_is_the_papers_formula():
 
 
 def test_hard_reward_is_the_papers_formula():
-    hard = objective("hard", target_ms=10.0)
+    hard = objective("hard", target=10.0)
     assert hard(0.6, 4.0) == 0.6                          # alpha = 0: under T only accuracy counts
     assert hard(0.6, 10.0) == 0.6
     assert hard(0.6, 15.0) == 0.6 * (15.0 / 10.0) ** -1.0  # beta = -1

@@ -150,7 +150,7 @@ def test_input_size_auto_follows_the_dataset(cifar10_root, tmp_path):
 def test_old_option_names_still_work_and_say_so(cli_module, required, old, new, field, value, parsed, capsys):
     parser = cli_parser(cli_module)
     assert getattr(parser.parse_args([*required, old, value]), field) == parsed
-    assert f"warning: {old} is deprecated: use {new}" in capsys.readouterr().err
+    assert f"warning: {old} is deprecated (removed in 1.0): use {new}" in capsys.readouterr().err
     assert getattr(parser.parse_args([*required, new, value]), field) == parsed
     assert "deprecated" not in capsys.readouterr().err
 
@@ -163,7 +163,7 @@ def test_old_flag_names_still_work_and_say_so(cli_module, required, old, new, ca
     parser = cli_parser(cli_module)
     assert parser.parse_args(required).download is False
     assert parser.parse_args([*required, old]).download is True
-    assert f"warning: {old} is deprecated: use {new}" in capsys.readouterr().err
+    assert f"warning: {old} is deprecated (removed in 1.0): use {new}" in capsys.readouterr().err
     assert parser.parse_args([*required, new]).download is True
     assert "deprecated" not in capsys.readouterr().err
 
@@ -209,7 +209,7 @@ def test_one_option_name_per_meaning_across_the_commands():
 def test_old_parameter_names_still_work_and_say_so(plugin, old, new, value):
     process = importlib.import_module(f"{plugin}.{plugin}_process")
     param = getattr(process, {"search_mini": "SearchMiniParam", "train_mnasnet": "TrainMnasnetParam"}[plugin])()
-    with pytest.warns(FutureWarning, match=f"parameter '{old}' is deprecated: use '{new}'"):
+    with pytest.warns(FutureWarning, match=f"parameter '{old}' is deprecated \\(removed in 1.0\\): use '{new}'"):
         param.set_values({old: value})
     assert param.get_values()[new] == value and old not in param.get_values()
 
@@ -229,7 +229,8 @@ def test_a_workflow_task_takes_an_old_parameter_name(mlflow_file_store):
     from ikomia.dataprocess.workflow import Workflow
 
     task = Workflow().add_task(name="search_mini", auto_connect=True)
-    with pytest.warns(FutureWarning, match="parameter 'threads' is deprecated: use 'latency_threads'"):
+    deprecated = r"parameter 'threads' is deprecated \(removed in 1.0\): use 'latency_threads'"
+    with pytest.warns(FutureWarning, match=deprecated):
         task.set_parameters({"threads": "2"})  # Ikomia itself would drop a key its parameters lack
     assert task.get_parameters()["latency_threads"] == "2" and "threads" not in task.get_parameters()
 
@@ -370,3 +371,16 @@ def test_the_form_offers_exactly_the_values_the_configuration_accepts(config, pl
 def test_a_strict_bound_needs_the_decimals_the_form_shows():
     with pytest.raises(ValueError, match="an excluded bound needs the bound and the decimals"):
         settings.setting(0.5, "a share", minimum=0.0, minimum_excluded=True)
+
+
+def test_earlier_names_are_removed_by_their_removal_version():
+    """Deprecated names live until REMOVED_IN: bumping the version to it makes this fail until they go."""
+    import tomllib
+
+    from conftest import REPO_ROOT
+    from mnas.settings import REMOVED_IN
+
+    version = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
+    as_numbers = lambda text: tuple(int(part) for part in text.split(".")[:2])  # noqa: E731
+    assert as_numbers(version) < as_numbers(REMOVED_IN), (
+        f"version {version} reached {REMOVED_IN}: remove old_names, DeprecatedOption and deprecated_flag uses")

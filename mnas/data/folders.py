@@ -56,8 +56,6 @@ import torch
 logger = logging.getLogger(__name__)
 
 VAL_SPLIT_NAMES = ("val", "test")
-CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
-                   "truck")
 
 
 IMAGE_CHANNELS = 3  # every image is decoded to RGB
@@ -78,6 +76,10 @@ class LabelledImages:
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
+
+    def class_counts(self) -> list[int]:
+        return torch.bincount(self.labels, minlength=self.num_classes).tolist()
+
 
 
 @dataclasses.dataclass
@@ -109,8 +111,16 @@ class ImageDataset(LabelledImages):
         return ImageDataset(self.images[indices], self.labels[indices], list(self.class_names),
                             [], self.source, files)
 
-    def class_counts(self) -> list[int]:
-        return torch.bincount(self.labels, minlength=self.num_classes).tolist()
+def files_by_class(split_dir: str | os.PathLike, per_class: int = 0) -> tuple[list[Path], list[str]]:
+    """The files of each class folder of `split_dir` (sorted; the first `per_class` of each, 0: all) and
+    the class name of each: what a test over a whole split reads."""
+    files, labels = [], []
+    for class_dir in sorted(p for p in Path(split_dir).iterdir() if p.is_dir()):
+        chosen = sorted(p for p in class_dir.iterdir() if p.is_file())
+        chosen = chosen[:per_class] if per_class else chosen
+        files += chosen
+        labels += [class_dir.name] * len(chosen)
+    return files, labels
 
 
 FLAT, SPLIT_FOLDERS = "flat", "train/"  # DatasetSplits.layout

@@ -135,9 +135,6 @@ class FileDataset(LabelledImages):
         images = FileImages(files, self.images.size, self.images.skipped)  # one record of unreadable files
         return FileDataset(images, self.labels[indices], list(self.class_names), [], self.source)
 
-    def class_counts(self) -> list[int]:
-        return torch.bincount(self.labels, minlength=self.num_classes).tolist()
-
 
 def list_split(split_dir: Path, class_names: Sequence[str], image_size: int,
                limit_per_class: int | None = None) -> FileDataset:

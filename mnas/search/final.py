@@ -27,6 +27,7 @@ from typing import Callable
 
 import numpy as np
 
+from mnas.data.folders import files_by_class
 from mnas.latency.meter import PairedMeter
 from mnas.models import count_macs, count_params, create_model
 from mnas.search.config import INPUT_SIZE
@@ -247,12 +248,7 @@ def folder_final_comparison(search_dir: str | Path, data_root: str | Path, child
     data_dir = link_subset(data_root, search_dir / "final" / "data", {
         "train": ("train", 0, config.final_train_per_class),
         "val": ("train", config.final_train_per_class, config.final_val_per_class)})
-    files, labels = [], []
-    for class_dir in sorted(p for p in test_root.iterdir() if p.is_dir()):
-        chosen = sorted(p for p in class_dir.iterdir() if p.is_file())
-        chosen = chosen[:config.final_test_per_class] if config.final_test_per_class else chosen
-        files += chosen
-        labels += [class_dir.name] * len(chosen)
+    files, labels = files_by_class(test_root, config.final_test_per_class)
 
     def trainer(name: str, arch: str) -> dict:
         job = TrainJob(data=str(data_dir), model=arch, output_folder=str(search_dir / "final" / name.replace(" ", "_")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import statistics
 from pathlib import Path
 
 from mnas.latency.meter import predictor_report
@@ -65,12 +66,11 @@ def _finite(value):
 
 
 def _median(values):
-    values = sorted(values)
-    return values[len(values) // 2] if values else None
+    return statistics.median(values) if values else None
 
 
 def _mean(values):
-    return sum(values) / len(values) if values else None
+    return statistics.fmean(values) if values else None
 
 
 def plot_pareto(path, target: dict, children, random_children, baselines, title="") -> None:

@@ -13,7 +13,6 @@ import re
 import torch
 
 AUTO = "auto"
-DEVICE_CHOICES = (AUTO, "cpu", "cuda")  # plus cuda:N
 _SPEC = re.compile(r"^(auto|cpu|cuda)(?::(\d+))?$")
 
 

@@ -27,7 +27,8 @@ class WriteError(OSError):
     """A file could not be written (disk full, read-only folder...); the previous file is unchanged."""
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process's umask (reading it means setting it: it is set back at once)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -75,7 +76,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
         os.close(fd)
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are meant to be shared like any file
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; outputs are meant to be shared like any file
         with _as_write_error(path, existed, SPACE_ERRNOS):
             yield Path(tmp)
         with _as_write_error(path, existed):

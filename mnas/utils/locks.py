@@ -42,7 +42,7 @@ from typing import Callable, Iterator
 
 from filelock import lock_descriptor, unlock_descriptor
 
-from mnas.utils.fileio import TEMP_SUFFIX, remove_stale_temp_files
+from mnas.utils.fileio import TEMP_SUFFIX, current_umask, remove_stale_temp_files
 
 logger = logging.getLogger(__name__)
 
@@ -276,7 +276,5 @@ def unique_run_folder(root: str | os.PathLike, label: str) -> Path:
     """A new, empty folder ``root/<label>-<timestamp>-<random>``: unique even within one second."""
     root = prepare_output_folder(root)
     folder = Path(tempfile.mkdtemp(prefix=f"{label}-{time.strftime('%Y%m%d-%H%M%S')}-", dir=root))
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(folder, 0o777 & ~mask)  # mkdtemp makes 0700; a run folder is shared like any other
+    os.chmod(folder, 0o777 & ~current_umask())  # mkdtemp makes 0700; a run folder is shared like any other
     return folder
