@@ -62,17 +62,14 @@ def check_output_file(output: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        files = _check_arguments(args)
-        chosen = settings.build(InferSettings, settings.values_from_args(InferSettings, args))
-        device = None if args.device.strip().lower() == AUTO else args.device  # None: the GPU when there is one
-        classifier = Classifier.load(chosen.model_name, chosen.model_weight_file, chosen.class_file,
-                                     chosen.input_size, device, download=args.download or None,
-                                     backend=chosen.backend, int8=chosen.int8,
-                                     calibration_folder=chosen.calibration_folder or None, threads=chosen.threads)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    # a bad argument raises ValueError / FileNotFoundError: mnas.__main__ prints it and exits with 2
+    files = _check_arguments(args)
+    chosen = settings.build(InferSettings, settings.values_from_args(InferSettings, args))
+    device = None if args.device.strip().lower() == AUTO else args.device  # None: the GPU when there is one
+    classifier = Classifier.load(chosen.model_name, chosen.model_weight_file, chosen.class_file,
+                                 chosen.input_size, device, download=args.download or None,
+                                 backend=chosen.backend, int8=chosen.int8,
+                                 calibration_folder=chosen.calibration_folder or None, threads=chosen.threads)
     print(f"[infer] {classifier.describe()}")
     started = time.perf_counter()
     predictions = []
