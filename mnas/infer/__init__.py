@@ -15,8 +15,10 @@ from mnas.utils.lazy import lazy_exports
 
 _EXPORTS = {
     "Classifier": "mnas.infer.classifier", "InferSettings": "mnas.infer.classifier",
-    "confidence_texts": "mnas.infer.classifier",
+    "confidence_texts": "mnas.infer.classifier", "default_device": "mnas.infer.classifier",
+    "FORMULA_PREFIXES": "mnas.infer.files", "PROGRESS_EVERY_S": "mnas.infer.files", "Prediction": "mnas.infer.files",
     "classify_files": "mnas.infer.files", "image_files": "mnas.infer.files", "spreadsheet_text": "mnas.infer.files",
+    "write_predictions": "mnas.infer.files",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

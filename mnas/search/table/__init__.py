@@ -17,8 +17,10 @@ from mnas.utils.lazy import lazy_exports
 _EXPORTS = {
     "BUILD_FILE": "mnas.search.table.build", "BuildPlan": "mnas.search.table.build",
     "COLUMNS": "mnas.search.table.build", "ENTRIES_LOG": "mnas.search.table.build",
-    "all_decisions": "mnas.search.table.build", "build_table": "mnas.search.table.build",
-    "free_decisions": "mnas.search.table.build", "table_space": "mnas.search.table.build",
+    "TABLE_BLOCKS": "mnas.search.table.build", "TABLE_KERNELS": "mnas.search.table.build",
+    "TABLE_OPS": "mnas.search.table.build", "all_decisions": "mnas.search.table.build",
+    "build_table": "mnas.search.table.build", "free_decisions": "mnas.search.table.build",
+    "table_space": "mnas.search.table.build",
     "DEFAULT_TABLE": "mnas.search.table.file", "load_table": "mnas.search.table.file",
     "pack_table": "mnas.search.table.file", "seed_noise": "mnas.search.table.file",
     "TableExecutor": "mnas.search.table.executor",
