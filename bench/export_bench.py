@@ -32,7 +32,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         data = link_subset(Path(args.data), scratch / "data", {"train": ("train", 0, 200), "test": ("test", 0, 100)})
-        config = TrainConfig(epochs=2, batch_size=32, lr=0.05, input_size=32)
+        config = TrainConfig(epochs=2, batch_size=32, learning_rate=0.05, input_size=32)
         run_training_job(TrainJob(data=str(data), model="mnasnet0_5", output_folder=str(scratch / "run"),
                                   config=config))
         report = export_model_file(scratch / "run" / "model.pth", [data / "test"], scratch / "run" / "model.pte",

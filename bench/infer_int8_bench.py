@@ -66,7 +66,7 @@ def trained_model(args, train_all):
     train_set, val_set = stratified_split(train_all, 0.1)  # test/ stays unseen until the comparison
     seed_everything(0)
     model = create_model(args.model, num_classes=train_set.num_classes, input_size=args.input_size)
-    config = TrainConfig(epochs=args.epochs, batch_size=128, lr=0.1, input_size=args.input_size,
+    config = TrainConfig(epochs=args.epochs, batch_size=128, learning_rate=0.1, input_size=args.input_size,
                          precise_bn_images=min(2048, len(train_set)))
     started = time.perf_counter()
     result = train(model, train_set, val_set, config,

@@ -89,7 +89,7 @@ def trained_cifar_model(args) -> nn.Module:
     seed_everything(0)
     model = create_model("mnasnet0_5", num_classes=10, input_size=32)
     started = time.perf_counter()
-    train(model, train_set, val_set, TrainConfig(epochs=args.epochs, batch_size=128, lr=0.1, input_size=32))
+    train(model, train_set, val_set, TrainConfig(epochs=args.epochs, batch_size=128, learning_rate=0.1, input_size=32))
     print(f"trained mnasnet0_5 at 32 px on {len(train_set)} CIFAR-10 images, {args.epochs} epochs, "
           f"{time.perf_counter() - started:.0f} s")
     save_model_file(args.save_model, model, class_names=train_set.class_names, input_size=32)

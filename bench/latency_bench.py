@@ -95,7 +95,7 @@ def main(argv=None) -> int:
     archs += [space.arch(space.random_actions(generator)) for _ in range(args.children)]
     models = [create_model(arch, 10, INPUT_SIZE) for arch in archs]
     reference = create_model(space.skeleton_arch(), 10, INPUT_SIZE)
-    meters = {engine: PairedMeter(reference, INPUT_SIZE, engine=engine, threads=config.threads,
+    meters = {engine: PairedMeter(reference, INPUT_SIZE, engine=engine, threads=config.latency_threads,
                                   rounds=args.rounds or config.latency_rounds,
                                   burst=args.burst or config.latency_burst)
               for engine in args.engines}
@@ -114,8 +114,8 @@ def main(argv=None) -> int:
 
     rows = []
     for engine in args.engines:
-        table = LatencyTable(engine, config.threads)
-        with torch_threads(config.threads):
+        table = LatencyTable(engine, config.latency_threads)
+        with torch_threads(config.latency_threads):
             reference_ms = table.predict(space.skeleton_arch(), INPUT_SIZE, 10)
             predicted = [table.predict(arch, INPUT_SIZE, 10) / reference_ms for arch in archs]
         rows.append(summarise(engine, archs, passes, predicted))

@@ -93,7 +93,8 @@ def train_once(arch: str, data, fidelity: Fidelity, seed: int) -> dict:
     torch.manual_seed(seed)
     model = create_model(arch, train_set.num_classes, INPUT_SIZE)
     train_config = dataclasses.replace(config.train_config(seed), epochs=fidelity.epochs,
-                                       lr=fidelity.lr or config.lr, batch_size=fidelity.batch_size or config.batch_size)
+                                       learning_rate=fidelity.lr or config.learning_rate,
+                                       batch_size=fidelity.batch_size or config.batch_size)
     started = time.process_time()
     result = train(model, train_set, val_set, train_config)
     return {"accuracy": float(result.final.top1), "cpu_seconds": time.process_time() - started}

@@ -88,7 +88,7 @@ def latency_under_load(data_root: str, children: int) -> dict:
     generator = torch.Generator().manual_seed(5)
     models = [create_model(space.arch(space.random_actions(generator)), 10, INPUT_SIZE) for _ in range(children)]
     meter = PairedMeter(create_model(space.skeleton_arch(), 10, INPUT_SIZE), INPUT_SIZE,
-                        engine=config.latency_engine, threads=config.threads, rounds=config.latency_rounds,
+                        engine=config.latency_engine, threads=config.latency_threads, rounds=config.latency_rounds,
                         burst=config.latency_burst)
     passes = {}
     for name in ("quiet", "training_on_the_other_core", "quiet_again"):

@@ -94,7 +94,7 @@ def main(argv=None) -> int:
         config = SearchConfig(budget_children=args.budget or 24)
         seeds = args.seeds or 3
     print(f"search bench on {os.cpu_count()} cores, torch threads {torch.get_num_threads()}, "
-          f"latency threads {config.threads}; work folder {out}", flush=True)
+          f"latency threads {config.latency_threads}; work folder {out}", flush=True)
     figures = {"conditions": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                               "loadavg_at_start": os.getloadavg(), "tiny": args.tiny}}
     for threads in (1, 0) if "throughput" in args.parts else ():  # the default (one thread), all cores

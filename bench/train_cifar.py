@@ -49,7 +49,7 @@ def bare_loop(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, conf
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(memory_format=memory_format)
     inputs = inputs.contiguous(memory_format=memory_format)
-    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, nesterov=True,
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.learning_rate, momentum=config.momentum, nesterov=True,
                                 weight_decay=config.weight_decay)
     criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     generator = torch.Generator().manual_seed(config.seed)
@@ -142,7 +142,7 @@ def main(argv=None) -> int:
 
 
 def report_throughput(model, train_set: ImageDataset, test_set: ImageDataset, args) -> None:
-    config = TrainConfig(epochs=1, batch_size=args.batch_size, lr=args.lr, input_size=32,
+    config = TrainConfig(epochs=1, batch_size=args.batch_size, learning_rate=args.lr, input_size=32,
                          precise_bn_images=0, eval_batch_size=512)
     count = min(args.throughput_images, len(train_set))
     sample = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(0))[:count]
@@ -160,7 +160,7 @@ def report_throughput(model, train_set: ImageDataset, test_set: ImageDataset, ar
 
 
 def report_accuracy(train_set: ImageDataset, test_set: ImageDataset, args) -> None:
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, input_size=32,
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, input_size=32,
                          warmup_epochs=min(1.0, args.epochs / 5), label_smoothing=0.1, weight_decay=5e-5)
     print(f"\naccuracy: {args.epochs} epoch(s) on {len(train_set)} images, SGD lr {args.lr} cosine, "
           f"batch {args.batch_size}, label smoothing 0.1; {conditions(args.threads)}")

@@ -302,6 +302,15 @@ def old_names(cls, names: Iterable[str] | None = None) -> dict[str, str]:
     return {old: s.name for s in settings_of(cls, names) for old in s.old_names}
 
 
+def stored_fields(cls, stored: dict) -> dict:
+    """A configuration of `cls` as an earlier version stored it (a search log's settings, a table's build,
+    a checkpoint) with every field renamed since under its current name (`old_names`), so that files
+    written before a rename still resume and compare; where both names are present the current one wins."""
+    renamed = {old: s.field for s in settings_of(cls) for old in s.old_names}
+    return {renamed.get(key, key): value for key, value in stored.items()
+            if not (key in renamed and renamed[key] in stored)}
+
+
 def aliases(cls, names: Iterable[str] | None = None) -> dict[str, str]:
     """Other name -> current name of every setting of `cls` that has aliases (the Ikomia HUB's names)."""
     return {alias: s.name for s in settings_of(cls, names) for alias in s.aliases}

@@ -171,7 +171,7 @@ def _run_pipeline(data: str | os.PathLike | None, output: Path, settings: Pipeli
         children, baselines, SearchSpace(width=search_config["width"]), len(set(labels)),
         _train_task_trainer(data_dir, output, settings), _infer_tester(images, labels),
         top_k=settings.top_k, b1_widths=settings.b1_widths, engine=search_config["latency_engine"],
-        threads=search_config["threads"], rounds=search_config["latency_rounds"],
+        threads=search_config["latency_threads"], rounds=search_config["latency_rounds"],
         burst=search_config["latency_burst"], seed=settings.seed, log=log, on_stage=on_stage)
     files = write_final(result, output)
     result.update(search_summary=str(search_dir / "summary.json"), settings=dataclasses.asdict(settings),

@@ -282,7 +282,7 @@ from mnas.search.config import SearchConfig
 
 search_config = SearchConfig()
 meter = PairedMeter(create_model(space.skeleton_arch(), 10, 32), 32, engine=search_config.latency_engine,
-                    threads=search_config.threads, rounds=3 if FAST else search_config.latency_rounds,
+                    threads=search_config.latency_threads, rounds=3 if FAST else search_config.latency_rounds,
                     burst=search_config.latency_burst)
 paired = np.array([meter.measure(create_model(c["arch"], 10, 32)).ratio for c in children[:6]])
 print(f"the search's meter ({search_config.latency_engine}, paired with the skeleton): "

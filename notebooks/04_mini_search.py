@@ -210,9 +210,9 @@ if FRESH:
     shutil.rmtree(run_dir, ignore_errors=True)
 # Only settings that search_mini (section 6) also exposes; the rest keep the library's defaults
 config = SearchConfig(budget_children=BUDGET, constraint="soft", train_images=TRAIN_IMAGES,
-                      val_images=VAL_IMAGES, proxy_epochs=1, threads=1, seed=0, compare_random=True,
+                      val_images=VAL_IMAGES, proxy_epochs=1, latency_threads=1, seed=0, compare_random=True,
                       baseline_widths=(0.35, 0.5, 0.75) if FAST else (0.35, 0.5, 0.75, 1.0))
-print(f"proxy batch {config.batch_size}, lr {config.lr}, latency: {config.latency_rounds} paired rounds of "
+print(f"proxy batch {config.batch_size}, lr {config.learning_rate}, latency: {config.latency_rounds} paired rounds of "
       f"{config.latency_burst} calls ({config.latency_engine}), PPO update every {config.ppo_batch} children")
 
 

@@ -270,13 +270,13 @@ search_dir = next((p for p in searches if (p / "children.jsonl").is_file() and (
                   None)
 if search_dir is None:  # this lesson on its own: the smallest search that still has B1 at three widths
     search_dir = OUTPUTS / "search"
-    Search(CIFAR10, search_dir, SearchConfig(budget_children=2, train_images=200, val_images=100, threads=1,
+    Search(CIFAR10, search_dir, SearchConfig(budget_children=2, train_images=200, val_images=100, latency_threads=1,
                                              baseline_widths=(0.35, 0.5, 0.75))).run()
 children = ChildLog(search_dir / "children.jsonl").read() + ChildLog(search_dir / "random.jsonl").read()
 baselines = ChildLog(search_dir / "baselines.jsonl").read()
 print(f"{len(children)} searched children (controller and random) and {len(baselines)} B1 widths from {search_dir}")
 
-config = dataclasses.replace(SearchConfig(threads=1, seed=0), **FINAL)
+config = dataclasses.replace(SearchConfig(latency_threads=1, seed=0), **FINAL)
 start = time.perf_counter()
 final = folder_final_comparison(OUTPUTS / "final", CIFAR10, children, baselines, SearchSpace(), config,
                                 log=lambda line: None)

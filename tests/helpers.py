@@ -60,7 +60,7 @@ def tiny_job(data, output, **changes):
     from mnas.train.job import TrainJob
 
     config = TrainConfig(epochs=changes.pop("epochs", 1), batch_size=16, input_size=32,
-                         precise_bn_images=32, lr=changes.pop("lr", 0.05),
+                         precise_bn_images=32, learning_rate=changes.pop("learning_rate", 0.05),
                          optimizer=changes.pop("optimizer", "sgd"))
     return TrainJob(data=str(data), model=TINY_ARCH, output_folder=str(output), config=config, **changes)
 

@@ -12,6 +12,7 @@ from helpers import TINY_ARCH, tiny_job
 from mnas.__main__ import main as mnas_main
 from mnas.data.folders import DatasetError, find_dataset_splits
 from mnas.data.splits import link_subset
+from mnas.train.checkpoint import CHECKPOINT_NAME
 from mnas.train.config import TrainConfig
 from mnas.train.job import TrainJob, run_training_job
 
@@ -45,10 +46,23 @@ def test_resume_with_other_settings_is_refused_naming_them(cifar2, tmp_path):
     output = tmp_path / "run"
     run_training_job(tiny_job(cifar2, output))
     for changes, named in [({"optimizer": "rmsprop"}, "optimizer 'sgd' -> 'rmsprop'"),
-                           ({"lr": 0.1}, "lr 0.05 -> 0.1")]:
+                           ({"learning_rate": 0.1}, "learning_rate 0.05 -> 0.1")]:
         with pytest.raises(ValueError, match=f"trained with other settings \\({named}\\)"):
             run_training_job(tiny_job(cifar2, output, resume=True, epochs=2, **changes))
     resumed = run_training_job(tiny_job(cifar2, output, resume=True, epochs=2))  # epochs may grow
+    assert [h.epoch for h in resumed.result.history] == [1, 2]
+
+
+def test_a_checkpoint_written_before_the_field_renames_still_resumes(cifar2, tmp_path):
+    """Checkpoints keep the configuration under its field names: one that says lr (the name before
+    learning_rate) resumes, and a changed value under the old name is still refused."""
+    output = tmp_path / "run"
+    run_training_job(tiny_job(cifar2, output))
+    path = output / "checkpoints" / CHECKPOINT_NAME
+    payload = torch.load(path, weights_only=True)
+    payload["config"]["lr"] = payload["config"].pop("learning_rate")
+    torch.save(payload, path)
+    resumed = run_training_job(tiny_job(cifar2, output, resume=True, epochs=2))
     assert [h.epoch for h in resumed.result.history] == [1, 2]
 
 
@@ -56,7 +70,7 @@ def test_search_settings_must_be_finite_and_the_cli_says_error_not_traceback(tmp
     from mnas.search.config import SearchConfig
     from mnas.search.reward import objective
 
-    for field in ("w", "target_latency_ms", "lr"):
+    for field in ("w", "target_latency_ms", "learning_rate"):
         with pytest.raises(ValueError, match=f"search setting {field} must be a finite number"):
             SearchConfig(**{field: -math.inf if field == "w" else math.inf})
     with pytest.raises(ValueError, match="w must be a finite number <= 0"):

@@ -51,9 +51,9 @@ def test_device_spellings_are_checked_by_name():
             check_device_spec(bad)
     with pytest.raises(ValueError, match="^device must be"):
         TrainConfig(device="gpu")
-    with pytest.raises(ValueError, match="search setting device must be"):
-        SearchConfig(device="tpu")
-    assert SearchConfig(device="cpu").train_config(seed=3).device == "cpu"  # the proxy trains there
+    with pytest.raises(ValueError, match="search setting train_device must be"):
+        SearchConfig(train_device="tpu")
+    assert SearchConfig(train_device="cpu").train_config(seed=3).device == "cpu"  # the proxy trains there
 
 
 def test_cpu_forced_and_auto_follow_what_torch_sees():
@@ -78,7 +78,7 @@ def test_a_checkpoint_resumes_exactly_under_another_device_setting(cifar2, tmp_p
     """device may change on resume (a run moved between machines); on one device the result is bitwise
     the uninterrupted run's."""
     train_set, val_set = cifar2
-    config = TrainConfig(epochs=2, batch_size=16, lr=0.05, device="auto", precise_bn_images=64)
+    config = TrainConfig(epochs=2, batch_size=16, learning_rate=0.05, device="auto", precise_bn_images=64)
     straight = tiny_model()
     train(straight, train_set, val_set, TrainConfig(**{**vars(config), "device": "cpu"}))
 
@@ -100,7 +100,7 @@ def test_a_checkpoint_resumes_exactly_under_another_device_setting(cifar2, tmp_p
 @pytest.mark.parametrize("first, second", [("cuda", "cpu"), ("cpu", "cuda")])
 def test_a_checkpoint_written_on_one_device_resumes_on_the_other(cifar2, tmp_path, first, second):
     train_set, val_set = cifar2
-    config = TrainConfig(epochs=1, batch_size=16, lr=0.05, device=first)
+    config = TrainConfig(epochs=1, batch_size=16, learning_rate=0.05, device=first)
     model = tiny_model()
     train(model, train_set, val_set, config, checkpoint_dir=tmp_path)
     saved = load_checkpoint(tmp_path / CHECKPOINT_NAME)
@@ -157,7 +157,7 @@ def test_both_tasks_take_device_and_refuse_a_bad_one():
     with pytest.raises(ValueError, match="device must be auto, cpu, cuda or cuda:N"):
         job_from_values({**train_values, "device": "gpu0"})
     search_values = SearchMiniParam().get_values()  # search_mini's is train_device: latency has its own
-    assert config_from_values({**search_values, "train_device": "CPU"}).device == "cpu"
+    assert config_from_values({**search_values, "train_device": "CPU"}).train_device == "cpu"
     with pytest.raises(ValueError, match="search setting train_device must be"):
         config_from_values({**search_values, "train_device": "cuda:x"})
     param = SearchMiniParam()

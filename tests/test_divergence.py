@@ -27,11 +27,11 @@ def test_a_diverging_training_stops_naming_epoch_and_step_and_writes_no_model(ci
                                                r"\d+ of 2|(the weights became non-finite|the mean \w+ loss is) .* at "
                                                r"epoch 1, step \d+ of \d+)"
                                                r".*lower the learning rate, e.g. to 100000"):
-        run_training_job(tiny_job(cifar2, output, lr=1e6))
+        run_training_job(tiny_job(cifar2, output, learning_rate=1e6))
     assert not (output / "model.pth").exists()
     assert mnas_main(train_command(cifar2, tmp_path / "cli", "--epochs", "1", "--lr", "inf")[3:]) == 2
-    with pytest.raises(ValueError, match="lr must be a finite number, got inf"):
-        TrainConfig(lr=math.inf)
+    with pytest.raises(ValueError, match="learning_rate must be a finite number, got inf"):
+        TrainConfig(learning_rate=math.inf)
 
 
 def test_a_finite_blow_up_is_divergence_too(cifar2, tmp_path):
@@ -39,7 +39,7 @@ def test_a_finite_blow_up_is_divergence_too(cifar2, tmp_path):
     used to be saved as a success; it is ten times a uniform guess's loss, so the training stops."""
     output = tmp_path / "run"
     job = TrainJob(data=str(cifar2), model="mnasnet0_5", output_folder=str(output),
-                   config=TrainConfig(epochs=1, batch_size=64, input_size=32, precise_bn_images=32, lr=1e6))
+                   config=TrainConfig(epochs=1, batch_size=64, input_size=32, precise_bn_images=32, learning_rate=1e6))
     with pytest.raises(TrainingDiverged, match=r"the mean (training|validation) loss is [0-9.e+]+, above 6.93 "
                                                r"\(10 x ln 2.* at epoch 1, step 1 of 1"):
         run_training_job(job)

@@ -32,7 +32,7 @@ def trained(cifar10_root, tmp_path_factory):
                        {"train": ("train", 0, 40), "val": ("train", 40, 10), "test": ("test", 0, 15)}, CLASSES)
     output = tmp_path_factory.mktemp("run")
     job = TrainJob(data=str(root), model=TINY_ARCH, output_folder=str(output),
-                   config=TrainConfig(epochs=2, batch_size=32, lr=0.05, input_size=32))
+                   config=TrainConfig(epochs=2, batch_size=32, learning_rate=0.05, input_size=32))
     return root, output, run_training_job(job)
 
 

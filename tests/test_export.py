@@ -24,7 +24,7 @@ def trained(cifar10_root, tmp_path_factory):
     data = link_subset(cifar10_root, tmp_path_factory.mktemp("cifar2"),
                        {"train": ("train", 0, 40), "test": ("test", 0, 8)}, ["cat", "ship"])
     output = tmp_path_factory.mktemp("run")
-    config = TrainConfig(epochs=1, batch_size=16, lr=0.05, input_size=32, precise_bn_images=32)
+    config = TrainConfig(epochs=1, batch_size=16, learning_rate=0.05, input_size=32, precise_bn_images=32)
     run_training_job(TrainJob(data=str(data), model="mnasnet0_5", output_folder=str(output), config=config))
     return output / "model.pth", data / "test"
 

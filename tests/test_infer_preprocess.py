@@ -63,7 +63,7 @@ def cifar_model(cifar10_root):
     train_set, val_set = stratified_split(load_split(cifar10_root / "train", limit_per_class=100), 0.1)
     seed_everything(0)
     model = create_model(TINY_ARCH, num_classes=10, input_size=32)
-    train(model, train_set, val_set, TrainConfig(epochs=2, batch_size=32, lr=0.1, precise_bn_images=512))
+    train(model, train_set, val_set, TrainConfig(epochs=2, batch_size=32, learning_rate=0.1, precise_bn_images=512))
     return model.eval()
 
 

@@ -273,7 +273,7 @@ def test_killed_search_resumes_with_no_lost_or_repeated_child(tmp_path, cifar10_
 
 def test_a_child_whose_proxy_training_diverges_scores_zero_and_the_search_goes_on(tmp_path, cifar10_root,
                                                                                   one_thread):
-    config = SearchConfig(budget_children=2, **{**TINY, "baseline_widths": (0.5,)}, lr=1e6)
+    config = SearchConfig(budget_children=2, **{**TINY, "baseline_widths": (0.5,)}, learning_rate=1e6)
     result = Search(cifar10_root, tmp_path, config).run()
     assert [r["step"] for r in result.children] == [0, 1]
     for record in result.children + result.baselines:

@@ -136,16 +136,16 @@ def test_input_size_auto_follows_the_dataset(cifar10_root, tmp_path):
 
 
 @pytest.mark.parametrize("cli_module, required, old, new, field, value, parsed", [
-    ("mnas.train.cli", ["--data", "d"], "--lr", "--learning-rate", "lr", "0.1", 0.1),
+    ("mnas.train.cli", ["--data", "d"], "--lr", "--learning-rate", "learning_rate", "0.1", 0.1),
     ("mnas.train.cli", ["--data", "d"], "--threads", "--train-threads", "train_threads", "3", 3),
-    ("mnas.search.cli", [], "--lr", "--learning-rate", "lr", "0.1", 0.1),
-    ("mnas.search.cli", [], "--threads", "--latency-threads", "threads", "2", 2),
+    ("mnas.search.cli", [], "--lr", "--learning-rate", "learning_rate", "0.1", 0.1),
+    ("mnas.search.cli", [], "--threads", "--latency-threads", "latency_threads", "2", 2),
     ("mnas.infer.cli", ["x.jpg"], "--weights", "--model-weight-file", "model_weight_file", "m.pth", "m.pth"),
     ("mnas.infer.cli", ["x.jpg"], "--classes", "--class-file", "class_file", "c.txt", "c.txt"),
     ("mnas.latency.cli", [], "--threads", "--latency-threads", "latency_threads", "2", 2),
     ("mnas.latency.cli", [], "--engine", "--latency-engine", "latency_engine", "onnxruntime", "onnxruntime"),
     ("mnas.train.cli", ["--data", "d"], "--model", "--model-name", "model_name", "mnasnet1_0", "mnasnet1_0"),
-    ("mnas.search.cli", [], "--device", "--train-device", "device", "cpu", "cpu"),
+    ("mnas.search.cli", [], "--device", "--train-device", "train_device", "cpu", "cpu"),
 ])
 def test_old_option_names_still_work_and_say_so(cli_module, required, old, new, field, value, parsed, capsys):
     parser = cli_parser(cli_module)

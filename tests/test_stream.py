@@ -17,7 +17,7 @@ from mnas.train.job import TrainJob, run_training_job
 from mnas.weights.model_file import load_model_file
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-CONFIG = TrainConfig(epochs=2, batch_size=16, lr=0.05, decode_workers=2, precise_bn_images=64)
+CONFIG = TrainConfig(epochs=2, batch_size=16, learning_rate=0.05, decode_workers=2, precise_bn_images=64)
 
 
 @pytest.fixture(scope="module")

@@ -105,6 +105,23 @@ def test_table_search_reads_no_data_and_gives_each_variant_its_folder(tmp_path, 
     assert [c["step"] for c in fresh.run().children] == list(range(5))
 
 
+def test_a_search_logged_before_the_field_renames_resumes_and_its_old_names_still_compare(tmp_path, synthetic_table,
+                                                                                           one_thread):
+    """search_config.json of an earlier version names lr, threads, device: the search resumes, and a
+    setting changed under an old name is refused under its current one."""
+    config = _config(synthetic_table, budget_children=8, sampler="random", seed=1)
+    first = Search(None, tmp_path / "a", config).run()
+    stored = json.loads((tmp_path / "a" / "search_config.json").read_text())
+    for old, new in (("lr", "learning_rate"), ("threads", "latency_threads"), ("device", "train_device")):
+        stored["config"][old] = stored["config"].pop(new)
+    (tmp_path / "a" / "search_config.json").write_text(json.dumps(stored))
+    assert Search(None, tmp_path / "a", config).run().children == first.children
+    stored["config"]["threads"] = 4
+    (tmp_path / "a" / "search_config.json").write_text(json.dumps(stored))
+    with pytest.raises(ValueError, match="other settings \\(latency_threads: 4\\)"):
+        Search(None, tmp_path / "a", config)
+
+
 def test_a_search_that_trains_its_children_refuses_to_start_without_data(tmp_path):
     with pytest.raises(ValueError, match=r"data_root: a dataset folder .*evaluator 'live' trains its children"):
         Search(None, tmp_path / "search", SearchConfig())
@@ -168,7 +185,7 @@ def test_build_measures_entries_and_resumes(tmp_path, cifar10_root, one_thread):
     build = json.loads((tmp_path / BUILD_FILE).read_text())
     assert len(build["machines"]) == 2 and build["machines"][0]["cpu"]
     with pytest.raises(ValueError, match="other settings"):
-        build_table(cifar10_root, tmp_path, dataclasses.replace(config, lr=0.5), plan, limit=4)
+        build_table(cifar10_root, tmp_path, dataclasses.replace(config, learning_rate=0.5), plan, limit=4)
     # strategy settings do not touch an entry: the build resumes under them
     build_table(cifar10_root, tmp_path, dataclasses.replace(config, sampler="random", final_top_k=2), plan, limit=3)
     assert _log(tmp_path, ENTRIES_LOG) == entries

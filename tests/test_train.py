@@ -43,7 +43,7 @@ def _state(model):
 def test_training_lowers_the_loss_and_reports_every_epoch(cifar3):
     train_set, val_set = cifar3
     seen = []
-    config = TrainConfig(epochs=3, batch_size=32, lr=0.1, warmup_epochs=0.5, label_smoothing=0.1)
+    config = TrainConfig(epochs=3, batch_size=32, learning_rate=0.1, warmup_epochs=0.5, label_smoothing=0.1)
     model = _tiny_model()
     result = train(model, train_set, val_set, config, on_epoch_end=seen.append)
     assert [s.epoch for s in seen] == [1, 2, 3] and result.history == seen and not result.stopped
@@ -62,7 +62,7 @@ def test_training_lowers_the_loss_and_reports_every_epoch(cifar3):
 
 def test_resume_after_a_stop_equals_an_uninterrupted_run(cifar3, tmp_path):
     train_set, val_set = cifar3
-    config = TrainConfig(epochs=2, batch_size=32, lr=0.05, optimizer="rmsprop", seed=7)
+    config = TrainConfig(epochs=2, batch_size=32, learning_rate=0.05, optimizer="rmsprop", seed=7)
     straight = _tiny_model()
     train(straight, train_set, val_set, config, checkpoint_dir=tmp_path / "straight")
 
@@ -85,7 +85,7 @@ def test_keep_best_hands_back_the_best_epoch_and_keeps_it_across_a_resume(cifar3
 
     train_set, val_set = cifar3
     for seed in (3, 0, 1, 2, 4, 5, 6, 7):  # a run whose best epoch is 2+ epochs before its last (3 is, here)
-        config = TrainConfig(epochs=4, batch_size=32, lr=0.3, seed=seed)
+        config = TrainConfig(epochs=4, batch_size=32, learning_rate=0.3, seed=seed)
         model = _tiny_model(seed)
         result = train(model, train_set, val_set, config, keep_best=True, checkpoint_dir=tmp_path / f"s{seed}")
         if result.best_epoch <= 2:
@@ -124,19 +124,20 @@ def test_auto_defaults_fine_tune_when_pretrained_and_a_given_value_wins():
     from mnas.train.job import auto_choices, train_config
 
     assert (FINE_TUNING_BATCH_SIZE, FINE_TUNING_LR) == (8, 0.001)  # the Ikomia HUB's train_torchvision_mnasnet
-    assert auto_defaults(True) == {"batch_size": 8, "lr": 0.001}
-    assert auto_defaults(False) == {"batch_size": TrainConfig().batch_size, "lr": TrainConfig().lr}
-    fine_tuning = train_config({"batch_size": None, "lr": None, "input_size": 64}, pretrained=True)
-    assert (fine_tuning.batch_size, fine_tuning.lr, fine_tuning.input_size) == (8, 0.001, 64)
-    given = {"batch_size": 32, "lr": None, "input_size": 64}
-    assert auto_choices(given, pretrained=True) == {"lr": 0.001}  # the user's batch size stays
+    assert auto_defaults(True) == {"batch_size": 8, "learning_rate": 0.001}
+    scratch = TrainConfig()
+    assert auto_defaults(False) == {"batch_size": scratch.batch_size, "learning_rate": scratch.learning_rate}
+    fine_tuning = train_config({"batch_size": None, "learning_rate": None, "input_size": 64}, pretrained=True)
+    assert (fine_tuning.batch_size, fine_tuning.learning_rate, fine_tuning.input_size) == (8, 0.001, 64)
+    given = {"batch_size": 32, "learning_rate": None, "input_size": 64}
+    assert auto_choices(given, pretrained=True) == {"learning_rate": 0.001}  # the user's batch size stays
     assert train_config(given, pretrained=True).batch_size == 32
 
 
 @pytest.mark.parametrize("workers", [0, 1])
 def test_stop_mid_epoch_returns_the_last_finished_epoch(cifar3, tmp_path, workers):
     train_set, val_set = cifar3
-    config = TrainConfig(epochs=3, batch_size=32, lr=0.05, num_workers=workers)
+    config = TrainConfig(epochs=3, batch_size=32, learning_rate=0.05, num_workers=workers)
     model = _tiny_model()
     steps = {"n": 0}
 
@@ -225,18 +226,18 @@ def test_augmentation_is_seeded_and_fits_the_input_size(cifar3):
 
 
 def test_learning_rate_warms_up_then_follows_the_schedule():
-    cosine = TrainConfig(epochs=10, lr=0.1, warmup_epochs=1)
+    cosine = TrainConfig(epochs=10, learning_rate=0.1, warmup_epochs=1)
     assert learning_rate(cosine, 0, 100) == pytest.approx(0.001)
     assert learning_rate(cosine, 99, 100) == pytest.approx(0.1)
     assert learning_rate(cosine, 550, 100) == pytest.approx(0.05)
     assert learning_rate(cosine, 999, 100) < 1e-4
-    step = TrainConfig(epochs=10, lr=0.1, schedule="step", lr_step_epochs=2.4, lr_step_gamma=0.97)
+    step = TrainConfig(epochs=10, learning_rate=0.1, schedule="step", lr_step_epochs=2.4, lr_step_gamma=0.97)
     assert learning_rate(step, 239, 100) == pytest.approx(0.1)
     assert learning_rate(step, 500, 100) == pytest.approx(0.1 * 0.97 ** 2)
 
 
 @pytest.mark.parametrize("field, value", [
-    ("epochs", 0), ("batch_size", 1), ("lr", 0.0), ("optimizer", "adam"), ("schedule", "linear"),
+    ("epochs", 0), ("batch_size", 1), ("learning_rate", 0.0), ("optimizer", "adam"), ("schedule", "linear"),
     ("warmup_epochs", 10), ("label_smoothing", 1.0), ("weight_decay", -1.0), ("num_workers", -1),
     ("std", (0.2, 0.0, 0.2)),
 ])

@@ -285,7 +285,7 @@ def test_fine_tuning_pretrained_weights_takes_the_hub_defaults_keeps_the_best_ep
     best = best_of(history)
     model, meta = load_model_file(output / "model.pth")
     last_model, last_meta = load_model_file(output / "last.pth")
-    assert meta["metadata"]["config"]["batch_size"] == 8 and meta["metadata"]["config"]["lr"] == 0.001
+    assert meta["metadata"]["config"]["batch_size"] == 8 and meta["metadata"]["config"]["learning_rate"] == 0.001
     assert meta["metadata"]["pretrained_weights"] is not None
     assert meta["metadata"]["kept"] == "best" and meta["metadata"]["kept_epoch"] == best.epoch
     assert meta["metadata"]["val_top1"] == best.top1
@@ -338,10 +338,10 @@ def test_an_explicit_value_wins_over_the_fine_tuning_default():
     from train_mnasnet.train_mnasnet_process import DEFAULTS, job_from_values
 
     job = job_from_values({**DEFAULTS, "pretrained": "True", "batch_size": "32"})
-    assert (job.config.batch_size, job.config.lr) == (32, 0.001)
+    assert (job.config.batch_size, job.config.learning_rate) == (32, 0.001)
     assert job.auto_values == {"input_size": 224, "learning_rate": 0.001}
     job = job_from_values({**DEFAULTS, "learning_rate": "0.2"})  # from scratch
-    assert (job.config.batch_size, job.config.lr) == (128, 0.2)
+    assert (job.config.batch_size, job.config.learning_rate) == (128, 0.2)
 
 
 def test_a_flat_folder_of_class_folders_trains_on_a_seeded_held_out_split(cifar10_root, mlflow_file_store,

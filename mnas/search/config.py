@@ -18,14 +18,14 @@ INPUT_SIZE = 32
 PRECISE_BN_IMAGES = 512  # BN statistics re-estimated after the short proxy run (engine's precise BN)
 # Settings a budget change may alter on resume; every other one must match the log's.
 RESUMABLE_CHANGES = {"budget_children", "budget_minutes", "compare_random", "baseline_widths",
-                     "train_threads", "executor", "ray_address", "max_retries", "device", "final_top_k",
+                     "train_threads", "executor", "ray_address", "max_retries", "train_device", "final_top_k",
                      "final_b1_widths", "final_epochs", "final_train_per_class", "final_val_per_class",
                      "final_test_per_class"}
 EXECUTORS = ("local", "ray")
 # Settings that change how one child is trained or timed: a benchmark table's entries depend on these
 # only (strategy, budget and final-comparison settings do not touch an entry).
-CHILD_MEASUREMENT = ("proxy_epochs", "train_images", "val_images", "batch_size", "lr", "seed",
-                     "latency_engine", "threads", "latency_rounds", "latency_burst", "width", "predictor")
+CHILD_MEASUREMENT = ("proxy_epochs", "train_images", "val_images", "batch_size", "learning_rate", "seed",
+                     "latency_engine", "latency_threads", "latency_rounds", "latency_burst", "width", "predictor")
 
 
 @dataclasses.dataclass
@@ -54,8 +54,8 @@ class SearchConfig:
                               "is never read)", label="Validation images", minimum=1, maximum=10_000_000, step=100)
     batch_size: int = setting(32, "proxy training batch size (small batches: more steps per image seen in a "
                               "short run)", minimum=2, maximum=4096)
-    lr: float = setting(0.02, "proxy training learning rate (the best of 0.02 / 0.05 / 0.1 for a 50-step "
-                        "proxy run)", name="learning_rate", old_names=("lr",), minimum=0.0, minimum_excluded=True,
+    learning_rate: float = setting(0.02, "proxy training learning rate (the best of 0.02 / 0.05 / 0.1 for a 50-step "
+                        "proxy run)", old_names=("lr",), minimum=0.0, minimum_excluded=True,
                         step=0.005, decimals=6)  # no maximum: a diverging run is reported as such
     seed: int = setting(0, "seed of the controller, the random search and the proxy trainings",
                         minimum=0, maximum=2**31 - 1)
@@ -64,8 +64,8 @@ class SearchConfig:
     latency_engine: str = setting("onnxruntime", "runtime each child's latency is measured with (batch 1); "
                                   "onnxruntime is the one infer_mnasnet ships", choices=ENGINES)
     # the field keeps its name (search logs and benchmark tables record it); users see latency_threads
-    threads: int = setting(1, "CPU threads of the latency measurement (the paper: one phone core)",
-                           name="latency_threads", old_names=("threads",), minimum=1, maximum=256)
+    latency_threads: int = setting(1, "CPU threads of the latency measurement (the paper: one phone core)",
+                           old_names=("threads",), minimum=1, maximum=256)
     # One by default: on a 2-core machine shared with other jobs, two proxy-training threads were far
     # slower than one (bench/search_bench.py)
     train_threads: int = setting(1, "CPU threads of the proxy training; 0 (all): every core",
@@ -73,9 +73,9 @@ class SearchConfig:
                                  special_value=0)
     # train_device: where children train, not the device the latency targets (latency_engine,
     # latency_threads); named as train_threads is
-    device: str = setting(AUTO, "where children's proxy training runs: auto (the GPU when torch sees one, "
+    train_device: str = setting(AUTO, "where children's proxy training runs: auto (the GPU when torch sees one, "
                           "else the CPU), cpu, cuda, or cuda:N (latency is measured by latency_engine)",
-                          name="train_device", old_names=("device",), label="Training device")
+                          old_names=("device",), label="Training device")
     latency_rounds: int = setting(40, "paired rounds per latency measurement: a burst of the reference, one "
                                   "of the child", minimum=3, maximum=1000)
     latency_burst: int = setting(10, "calls per burst (the fastest counts; the median ratio over the quieter "
@@ -138,7 +138,7 @@ class SearchConfig:
     def __post_init__(self):
         check_values(self, "search setting")  # inf / nan would reach the reward and the PPO logits
         self.baseline_widths = tuple(map(float, self.baseline_widths))
-        self.device = check_device_spec(self.device, "search setting device")
+        self.train_device = check_device_spec(self.train_device, "search setting train_device")
         if self.tournament > self.population:
             raise ValueError(f"search setting tournament must be at most the population ({self.population}), "
                              f"got {self.tournament!r}")
@@ -154,6 +154,6 @@ class SearchConfig:
         return baselines + self.budget_children * (2 if self.compare_random else 1)
 
     def train_config(self, seed: int) -> TrainConfig:
-        return TrainConfig(epochs=self.proxy_epochs, batch_size=self.batch_size, lr=self.lr,
+        return TrainConfig(epochs=self.proxy_epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
                            input_size=INPUT_SIZE, seed=seed, precise_bn_images=PRECISE_BN_IMAGES,
-                           device=self.device)
+                           device=self.train_device)

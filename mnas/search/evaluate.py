@@ -90,9 +90,9 @@ class ChildTimer:
                  table_entries: dict[str, float] | None = None):
         self.reference_arch, self.num_classes = reference_arch, num_classes
         self.meter = PairedMeter(create_model(reference_arch, num_classes, INPUT_SIZE), INPUT_SIZE,
-                                 engine=config.latency_engine, threads=config.threads,
+                                 engine=config.latency_engine, threads=config.latency_threads,
                                  rounds=config.latency_rounds, burst=config.latency_burst)
-        self.table = (LatencyTable(config.latency_engine, config.threads, entries=table_entries)
+        self.table = (LatencyTable(config.latency_engine, config.latency_threads, entries=table_entries)
                       if config.predictor else None)
 
     def latency(self, arch: str) -> PairedLatency:

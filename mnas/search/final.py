@@ -253,7 +253,7 @@ def folder_final_comparison(search_dir: str | Path, data_root: str | Path, child
     def trainer(name: str, arch: str) -> dict:
         job = TrainJob(data=str(data_dir), model=arch, output_folder=str(search_dir / "final" / name.replace(" ", "_")),
                        config=TrainConfig(epochs=config.final_epochs, batch_size=64, input_size=INPUT_SIZE,
-                                          seed=config.seed, device=config.device), overwrite=True)
+                                          seed=config.seed, device=config.train_device), overwrite=True)
         result = run_training_job(job)
         # the model file holds the epoch of the best validation top-1 (train_job keep_best): that epoch's
         return {"model_file": str(result.files["model"]), "val_accuracy": result.result.final.top1}
@@ -265,7 +265,7 @@ def folder_final_comparison(search_dir: str | Path, data_root: str | Path, child
 
     result = final_comparison(children, baselines, space, len(set(labels)), trainer, tester,
                               top_k=config.final_top_k, b1_widths=config.final_b1_widths,
-                              engine=config.latency_engine, threads=config.threads, rounds=config.latency_rounds,
-                              burst=config.latency_burst, seed=config.seed, log=log)
+                              engine=config.latency_engine, threads=config.latency_threads,
+                              rounds=config.latency_rounds, burst=config.latency_burst, seed=config.seed, log=log)
     write_final(result, search_dir)
     return result

@@ -46,6 +46,7 @@ from mnas.search.samplers import RandomSampler, RLSampler, make_sampler, replay
 from mnas.search.space import SearchSpace
 from mnas.search.table.build import table_space
 from mnas.search.table.executor import TableExecutor
+from mnas.settings import stored_fields
 from mnas.utils.fileio import atomic_torch_save, atomic_write_text
 from mnas.utils.locks import expand_folder, output_folder_lock
 from mnas.utils.machine import machine_record
@@ -109,7 +110,7 @@ class Search:
         self.machines: list[dict] = []   # the machine of every session that ran this search
         if path.is_file():
             stored = json.loads(path.read_text(encoding="utf-8"))
-            old, new = stored["config"], settings["config"]
+            old, new = stored_fields(SearchConfig, stored["config"]), settings["config"]
             different = sorted(k for k in new if k not in RESUMABLE_CHANGES and old.get(k) != new[k])
             if self.reads_data and stored["data_root"] != settings["data_root"]:
                 different.insert(0, "data_root")
@@ -119,7 +120,7 @@ class Search:
                                  "resume with the same settings or choose another output folder")
             self.target, self.machines = stored.get("target"), stored.get("machines", [])
         cfg = self.config
-        self.machines.append(machine_record(latency_engine=cfg.latency_engine, latency_threads=cfg.threads,
+        self.machines.append(machine_record(latency_engine=cfg.latency_engine, latency_threads=cfg.latency_threads,
                                             train_threads=cfg.train_threads, executor=cfg.executor))
         self._write_settings()
 
@@ -167,7 +168,7 @@ class Search:
         finally:
             executor.close()
         if table is not None:
-            atomic_write_text(table_path, json.dumps({"engine": cfg.latency_engine, "threads": cfg.threads,
+            atomic_write_text(table_path, json.dumps({"engine": cfg.latency_engine, "threads": cfg.latency_threads,
                                                       "entries": table}, indent=1))
         from mnas.search.report import write_report
 

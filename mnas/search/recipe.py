@@ -29,7 +29,7 @@ class Recipe:
     def search_config(self, **overrides) -> SearchConfig:
         """A `SearchConfig` whose child training is this recipe (`overrides`: executor, latency, ...)."""
         return SearchConfig(proxy_epochs=self.epochs, train_images=self.train_images,
-                            val_images=self.val_images, batch_size=self.batch_size, lr=self.lr, **overrides)
+                            val_images=self.val_images, batch_size=self.batch_size, learning_rate=self.lr, **overrides)
 
     def describe(self) -> str:
         return (f"recipe {self.name}: {self.epochs} epochs on {self.train_images:,} train/ images, batch "

@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from mnas.settings import stored_fields
 from mnas.utils.fileio import read_torch_file
 
 CHECKPOINT_NAME = "last.pt"
@@ -54,7 +55,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
 def check_resume_config(checkpoint: dict, config, path) -> None:
     """A resumed run must keep every setting (`config`, a `mnas.train.config.TrainConfig`) of its checkpoint but
     those in `RESUMABLE_CHANGES`."""
-    old = checkpoint.get("config", {})
+    old = stored_fields(type(config), checkpoint.get("config", {}))  # written before a field was renamed
     new = dataclasses.asdict(config)
     different = [name for name, value in new.items() if name not in RESUMABLE_CHANGES
                  and _comparable(old.get(name)) != _comparable(value)]

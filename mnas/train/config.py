@@ -41,9 +41,9 @@ class TrainConfig:
     batch_size: int = setting(SCRATCH_BATCH_SIZE, f"images per optimisation step; auto: {FINE_TUNING_BATCH_SIZE} "
                               f"when fine-tuning ImageNet weights (pretrained; the Ikomia HUB's default), else "
                               f"{SCRATCH_BATCH_SIZE}", minimum=2, maximum=4096, special="auto", special_default=True)
-    lr: float = setting(SCRATCH_LR, f"peak learning rate (after warm-up); auto: {FINE_TUNING_LR:g} when "
+    learning_rate: float = setting(SCRATCH_LR, f"peak learning rate (after warm-up); auto: {FINE_TUNING_LR:g} when "
                         f"fine-tuning ImageNet weights (pretrained; the Ikomia HUB's default), else {SCRATCH_LR:g}",
-                        name="learning_rate", old_names=("lr",), minimum=0.0, minimum_excluded=True, step=0.005,
+                        old_names=("lr",), minimum=0.0, minimum_excluded=True, step=0.005,
                         decimals=6, special="auto", special_default=True)  # no maximum: TrainingDiverged
     optimizer: str = setting("sgd", "sgd: Nesterov momentum; rmsprop: the MnasNet paper's settings",
                              choices=OPTIMIZERS)
@@ -116,8 +116,8 @@ def auto_defaults(pretrained: bool) -> dict[str, int | float]:
     """Field -> the value "auto" stands for, for the settings whose default depends on whether training
     starts from ImageNet weights (`pretrained`): fine-tuning takes the Ikomia HUB's batch 8 and lr 0.001."""
     if pretrained:
-        return {"batch_size": FINE_TUNING_BATCH_SIZE, "lr": FINE_TUNING_LR}
-    return {"batch_size": SCRATCH_BATCH_SIZE, "lr": SCRATCH_LR}
+        return {"batch_size": FINE_TUNING_BATCH_SIZE, "learning_rate": FINE_TUNING_LR}
+    return {"batch_size": SCRATCH_BATCH_SIZE, "learning_rate": SCRATCH_LR}
 
 
 def _is_count(value, minimum: int) -> bool:

@@ -251,12 +251,12 @@ def learning_rate(config: TrainConfig, step: int, steps_in_epoch: int) -> float:
     """The learning rate at global `step` (0-based): linear warm-up, then cosine or step decay."""
     epoch = step / steps_in_epoch
     if epoch < config.warmup_epochs:
-        return config.lr * (step + 1) / (config.warmup_epochs * steps_in_epoch)
+        return config.learning_rate * (step + 1) / (config.warmup_epochs * steps_in_epoch)
     after = epoch - config.warmup_epochs
     if config.schedule == "cosine":
         progress = after / (config.epochs - config.warmup_epochs)
-        return config.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-    return config.lr * config.lr_step_gamma ** math.floor(after / config.lr_step_epochs)
+        return config.learning_rate * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    return config.learning_rate * config.lr_step_gamma ** math.floor(after / config.lr_step_epochs)
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -267,9 +267,9 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
               {"params": [p for _, p in trainable if p.ndim <= 1], "weight_decay": 0.0}]
     groups = [g for g in groups if g["params"]]
     if config.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum,
+        return torch.optim.SGD(groups, lr=config.learning_rate, momentum=config.momentum,
                                nesterov=config.momentum > 0)
-    return torch.optim.RMSprop(groups, lr=config.lr, alpha=RMSPROP_ALPHA, eps=RMSPROP_EPS,
+    return torch.optim.RMSprop(groups, lr=config.learning_rate, alpha=RMSPROP_ALPHA, eps=RMSPROP_EPS,
                                momentum=config.momentum)
 
 
@@ -498,8 +498,8 @@ def _diverged(loss: torch.Tensor, step: int, steps: int, lr: float, config: Trai
     epoch, step_in_epoch = divmod(step, steps)
     raise TrainingDiverged(
         f"training diverged: the loss is {loss.item()} at epoch {epoch + 1}, step {step_in_epoch + 1} of "
-        f"{steps} (learning rate {lr:.3g}, peak lr {config.lr:g}): lower the learning rate, e.g. to "
-        f"{config.lr / 10:g}; the last finished epoch's checkpoint is kept")
+        f"{steps} (learning rate {lr:.3g}, peak lr {config.learning_rate:g}): lower the learning rate, e.g. to "
+        f"{config.learning_rate / 10:g}; the last finished epoch's checkpoint is kept")
 
 
 def divergence_limit(num_classes: int) -> float:
@@ -527,7 +527,8 @@ def _check_not_diverged(model: nn.Module, train_loss: float, val_loss: float, ep
     else:
         return
     raise TrainingDiverged(f"training diverged: {what} at epoch {epoch + 1}, step {steps} of {steps} (peak lr "
-                           f"{config.lr:g}): lower the learning rate, e.g. to {config.lr / 10:g}; the last "
+                           f"{config.learning_rate:g}): lower the learning rate, e.g. to "
+                           f"{config.learning_rate / 10:g}; the last "
                            "finished epoch's checkpoint is kept and no model file is written")
 
 
@@ -565,7 +566,7 @@ def _train_epoch(run: _Run, epoch: int, *, should_stop, on_step) -> tuple[float,
     _set_train_mode(model, config)
     loss_sum = torch.zeros((), device=run.prep.device)
     seen = 0
-    lr = config.lr
+    lr = config.learning_rate
     started = time.perf_counter()
     batches = _prefetch(_train_batches(run.data, config, run.prep, run.generator), config.num_workers)
     try:

@@ -167,7 +167,7 @@ def train_config(fields: dict, data: str | os.PathLike = "", *, pretrained: bool
 
 
 def auto_values_named(chosen: dict) -> dict:
-    """`auto_choices`' fields under their user-facing names (lr -> learning_rate), for logs and records."""
+    """`auto_choices`' fields under their user-facing names (the same since the fields were renamed)."""
     names = {s.field: s.name for s in settings.settings_of(TrainConfig)}
     return {names.get(field, field): value for field, value in chosen.items()}
 

@@ -36,6 +36,7 @@ from mnas.search.evaluate import load_proxy_data
 from mnas.search.executor import make_executor
 from mnas.search.log import ChildLog
 from mnas.search.space import SearchSpace
+from mnas.settings import stored_fields
 from mnas.utils.fileio import atomic_write_text
 from mnas.utils.locks import expand_folder, output_folder_lock
 from mnas.utils.machine import machine_record
@@ -148,13 +149,14 @@ def _check_or_write_build(output: Path, data_root, config: SearchConfig, plan: B
     machines = []
     if path.is_file():
         stored = json.loads(path.read_text(encoding="utf-8"))
-        different = [k for k in CHILD_MEASUREMENT if stored["config"].get(k) != settings["config"][k]]
+        stored_config = stored_fields(SearchConfig, stored["config"])  # a table built before a field was renamed
+        different = [k for k in CHILD_MEASUREMENT if stored_config.get(k) != settings["config"][k]]
         different += [k for k in ("data_root", "plan") if stored[k] != settings[k]]
         if different:
             raise ValueError(f"output folder {output} holds a table built with other settings "
                              f"({', '.join(different)}): resume with the same settings or choose another folder")
         machines = stored["machines"]
-    machines.append(machine_record(latency_engine=config.latency_engine, latency_threads=config.threads,
+    machines.append(machine_record(latency_engine=config.latency_engine, latency_threads=config.latency_threads,
                                    train_threads=config.train_threads, executor=config.executor))
     atomic_write_text(path, json.dumps({**settings, "machines": machines}, indent=2))
 
