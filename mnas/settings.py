@@ -11,9 +11,10 @@ range, choices and how a form shows it. From that one declaration:
 - `check_values(config, what)` checks a configuration's values against the same declarations (type,
   finite, range, choices, special value), called by each configuration's ``__post_init__``.
 
-A field without `setting` metadata is internal: no surface offers it. The user-facing `name` may differ
-from the field's (``learning_rate`` for the field ``lr``, kept so logs and checkpoints stay readable);
-`old_names` keep earlier names working with a deprecation warning; `aliases` are other names a task
+A field without `setting` metadata is internal: no surface offers it. The user-facing `name` is the
+field's unless declared otherwise; `old_names` keep earlier names working with a deprecation warning
+(options, task parameters) and, through `stored_fields`, in the files earlier versions wrote (a search's
+settings, a table's build, a checkpoint: ``lr`` reads as ``learning_rate``); `aliases` are other names a task
 parameter may carry for the same meaning (the Ikomia HUB tasks' ``use_pretrained`` for ``pretrained``),
 read as the setting with no warning; `value_aliases` are other words for a choice (the HUB's model name
 ``mnasnet`` for ``mnasnet1_0``). No Ikomia import here.
