@@ -20,8 +20,9 @@ surrogate reward.
 
 Searches are resumable: each finished one is appended to ``searches.jsonl`` (with the SHA-256 of the
 surrogate's measurements; a search made on other measurements is redone), ``claims.json`` and the plots
-are derived from it. Claim 1 (winners retrained at recipe F against MobileNetV2's and B1's curves) and the
-live retraining of claim 2's answers are not part of this script yet.
+are derived from it. Claim 1 (the answers retrained at recipe F against MobileNetV2's and B1's curves) is
+`bench/claim_curves.py`, which starts from these searches; the live retraining of claim 2's answers is not
+built yet.
 
     python bench/claims.py                        # 30 / 5 / 10 seeds x 8,000 / 3,000 / 8,000 children
     python bench/claims.py --claims strategies --workers 2
