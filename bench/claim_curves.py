@@ -317,7 +317,7 @@ def main(argv=None) -> int:
     latency = {m["name"]: timed[m["arch"]]["latency_ratio"] for m in models}
     rows = margins(models, correct, latency, [m["name"] for m in models if m["role"] == "winner"],
                    plan.resamples)
-    result = {"recipe": dataclasses.asdict(recipe), "plan": dataclasses.asdict(plan),
+    result = {"fast": args.fast, "recipe": dataclasses.asdict(recipe), "plan": dataclasses.asdict(plan),
               "test_images": int(next(iter(correct.values())).shape[1]),
               "answers": [{**a, "val_accuracy_mean": float(validation[a["name"]])} for a in named],
               "winner": winner["name"],

@@ -91,6 +91,12 @@ def test_a_fast_run_trains_tests_times_and_resumes_without_retraining(curves, ci
         low, high = row["interval_points"]
         assert low <= row["margin_points"] <= high and row["verdict"]
     assert (tmp_path / "out" / "claim1_curves.png").stat().st_size > 10_000
+    from mnas.docs.tables import claims_verdicts  # the docs' row for claim 1, from these results
+
+    (tmp_path / "results" / "claims").mkdir(parents=True)
+    (tmp_path / "results" / "claims" / "curves").symlink_to(tmp_path / "out")
+    claim1 = [line for line in claims_verdicts(tmp_path / "results").splitlines() if line.startswith("| 1 ")]
+    assert len(claim1) == 2 and all("margin to" in row and row.endswith("a --fast smoke run |") for row in claim1)
     capsys.readouterr()
     assert curves.main(argv) == 0  # resumed: nothing trained again, the same answer
     out = capsys.readouterr().out

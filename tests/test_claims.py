@@ -55,6 +55,17 @@ def test_fast_mode_writes_every_claim_and_resumes_without_rerunning(tmp_path, ca
         assert all(0.1 < ratio < 10 for ratio in timed["live_ratio"])
     macs_answers = platforms["searches"]["macs"]["answers"]
     assert 7 <= macs_answers["layers"] <= 7 * 5 and 0 <= macs_answers["share_se"] <= 1
+    # the docs' claim-by-claim table from these results: every claim a row, and no verdict from a smoke run
+    from mnas.docs.tables import claims_verdicts
+
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "claims").symlink_to(tmp_path)
+    table = claims_verdicts(tmp_path / "results")
+    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| claim")]
+    assert {row.split(" | ")[0] for row in rows} == {"| 1", "| 2", "| 3", "| 4"}
+    assert all(row.endswith("no verdict: a --fast smoke run |") for row in rows if not row.startswith("| 1 "))
+    assert "not measured yet" in rows[0]  # claim 1 has no results here
+    assert "RL minus random" in table and "at or below T" in table and "foreign answers" in table
     searches = [json.loads(line) for line in (tmp_path / "searches.jsonl").read_text().splitlines()]
     capsys.readouterr()
     # a second run finds every search done on the same measurements: nothing is searched again

@@ -333,6 +333,106 @@ def export_executorch(results: Path) -> str:
                       _source(EXPORT, command="python bench/export_bench.py")])
 
 
+CLAIMS = "claims/claims.json"
+CLAIM_CURVES = "claims/curves/claim1.json"
+CLAIM_GOALS = {  # the issue's goals, in words
+    1: "the answer on or above the hand-designed family's accuracy-latency curve",
+    2: "RL beats random search by >= 1 point at 3,000 and 8,000 children (paired Wilcoxon p < 0.01)",
+    3: "the hard rule keeps the samples at T, the soft rule spreads them, w moves them monotonically",
+    4: "each engine's own search beats the other engine's answers at <= T, both directions",
+}
+
+
+def _interval(values, sign: bool = True) -> str:
+    mean, low, high = values
+    s = "+" if sign else ""
+    return f"{mean:{s}.2f} ({low:{s}.2f} to {high:{s}.2f})"
+
+
+def _claim1(results: Path) -> list[tuple]:
+    if not (results / CLAIM_CURVES).is_file():
+        return [(1, CLAIM_GOALS[1], "not measured yet", "", "no verdict: run `python bench/claim_curves.py`")]
+    curves = _load(results, CLAIM_CURVES)
+    rows = []
+    for row in curves["margins"]:
+        if row["model"] != "answer x1":
+            continue
+        family = {"b1": "MnasNet-B1", "mobilenetv2": "MobileNetV2"}[row["family"]]
+        low, high = row["interval_points"]
+        rows.append((1, f"test top-1 margin to {family}'s curve at the answer's latency ({row['latency_ratio']:.2f}x, "
+                        f"{curves['test_images']:,} test images)",
+                     f"{row['margin_points']:+.2f} points", f"{low:+.2f} to {high:+.2f}",
+                     "no verdict: a --fast smoke run" if curves.get("fast") else row["verdict"]))
+    return rows
+
+
+def _claim2(claims: dict) -> list[tuple]:
+    if "strategies" not in claims:
+        return [(2, CLAIM_GOALS[2], "not measured yet", "", "no verdict: run `python bench/claims.py`")]
+    rows = []
+    budgets = sorted({r["budget"] for r in claims["strategies"]["rows"]})
+    for budget in [b for b in (3000, 8000) if b in budgets] or budgets[-2:]:  # a --fast run has small ones
+        found = [r for r in claims["strategies"]["rows"] if r["budget"] == budget and r["strategy"] == "rl"]
+        if not found:
+            continue
+        gain, p = found[0]["gain_vs_random_points"], found[0]["p_vs_random"]
+        ok = gain[0] >= 1.0 and p < 0.01
+        rows.append((2, f"RL minus random, noise-free surrogate reward of the answer at {budget:,} children "
+                        f"({found[0]['seeds']} paired seeds)", f"{gain[0]:+.2f} points (p = {_p_value(p)})",
+                     f"{gain[1]:+.2f} to {gain[2]:+.2f}", "met" if ok else "not met"))
+    return rows
+
+
+def _claim3(claims: dict) -> list[tuple]:
+    if "constraints" not in claims:
+        return [(3, CLAIM_GOALS[3], "not measured yet", "", "no verdict: run `python bench/claims.py`")]
+    c = claims["constraints"]
+    hard, soft = c["rules"]["hard"], c["rules"]["soft w=-0.07"]
+    goals = c["goals"]
+    return [(3, "share of the hard rule's samples at or below T", _pct(hard["share_at_or_below_T"]), "",
+             "met" if goals["hard_at_or_below_T_>=85%"] else "not met (goal >= 85 %)"),
+            (3, "soft (w = -0.07) against hard: IQR of log2 latency; share of soft's samples above 1.1 T",
+             f"{soft['log2_iqr']:.2f} vs {hard['log2_iqr']:.2f}; {_pct(soft['share_above_1.1T'])}", "",
+             "met" if goals["soft_iqr_>=2x_hard"] and goals["soft_above_1.1T_>=20%"] else "not met"),
+            (3, "w swept over -0.03 ... -0.3: seeds whose median sampled latency falls monotonically",
+             f"{c['sweep_monotone_seeds']} of {c['sweep_seeds']}", "",
+             "met" if goals["sweep_monotone_in_>=4_of_5_seeds"] else "not met")]
+
+
+def _claim4(claims: dict) -> list[tuple]:
+    if "platforms" not in claims:
+        return [(4, CLAIM_GOALS[4], "not measured yet", "", "no verdict: run `python bench/claims.py`")]
+    rows = []
+    for name, c in claims["platforms"]["comparisons"].items():
+        excess, gain = c["foreign_excess_over_T_percent"], c["accuracy_gain_points"]
+        ok = (excess[0] >= 10 and excess[1] > 0) or (gain[0] >= 1 and gain[1] > 0)
+        rows.append((4, f"{name}: the foreign answers' latency over T ({c['latency_basis'].replace('_', ' ')}); "
+                        "own minus foreign accuracy", f"{excess[0]:+.1f} %; {gain[0]:+.2f} points",
+                     f"{excess[1]:+.1f} to {excess[2]:+.1f} %; {gain[1]:+.2f} to {gain[2]:+.2f}",
+                     "met" if ok else "not met"))
+    return rows
+
+
+def claims_verdicts(results: Path) -> str:
+    """One table, claim by claim: the measure, the figure, its 95 % interval and the verdict in words."""
+    claims = _load(results, CLAIMS) if (results / CLAIMS).is_file() else {}
+    smoke = claims.get("scale", {}).get("strategy_seeds", 30) < 10  # a --fast run: no verdict
+    rows = [*_claim1(results), *_claim2(claims), *_claim3(claims), *_claim4(claims)]
+    if smoke:
+        rows = [(n, what, figure, interval, "no verdict: a --fast smoke run" if n > 1 else verdict)
+                for n, what, figure, interval, verdict in rows]
+    measured = [row for row in rows if row[2] != "not measured yet"]
+    notes = [f"Claim {n}: {goal}." for n, goal in CLAIM_GOALS.items()] if measured else []
+    if claims:
+        surrogate = claims["surrogate"]
+        notes.append(f"Claims 2-4 ran on the surrogate `{surrogate['file']}` (SHA-256 {surrogate['sha256'][:12]}..., "
+                     f"fitted on {surrogate['fitted_on']} architectures, seed SD {surrogate['seed_sd_points']:.2f} "
+                     "points).")
+    return "\n".join([*_table(("claim", "measure", "figure", "95 % interval", "verdict"), rows), "",
+                      *([" ".join(notes), ""] if notes else []),
+                      _source(CLAIMS, CLAIM_CURVES, command="python bench/claims.py; python bench/claim_curves.py")])
+
+
 TABLES: dict[str, Callable[[Path], str]] = {
     "export-executorch": export_executorch,
     "latency-engines": latency_engines,
@@ -346,6 +446,7 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "surrogate-learning-curve": surrogate_learning_curve,
     "surrogate-noise": surrogate_noise,
     "surrogate-references": surrogate_references,
+    "claims-verdicts": claims_verdicts,
 }
 
 
