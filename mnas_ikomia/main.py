@@ -110,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", default=None, help="where the pipeline writes everything (default: "
                         "pipeline under $MNAS_OUTPUT_DIR or ~/mnas-runs)")
     parser.add_argument("--no-pipeline", action="store_true", help="skip search -> train -> infer")
+    parser.add_argument("--search-on", choices=("live", "surrogate"), default="live",
+                        help="live (default): the paper's loop on the data, children proxy-trained and timed; "
+                             "surrogate: 8,000 children under the hard rule looked up in the surrogate benchmark "
+                             "(seconds), then the same live final comparison (docs/search/surrogate.md says when "
+                             "the surrogate meets its acceptance figures)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return run(args)
@@ -122,9 +127,14 @@ def run(args: argparse.Namespace) -> int:
     check_arguments(args)
     install_plugins()  # idempotent: the registry must find this repository's tasks, never try Ikomia HUB
     if not args.no_pipeline:
-        from mnas_ikomia.pipeline import run_pipeline
+        import dataclasses
 
-        run_pipeline(args.data, args.output, download=args.download)
+        from mnas.utils import paths
+        from mnas_ikomia.pipeline import PipelineSettings, run_pipeline
+
+        settings = PipelineSettings.fast() if paths.fast() else PipelineSettings()
+        run_pipeline(args.data, args.output, dataclasses.replace(settings, search_on=args.search_on),
+                     download=args.download)
         print()
     if not args.no_summary:
         print_variant_summary(threads=args.threads, repeats=args.repeats)

@@ -79,3 +79,27 @@ def _check_progress_is_told_in_order(lines, models, settings):
     assert f"{models} models" in lines[train] and f"{models} models" in lines[test]
     assert all("elapsed" in lines[n] and " left" in lines[n] for n in children + trainings + tests + epochs)
     assert lines[trainings[-1]].startswith(f"[final training] {models}/{models} ")
+
+
+def test_the_pipeline_can_search_on_the_surrogate_and_still_retrains_and_tests_for_real(tmp_path, cifar10_root,
+                                                                                          one_thread):
+    """--search-on surrogate: the children are looked up (the hard rule, T = the skeleton), the final
+    comparison trains and tests for real, as in live mode."""
+    import dataclasses
+
+    settings = dataclasses.replace(PipelineSettings.fast(), search_on="surrogate")
+    result = run_pipeline(cifar10_root, tmp_path, settings, log=lambda line: None)
+    config = json.loads((tmp_path / "search" / "search_config.json").read_text())["config"]
+    assert (config["evaluator"], config["constraint"], config["budget_children"]) == ("surrogate", "hard", 200)
+    children = ChildLog(tmp_path / "search" / "children.jsonl").read()
+    assert len(children) == settings.surrogate_children
+    assert all("surrogate_accuracy" in child for child in children[:5])
+    baselines = ChildLog(tmp_path / "search" / "baselines.jsonl").read()  # B1 as the build measured it
+    assert [b["width"] for b in baselines] == list(settings.baseline_widths)
+    assert all(b["measured_seeds"] >= 2 and b["accuracy"] > 0.3 for b in baselines)
+    finalists = [e for e in result["entries"] if e["role"] == "finalist"]
+    assert len(finalists) == settings.top_k and all((tmp_path / "final" / e["name"].replace(" ", "_") /
+                                                     "model.pth").is_file() for e in finalists)
+    assert result["test_images"] == 10 * settings.test_per_class and result["verdict"]["position"]
+    with pytest.raises(ValueError, match="search_on must be one of live, surrogate"):
+        PipelineSettings(search_on="table")

@@ -156,8 +156,9 @@ class Search:
                 self.target = executor.target(cfg.target_latency_ms)
                 self._write_settings()
             reward = objective(cfg.constraint, self.target["ratio"], cfg.w)
-            # the B1 widths are not in a table's sub-space nor in the surrogate's space: no baselines there
-            baselines = [] if self.lookup_mode else self._run_baselines(executor, reward, on_child, stop)
+            # the B1 widths are not in a table's sub-space: no baselines there; the surrogate has them as
+            # measured at recipe F (mnas.search.surrogate.executor: the reference families)
+            baselines = [] if self.table_mode else self._run_baselines(executor, reward, on_child, stop)
             children = self._run_sampler(cfg.sampler, CHILDREN_LOG, cfg.budget_children, executor, reward,
                                          on_child, stop, time_budget=True)
             random_children = []

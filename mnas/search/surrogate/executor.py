@@ -34,7 +34,11 @@ class SurrogateExecutor(Executor):
         self.engine = config.latency_engine
         self.space = SearchSpace(width=self.header["base_width"])
         self.index = SpaceIndex(self.space)
-        self.surrogate = Surrogate(measured_architectures(runs))
+        measured = measured_architectures(runs)
+        self.surrogate = Surrogate(measured)
+        # the reference families (B1, MobileNetV2 at 4 widths) lie outside the space: they are looked up
+        # as measured (their seeds' recipe-F accuracies, their paired latency), never predicted
+        self.references = {m.arch: m for m in measured if m.role == "reference"}
         if self.engine not in self.surrogate.latency_models:
             raise ValueError(f"surrogate measurements {self.path.name} have no latency model for latency_engine "
                              f"{self.engine!r}: expected one of {', '.join(self.surrogate.latency_models)}")
@@ -53,11 +57,15 @@ class SurrogateExecutor(Executor):
         """Compute the noise-free figures of the architectures not seen yet, all in one prediction (a
         regressor's call costs far more than a row)."""
         new = list(dict.fromkeys(arch for arch in archs if arch not in self._predicted))
+        for arch in [a for a in new if a in self.references]:
+            self._predicted[arch] = self._measured(self.references[arch])
+        new = [arch for arch in new if arch not in self.references]
         for arch in new:
             if not self.index.contains(arch):
                 raise ValueError(f"architecture {arch[:70]!r}... is not a network of the search space ("
-                                 f"{self.space.describe()}): surrogate mode evaluates children of "
-                                 "mnas.search.space.SearchSpace() only")
+                                 f"{self.space.describe()}) nor a measured reference: surrogate mode evaluates "
+                                 "children of mnas.search.space.SearchSpace() and the reference families at "
+                                 "their measured widths only")
         if not new:
             return
         ratios = self.surrogate.latency_ratio(new, self.engine)
@@ -66,6 +74,13 @@ class SurrogateExecutor(Executor):
             macs, params = arch_costs(parse_arch(arch), INPUT_SIZE, MEASURED_CLASSES)
             self._predicted[arch] = {"surrogate_accuracy": accuracy, "latency_ratio": ratio,
                                      "latency_ms": ratio * self.reference_ms, "macs": macs, "params": params}
+
+    def _measured(self, reference) -> dict:
+        macs, params = arch_costs(parse_arch(reference.arch), INPUT_SIZE, MEASURED_CLASSES)
+        ratio = reference.latency[self.engine]
+        return {"surrogate_accuracy": reference.accuracy, "latency_ratio": ratio,
+                "latency_ms": ratio * self.reference_ms, "macs": macs, "params": params,
+                "measured_seeds": len(reference.accuracies)}
 
     def truth(self, archs) -> list[dict]:
         """The noise-free figures of each architecture (what a search's answer is scored by)."""
@@ -76,7 +91,12 @@ class SurrogateExecutor(Executor):
     def lookup(self, arch: str, seed: int) -> dict:
         self._predict([arch])
         predicted = self._predicted[arch]
-        return {"arch": arch, **predicted, "accuracy": self.surrogate.seed_draw(predicted["surrogate_accuracy"], seed),
+        if arch in self.references:  # one of its measured seeds, as a training of it would give
+            accuracies = self.references[arch].accuracies
+            accuracy = accuracies[seed % len(accuracies)]
+        else:
+            accuracy = self.surrogate.seed_draw(predicted["surrogate_accuracy"], seed)
+        return {"arch": arch, **predicted, "accuracy": accuracy,
                 "train_seconds": self.seconds, "latency_spread": 0.0, "reference_ms": self.reference_ms,
                 "seconds": self.seconds}
 

@@ -56,7 +56,8 @@ def _search_runs(build_folder: Path, searches: int, children: int, seed: int) ->
         for strategy in STRATEGIES:
             for number in range(searches):
                 config = SearchConfig(evaluator="surrogate", surrogate_file=str(packed), sampler=strategy,
-                                      seed=seed + number, budget_children=children)
+                                      seed=seed + number, budget_children=children,
+                                      baseline_widths=())  # only the children are proposed
                 result = Search(None, scratch / f"{strategy}-{number}", config).run()
                 runs[(strategy, seed + number)] = result.children[children // 2:]
     return runs
