@@ -139,22 +139,25 @@ def _load_data(data_root: str, recipe: Recipe):
     return _DATA[key]
 
 
-def train_and_test(name: str, arch: str, seed: int, data_root: str, recipe: Recipe) -> dict:
-    """One recipe-F training of `arch` (validation top-1) and its test correctness, one bit per image."""
+def train_and_test(name: str, arch: str, seed: int, data_root: str, recipe: Recipe, test: bool = True) -> dict:
+    """One recipe-F training of `arch` (validation top-1) and, with `test`, its test correctness, one bit
+    per image."""
     import torch
 
     from mnas.latency.meter import torch_threads
     from mnas.train.engine import evaluate, train
 
-    data, test = _load_data(data_root, recipe)
+    data, test_set = _load_data(data_root, recipe)
     with torch_threads(1):
         torch.manual_seed(seed)
         model = create_model(arch, data.train.num_classes, INPUT_SIZE)
         result = train(model, data.train, data.val, recipe.search_config().train_config(seed))
-        tested = evaluate(model, test, input_size=INPUT_SIZE, keep_predictions=True)
+        record = {"name": name, "arch": arch, "seed": seed, "val_accuracy": float(result.final.top1)}
+        if not test:
+            return record
+        tested = evaluate(model, test_set, input_size=INPUT_SIZE, keep_predictions=True)
     correct = (tested.topk[:, 0] == tested.labels).numpy()
-    return {"name": name, "arch": arch, "seed": seed, "val_accuracy": float(result.final.top1),
-            "test_accuracy": float(correct.mean()), "test_images": int(correct.size),
+    return {**record, "test_accuracy": float(correct.mean()), "test_images": int(correct.size),
             "test_correct": base64.b64encode(np.packbits(correct).tobytes()).decode()}
 
 
@@ -164,19 +167,20 @@ def unpack_correct(record: dict) -> np.ndarray:
 
 
 def run_trainings(jobs: list[tuple[str, str, int]], log: ChildLog, data_root: str, recipe: Recipe,
-                  workers: int) -> list[dict]:
+                  workers: int, test: bool = True, label: str = "claim1") -> list[dict]:
     """Every (name, arch, seed) not yet in the log, trained and appended as it finishes."""
     done = {(r["name"], r["seed"]): r for r in log.read()}
     todo = [job for job in jobs if (job[0], job[2]) not in done]
-    print(f"[claim1] {len(todo)} of {len(jobs)} trainings to run", flush=True)
+    print(f"[{label}] {len(todo)} of {len(jobs)} trainings to run", flush=True)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(train_and_test, name, arch, seed, data_root, recipe) for name, arch, seed in todo]
+        futures = [pool.submit(train_and_test, name, arch, seed, data_root, recipe, test) for name, arch, seed in todo]
         for number, future in enumerate(futures, 1):
             record = future.result()
             log.append(record)
             done[(record["name"], record["seed"])] = record
-            print(f"[claim1] {number}/{len(todo)} {record['name']} seed {record['seed']}: val "
-                  f"{record['val_accuracy']:.4f}, test {record['test_accuracy']:.4f}", flush=True)
+            tested = f", test {record['test_accuracy']:.4f}" if test else ""
+            print(f"[{label}] {number}/{len(todo)} {record['name']} seed {record['seed']}: val "
+                  f"{record['val_accuracy']:.4f}{tested}", flush=True)
     return [done[(name, seed)] for name, _, seed in jobs]
 
 

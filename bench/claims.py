@@ -21,8 +21,8 @@ surrogate reward.
 Searches are resumable: each finished one is appended to ``searches.jsonl`` (with the SHA-256 of the
 surrogate's measurements; a search made on other measurements is redone), ``claims.json`` and the plots
 are derived from it. Claim 1 (the answers retrained at recipe F against MobileNetV2's and B1's curves) is
-`bench/claim_curves.py`, which starts from these searches; the live retraining of claim 2's answers is not
-built yet.
+`bench/claim_curves.py` and the live retraining of claim 2's answers `bench/claim2_live.py`; both start
+from these searches.
 
     python bench/claims.py                        # 30 / 5 / 10 seeds x 8,000 / 3,000 / 8,000 children
     python bench/claims.py --claims strategies --workers 2

@@ -335,6 +335,8 @@ def export_executorch(results: Path) -> str:
 
 CLAIMS = "claims/claims.json"
 CLAIM_CURVES = "claims/curves/claim1.json"
+CLAIM2_LIVE = "claims/live/claim2_live.json"
+CLAIM_COMMANDS = "python bench/claims.py; python bench/claim_curves.py; python bench/claim2_live.py"
 CLAIM_GOALS = {  # the issue's goals, in words
     1: "the answer on or above the hand-designed family's accuracy-latency curve",
     2: "RL beats random search by >= 1 point at 3,000 and 8,000 children (paired Wilcoxon p < 0.01)",
@@ -383,6 +385,20 @@ def _claim2(claims: dict) -> list[tuple]:
     return rows
 
 
+def _claim2_live(results: Path) -> list[tuple]:
+    if not (results / CLAIM2_LIVE).is_file():
+        return []
+    live = _load(results, CLAIM2_LIVE)
+    low, high = live["live_gap_interval_points"]
+    met = all(live["goals"].values())
+    words = "met" if met else "not met: " + ", ".join(k for k, v in live["goals"].items() if not v)
+    return [(2, f"live: RL minus random, recipe-F accuracy of the answers at {live['answers']['rl'][0]['budget']:,} "
+                f"children ({live['plan']['searches']} searches each, {live['plan']['seeds']} seeds per answer); "
+                f"the surrogate predicted {live['predicted_gap_points']:+.2f}",
+             f"{live['live_gap_points']:+.2f} points (Mann-Whitney p = {_p_value(live['p_rl_greater'])})",
+             f"{low:+.2f} to {high:+.2f}", "no verdict: a --fast smoke run" if live.get("fast") else words)]
+
+
 def _claim3(claims: dict) -> list[tuple]:
     if "constraints" not in claims:
         return [(3, CLAIM_GOALS[3], "not measured yet", "", "no verdict: run `python bench/claims.py`")]
@@ -417,7 +433,7 @@ def claims_verdicts(results: Path) -> str:
     """One table, claim by claim: the measure, the figure, its 95 % interval and the verdict in words."""
     claims = _load(results, CLAIMS) if (results / CLAIMS).is_file() else {}
     smoke = claims.get("scale", {}).get("strategy_seeds", 30) < 10  # a --fast run: no verdict
-    rows = [*_claim1(results), *_claim2(claims), *_claim3(claims), *_claim4(claims)]
+    rows = [*_claim1(results), *_claim2(claims), *_claim2_live(results), *_claim3(claims), *_claim4(claims)]
     if smoke:
         rows = [(n, what, figure, interval, "no verdict: a --fast smoke run" if n > 1 else verdict)
                 for n, what, figure, interval, verdict in rows]
@@ -430,7 +446,7 @@ def claims_verdicts(results: Path) -> str:
                      "points).")
     return "\n".join([*_table(("claim", "measure", "figure", "95 % interval", "verdict"), rows), "",
                       *([" ".join(notes), ""] if notes else []),
-                      _source(CLAIMS, CLAIM_CURVES, command="python bench/claims.py; python bench/claim_curves.py")])
+                      _source(CLAIMS, CLAIM_CURVES, CLAIM2_LIVE, command=CLAIM_COMMANDS)])
 
 
 TABLES: dict[str, Callable[[Path], str]] = {

@@ -86,3 +86,10 @@ def wilcoxon_greater(a: Sequence[float], b: Sequence[float]) -> float:
     if not np.any(np.asarray(a, dtype=float) - np.asarray(b, dtype=float)):
         return 1.0
     return float(wilcoxon(a, b, alternative="greater", zero_method="zsplit").pvalue)
+
+
+def mann_whitney_greater(a: Sequence[float], b: Sequence[float]) -> float:
+    """One-sided Mann-Whitney U p-value for a > b (independent samples; exact for small ones)."""
+    from scipy.stats import mannwhitneyu
+
+    return float(mannwhitneyu(a, b, alternative="greater").pvalue)
