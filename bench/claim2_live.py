@@ -15,7 +15,6 @@ Resumable: every training appends a line to ``trainings.jsonl``; ``claim2_live.j
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import statistics
@@ -28,12 +27,11 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 sys.path.insert(0, str(BENCH))
 
-from claim_curves import FAST_RECIPE, run_trainings  # bench/, beside this file
+from claim_curves import FAST_RECIPE, claim_arguments, run_trainings  # bench/, beside this file
 from claims import Scorer
 
 from mnas.search.log import ChildLog
 from mnas.search.recipe import RECIPE_F
-from mnas.utils.paths import cifar10_candidates
 from mnas.utils.stats import mann_whitney_greater
 
 STRATEGIES = ("rl", "random")
@@ -75,31 +73,15 @@ def gap_interval(a: np.ndarray, b: np.ndarray, resamples: int, seed: int = 0) ->
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--claims", default=str(BENCH / "results" / "claims"), help="bench/claims.py's output")
-    parser.add_argument("--output", default=str(BENCH / "results" / "claims" / "live"))
-    parser.add_argument("--data", default=None, help="CIFAR-10 folder (default: where mnas looks)")
-    parser.add_argument("--surrogate", default=None, help="the packed surrogate the searches ran on")
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--fast", action="store_true", help="a tiny recipe and plan: minutes, for a check")
-    args = parser.parse_args(argv)
+    args = claim_arguments(__doc__.split("\n")[0], "live", argv)
     plan, recipe = (FAST_PLAN, FAST_RECIPE) if args.fast else (Plan(), RECIPE_F)
-    data_root = args.data or str(next((p for p in cifar10_candidates() if (p / "train").is_dir()), ""))
-    if not data_root:
-        raise SystemExit("CIFAR-10 not found: give --data")
-    output = Path(args.output)
-    output.mkdir(parents=True, exist_ok=True)
+    data_root, output = args.data, args.output
     chosen = answers(ChildLog(Path(args.claims) / "searches.jsonl").read(), plan)
     jobs = [(f"{label} search {a['seed']}", a["arch"], seed) for label in STRATEGIES for a in chosen[label]
             for seed in range(plan.seeds)]
     records = run_trainings(jobs, ChildLog(output / "trainings.jsonl"), data_root, recipe, args.workers,
                             test=False, label="claim2")
-    if args.surrogate:
-        scorer = Scorer(args.surrogate)
-    else:
-        from mnas.search.surrogate.shipped import DEFAULT_SURROGATE
-
-        scorer = Scorer(str(DEFAULT_SURROGATE))
+    scorer = Scorer(args.surrogate)
     live, predicted = {}, {}
     for label in STRATEGIES:
         live[label] = np.array([statistics.fmean(r["val_accuracy"] for r in records

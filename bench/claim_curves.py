@@ -44,6 +44,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from mnas.arch import format_arch, parse_arch
+from mnas.data.cifar10 import cifar10_root
 from mnas.data.decode import load_split
 from mnas.data.folders import find_dataset_splits
 from mnas.models import count_macs, count_params, create_model, round_filters
@@ -52,7 +53,7 @@ from mnas.search.log import ChildLog
 from mnas.search.recipe import RECIPE_F, Recipe
 from mnas.search.references import FAMILIES, REFERENCE_WIDTHS, family_arch
 from mnas.search.space import SearchSpace
-from mnas.utils.paths import cifar10_candidates
+from mnas.search.surrogate.shipped import DEFAULT_SURROGATE
 from mnas.utils.stats import interpolate_curve
 
 FAMILY_LABELS = {"b1": "MnasNet-B1", "mobilenetv2": "MobileNetV2"}
@@ -80,7 +81,7 @@ def scale_arch(arch: str, factor: float) -> str:
     """`arch` with the stem's and every block's channels times `factor` (rounded to multiples of 8), the
     last 1x1 head conv keeping its output width: how MnasNet scales a searched model by width."""
     blocks = parse_arch(arch)
-    scaled, in_ch = [], round_filters(blocks[0].in_ch * factor) if blocks[0].in_ch != 3 else 3
+    scaled, in_ch = [], blocks[0].in_ch  # the image's channels
     for n, block in enumerate(blocks):
         out_ch = block.out_ch if n == len(blocks) - 1 else round_filters(block.out_ch * factor)
         scaled.append(dataclasses.replace(block, in_ch=in_ch, out_ch=out_ch))
@@ -90,7 +91,7 @@ def scale_arch(arch: str, factor: float) -> str:
 
 # ------------------------------------------------------------------------------------------- the plan
 
-def top_answers(searches: list[dict], count: int, surrogate_file: str | None) -> list[dict]:
+def top_answers(searches: list[dict], count: int, surrogate_file: str) -> list[dict]:
     """The `count` distinct answers of the hard ONNX RL searches with the best noise-free surrogate reward."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/claims.py, beside this file
     from claims import Scorer
@@ -100,18 +101,12 @@ def top_answers(searches: list[dict], count: int, surrogate_file: str | None) ->
         raise ValueError("no hard-constraint RL search (claim 'strategies', label 'rl') in the searches given: "
                          "run 'python bench/claims.py --claims strategies' first")
     archs = sorted({r["answers"][str(r["budget"])]["best_logged"] for r in runs})
-    scorer = Scorer(surrogate_file or str(_default_surrogate()))
+    scorer = Scorer(surrogate_file)
     rewards = scorer.rewards(archs)
     ranked = sorted(zip(rewards, archs), key=lambda pair: -pair[0])[:count]
     found_by = {arch: sum(r["answers"][str(r["budget"])]["best_logged"] == arch for r in runs) for _, arch in ranked}
     return [{"arch": arch, "surrogate_reward": float(reward), "seeds_answering": found_by[arch]}
             for reward, arch in ranked]
-
-
-def _default_surrogate() -> Path:
-    from mnas.search.surrogate.shipped import DEFAULT_SURROGATE
-
-    return DEFAULT_SURROGATE
 
 
 def reference_models(plan: Plan) -> list[dict]:
@@ -275,22 +270,29 @@ def plot(models: list[dict], accuracies: dict[str, list[float]], latency: dict[s
 
 # ------------------------------------------------------------------------------------------------ main
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def claim_arguments(description: str, output: str, argv=None) -> argparse.Namespace:
+    """The options of a claim that trains for real (this script, `bench/claim2_live.py`); `output` is
+    the default folder under ``bench/results/claims``, created. ``--data`` defaults to where mnas finds
+    CIFAR-10 (`mnas.data.cifar10.cifar10_root`)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--claims", default=str(REPO / "bench" / "results" / "claims"),
                         help="bench/claims.py's output folder (its searches.jsonl)")
-    parser.add_argument("--output", default=str(REPO / "bench" / "results" / "claims" / "curves"))
+    parser.add_argument("--output", default=str(REPO / "bench" / "results" / "claims" / output))
     parser.add_argument("--data", default=None, help="CIFAR-10 folder (default: where mnas looks)")
-    parser.add_argument("--surrogate", default=None, help="the packed surrogate the searches ran on")
+    parser.add_argument("--surrogate", default=str(DEFAULT_SURROGATE), help="the packed surrogate the searches ran on")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--fast", action="store_true", help="a tiny recipe and plan: minutes, for a check")
     args = parser.parse_args(argv)
+    args.data = args.data or str(cifar10_root())
+    args.output = Path(args.output)
+    args.output.mkdir(parents=True, exist_ok=True)
+    return args
+
+
+def main(argv=None) -> int:
+    args = claim_arguments(__doc__.split("\n")[0], "curves", argv)
     plan, recipe = (FAST_PLAN, FAST_RECIPE) if args.fast else (Plan(), RECIPE_F)
-    data_root = args.data or str(next((p for p in cifar10_candidates() if (p / "train").is_dir()), ""))
-    if not data_root:
-        raise SystemExit("CIFAR-10 not found: give --data")
-    output = Path(args.output)
-    output.mkdir(parents=True, exist_ok=True)
+    data_root, output = args.data, args.output
     searches = ChildLog(Path(args.claims) / "searches.jsonl").read()
     answers = top_answers(searches, plan.answers, args.surrogate)
     trainings = ChildLog(output / "trainings.jsonl")
