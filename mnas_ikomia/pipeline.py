@@ -134,10 +134,10 @@ def run_pipeline(data: str | os.PathLike | None = None, output: str | os.PathLik
                  log=print) -> dict:
     """`_run_pipeline` holding the output folder's lock (`mnas.utils.locks`): a second pipeline there is refused.
     `output` None: ``pipeline`` under $MNAS_OUTPUT_DIR or ~/mnas-runs (rerunning resumes its search)."""
-    from mnas.train.job import default_output_root
     from mnas.utils.locks import output_folder_lock
+    from mnas.utils.paths import output_root
 
-    with output_folder_lock(output or default_output_root() / "pipeline", "pipeline") as folder:
+    with output_folder_lock(output or output_root() / "pipeline", "pipeline") as folder:
         return _run_pipeline(data, folder, settings, download, log)
 
 

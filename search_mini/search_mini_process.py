@@ -51,9 +51,9 @@ SearchMiniParamFactory = param_factory(SearchMiniParam)
 
 def default_output_folder() -> Path:
     """A new folder under $MNAS_OUTPUT_DIR or ~/mnas-runs, unique per run (`mnas.utils.locks`)."""
-    from mnas.train.job import default_output_root
+    from mnas.utils.paths import output_root
 
-    return unique_run_folder(default_output_root(), "search")
+    return unique_run_folder(output_root(), "search")
 
 
 def _figures(record: dict) -> dict[str, float]:

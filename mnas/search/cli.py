@@ -44,11 +44,11 @@ def _run_with_progress(search: Search, config: SearchConfig):
 
 def run(args: argparse.Namespace) -> int:
     from mnas.data.cifar10 import cifar10_root
-    from mnas.train.job import default_output_root
+    from mnas.utils.paths import output_root
 
     config = config_from_args(args)
     data_root = args.data or cifar10_root(download=args.download)
-    search = Search(data_root, args.output or default_output_root() / "search", config)
+    search = Search(data_root, args.output or output_root() / "search", config)
     try:
         result = _run_with_progress(search, config)
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (mnas.__main__): the lock and a Ray instance are released

@@ -44,7 +44,7 @@ _EXPORTS = {
     "SMALL_IMAGE_INPUT_SIZE": "mnas.train.job", "SPLIT_FILE_NAME": "mnas.train.job", "TrainJob": "mnas.train.job",
     "auto_choices": "mnas.train.job", "auto_values_named": "mnas.train.job", "check_job": "mnas.train.job",
     "check_previous_run": "mnas.train.job", "check_same_dataset": "mnas.train.job",
-    "default_input_size": "mnas.train.job", "default_output_root": "mnas.train.job",
+    "default_input_size": "mnas.train.job",
     "describe_auto_values": "mnas.train.job", "evaluate_model_file": "mnas.train.job",
     "plot_training_curves": "mnas.train.job", "run_training_job": "mnas.train.job", "train_config": "mnas.train.job",
     "write_outputs": "mnas.train.job", "write_split_record": "mnas.train.job",

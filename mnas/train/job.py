@@ -84,7 +84,7 @@ class TrainJob:
 
     data: str                          # <data>/train/<class>/* (+ val/ or test/), or <data>/<class>/*
     model: str = "mnasnet0_5"          # a named variant or an architecture string (mnas.arch)
-    output_folder: str = ""            # empty: a new folder under default_output_root()
+    output_folder: str = ""            # empty: a new folder under mnas.utils.paths.output_root()
     config: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     pretrained: bool = setting(False, "start from the published ImageNet weights of the named model "
                                "(torchvision's for B1, timm's for A1 and small; downloaded when missing unless "
@@ -132,7 +132,6 @@ class JobResult:
     auto_values: dict = dataclasses.field(default_factory=dict)  # settings left to auto -> their values
 
 
-default_output_root = output_root  # where a run goes when no folder is given
 
 
 def default_input_size(data: str | os.PathLike) -> int:
@@ -311,7 +310,7 @@ def run_training_job(job: TrainJob, *, on_epoch_end: Callable[[EpochStats], None
     model = check_job(job, output)
     data = _load_data(job)  # decoded before anything is written (a dataset error leaves no trace)
     if output is None:
-        output = unique_run_folder(default_output_root(), job.model if job.model in VARIANTS else "arch")
+        output = unique_run_folder(output_root(), job.model if job.model in VARIANTS else "arch")
     with output_folder_lock(output, "training") as output:
         check_previous_run(output, job)  # again under the lock: another run may have finished meanwhile
         if job.overwrite:
