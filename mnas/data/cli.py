@@ -13,6 +13,8 @@ import argparse
 import os
 from pathlib import Path
 
+from mnas.utils.paths import CIFAR10_ENV
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from mnas.data.cifar10 import DEFAULT_FOLDER, DEFAULT_RAW_DIR
@@ -38,6 +40,6 @@ def run(args: argparse.Namespace) -> int:
     counts = {split: sum(1 for _ in (folder / split).glob("*/*.jpg")) for split in ("train", "test")}
     print(f"CIFAR-10 in {folder}: train/ ({counts['train']:,} images) and test/ ({counts['test']:,}), "
           "one folder per class")
-    if folder.resolve() != Path(DEFAULT_FOLDER).resolve() and os.environ.get("MNAS_CIFAR10") != str(folder):
+    if folder.resolve() != Path(DEFAULT_FOLDER).resolve() and os.environ.get(CIFAR10_ENV) != str(folder):
         print(f"the lessons and 'mnas search' find it with: export MNAS_CIFAR10={folder}")
     return 0

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Callable
 
 from mnas.lessons.copies import INSTALLED, LESSONS_DIR, SOURCE_ROOT, copy_lessons, lesson_notebooks
-from mnas.utils.paths import output_root
+from mnas.utils.paths import FAST_ENV, output_root
 
 SOLUTIONS_DIR = LESSONS_DIR / "solutions"
 
@@ -87,9 +87,10 @@ def build_teacher_edition(output: str | Path = TEACHER_DIR, *, fast: bool = Fals
     output = Path(output).expanduser().resolve()
     mode = "fast" if fast else "full"
     records = []
+    kernels_env = _Environment(**{FAST_ENV: "1" if fast else "0"})  # what the lessons' kernels read
     # the lock refuses a folder of another kind of run or of the user's own files before any lesson runs
     with output_folder_lock(output, "lessons build", owns=_built_by_a_build), \
-            tempfile.TemporaryDirectory(prefix="mnas-teacher-") as work, _Environment(MNAS_FAST="1" if fast else "0"):
+            tempfile.TemporaryDirectory(prefix="mnas-teacher-") as work, kernels_env:
         copy_lessons(work)  # one folder for all: lessons 5 and 6 use what 4 and 5 wrote
         for number in chosen:
             copy = Path(work) / available[number].name
