@@ -3,7 +3,8 @@ MnasNet-B1's accuracy-latency curves? (Not a test; `bench/claims.py` runs the se
 
 1. Answers: the hard-constraint ONNX Runtime RL searches of `bench/claims.py` (label ``rl``, T = the B1
    skeleton, every seed, at their largest budget), each one's answer (the child of highest logged reward);
-   the top 3 distinct ones by the surrogate's noise-free reward (never by test).
+   the top 3 distinct ones by the surrogate's noise-free reward (never by test). The two families (4.)
+   train first, since they need no search.
 2. Each retrained at recipe F (`mnas.search.recipe.RECIPE_F`: stratified ``train/`` images, validation on
    other ``train/`` images) with 5 seeds; the winner: the highest mean validation top-1.
 3. The winner scaled by width as the paper scaled MnasNet-A1: its channels x0.7 and x1.5 (the search
@@ -24,6 +25,7 @@ bits), every timing one to ``latency.jsonl``; ``claim1.json`` and ``claim1_curve
 
     python bench/claim_curves.py                       # 45 recipe-F trainings: hours on 2 cores
     python bench/claim_curves.py --workers 2
+    python bench/claim_curves.py --references-only     # the two families' 24 trainings, before any search
     python bench/claim_curves.py --fast --claims /tmp/claims --output /tmp/claim1   # minutes
 """
 
@@ -270,7 +272,7 @@ def plot(models: list[dict], accuracies: dict[str, list[float]], latency: dict[s
 
 # ------------------------------------------------------------------------------------------------ main
 
-def claim_arguments(description: str, output: str, argv=None) -> argparse.Namespace:
+def claim_arguments(description: str, output: str, argv=None, references_only: bool = False) -> argparse.Namespace:
     """The options of a claim that trains for real (this script, `bench/claim2_live.py`); `output` is
     the default folder under ``bench/results/claims``, created. ``--data`` defaults to where mnas finds
     CIFAR-10 (`mnas.data.cifar10.cifar10_root`)."""
@@ -282,6 +284,9 @@ def claim_arguments(description: str, output: str, argv=None) -> argparse.Namesp
     parser.add_argument("--surrogate", default=str(DEFAULT_SURROGATE), help="the packed surrogate the searches ran on")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--fast", action="store_true", help="a tiny recipe and plan: minutes, for a check")
+    if references_only:
+        parser.add_argument("--references-only", action="store_true",
+                            help="train and test only MobileNetV2's and B1's widths (they need no search)")
     args = parser.parse_args(argv)
     args.data = args.data or str(cifar10_root())
     args.output = Path(args.output)
@@ -290,12 +295,18 @@ def claim_arguments(description: str, output: str, argv=None) -> argparse.Namesp
 
 
 def main(argv=None) -> int:
-    args = claim_arguments(__doc__.split("\n")[0], "curves", argv)
+    args = claim_arguments(__doc__.split("\n")[0], "curves", argv, references_only=True)
     plan, recipe = (FAST_PLAN, FAST_RECIPE) if args.fast else (Plan(), RECIPE_F)
     data_root, output = args.data, args.output
+    trainings = ChildLog(output / "trainings.jsonl")
+    # stage 0: the two families, which depend on no search
+    families = reference_models(plan)
+    run_trainings([(m["name"], m["arch"], s) for m in families for s in range(m["seeds"])],
+                  trainings, data_root, recipe, args.workers)
+    if args.references_only:
+        return 0
     searches = ChildLog(Path(args.claims) / "searches.jsonl").read()
     answers = top_answers(searches, plan.answers, args.surrogate)
-    trainings = ChildLog(output / "trainings.jsonl")
 
     # stage 1: the answers, the winner chosen on validation
     named = [{"name": f"answer {n + 1}", "role": "answer", **a} for n, a in enumerate(answers)]
@@ -309,7 +320,7 @@ def main(argv=None) -> int:
     models += [{"name": f"answer x{factor:g}", "role": "winner", "factor": factor,
                 "arch": scale_arch(winner["arch"], factor), "seeds": plan.scaled_seeds}
                for factor in plan.scale_factors]
-    models += reference_models(plan)
+    models += families
     jobs = [(m["name"], m["arch"], s) for m in models[1:] for s in range(m["seeds"])]
     records = run_trainings(jobs, trainings, data_root, recipe, args.workers)
     records += [r for r in done if r["name"] == winner["name"]]

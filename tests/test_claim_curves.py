@@ -75,15 +75,18 @@ def test_a_fast_run_trains_tests_times_and_resumes_without_retraining(curves, ci
               "answers": {"100": {"best_logged": arch}}} for seed, arch in enumerate([*archs, archs[0]])]
     lines.append({"claim": "strategies", "label": "random", "seed": 0, "budget": 100,
                   "answers": {"100": {"best_logged": archs[1]}}})  # not RL: never an answer here
-    (claims / "searches.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
     argv = ["--fast", "--claims", str(claims), "--output", str(tmp_path / "out"), "--data", str(cifar10_root)]
+    plan = curves.FAST_PLAN
+    references = 2 * len(plan.reference_widths) * plan.reference_seeds
+    assert curves.main([*argv, "--references-only"]) == 0  # the families need no search
+    assert len((tmp_path / "out" / "trainings.jsonl").read_text().splitlines()) == references
+    assert not (tmp_path / "out" / "claim1.json").exists()
+    (claims / "searches.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
     assert curves.main(argv) == 0
     result = json.loads((tmp_path / "out" / "claim1.json").read_text())
-    plan = curves.FAST_PLAN
     assert len(result["answers"]) == plan.answers and result["winner"] in {a["name"] for a in result["answers"]}
     assert result["test_images"] == 10_000  # every test/ image
     trainings = (tmp_path / "out" / "trainings.jsonl").read_text().splitlines()
-    references = 2 * len(plan.reference_widths) * plan.reference_seeds
     assert len(trainings) == plan.answers * plan.answer_seeds + len(plan.scale_factors) * plan.scaled_seeds + references
     assert {(r["model"], r["family"]) for r in result["margins"]} == {
         (f"answer x{f:g}", family) for f in (1.0, *plan.scale_factors) for family in ("b1", "mobilenetv2")}
@@ -100,6 +103,8 @@ def test_a_fast_run_trains_tests_times_and_resumes_without_retraining(curves, ci
     capsys.readouterr()
     assert curves.main(argv) == 0  # resumed: nothing trained again, the same answer
     out = capsys.readouterr().out
-    assert f"[claim1] 0 of {plan.answers * plan.answer_seeds} trainings to run" in out
-    assert out.splitlines()[1].startswith("[claim1] 0 of")
+    counts = [line for line in out.splitlines() if line.startswith("[claim1]")]
+    assert counts == [f"[claim1] 0 of {references} trainings to run",
+                      f"[claim1] 0 of {plan.answers * plan.answer_seeds} trainings to run",
+                      f"[claim1] 0 of {len(plan.scale_factors) * plan.scaled_seeds + references} trainings to run"]
     assert json.loads((tmp_path / "out" / "claim1.json").read_text())["margins"] == result["margins"]
