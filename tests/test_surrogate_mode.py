@@ -207,5 +207,7 @@ def test_trajectory_architectures_are_new_distinct_and_join_stage_b(tmp_path, on
     jobs = BuildPlan(randoms_per_stage=60).jobs("B", space, json.loads((folder / TRAJECTORIES_FILE).read_text())[
         "architectures"])
     assert [j.arch for j in jobs if j.role == "trajectory"] == [space.arch(t["decisions"]) for t in chosen]
+    positions = [n for n, j in enumerate(jobs) if j.role == "trajectory"]
+    assert positions[0] < 12 and positions[-1] < len(jobs) - 5      # spread through the randoms, not after them
     with pytest.raises(ValueError, match="chosen once"):
         propose(folder, count=6, searches=1, children=40)

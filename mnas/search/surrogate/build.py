@@ -11,7 +11,7 @@ one fixed order (so a partial build is a uniform sample of what is planned):
 - **reference** families, MnasNet-B1 and MobileNetV2 at 4 widths x 3 seeds (`mnas.search.references`),
   spread through stage A one training every 16 random architectures, so their curves grow with it;
 - stage B's **trajectory** architectures, proposed by searches on the stage-A surrogate (read from
-  ``trajectories.json`` in the build folder when it is there).
+  ``trajectories.json`` in the build folder when it is there), spread evenly through its random ones.
 
 Every training is `mnas.search.evaluate.train_child` with recipe F (`RECIPE_F.search_config()`), the
 local or the Ray executor; every architecture (its first seed) is timed by the search's paired meter
@@ -118,9 +118,21 @@ class BuildPlan:
             if references and (offset + 1) % self.reference_every == 0:
                 jobs.append(references.pop(0))
         jobs += references
-        jobs += [Job(space.arch(t["decisions"]), 0, "trajectory", n, stage, True, t["decisions"])
-                 for n, t in enumerate(trajectories)]
-        return jobs
+        trajectory_jobs = [Job(space.arch(t["decisions"]), 0, "trajectory", n, stage, True, t["decisions"])
+                           for n, t in enumerate(trajectories)]
+        return _spread(jobs, trajectory_jobs)
+
+
+def _spread(jobs: list[Job], extra: list[Job]) -> list[Job]:
+    """`extra` spread evenly through `jobs` (one after every len(jobs)/len(extra)), so a partial stage B
+    holds both random and trajectory architectures to check the surrogate on."""
+    spread, placed = [], 0
+    for number, job in enumerate(jobs, 1):
+        spread.append(job)
+        while placed < len(extra) and placed * len(jobs) < number * len(extra):
+            spread.append(extra[placed])
+            placed += 1
+    return spread + extra[placed:]
 
 
 def build_surrogate(data_root: str | os.PathLike, output: str | os.PathLike, stage: str = "A", *,
