@@ -52,6 +52,7 @@ from mnas.search.samplers import make_sampler
 from mnas.search.surrogate.executor import MEASURED_CLASSES, SurrogateExecutor
 from mnas.search.surrogate.features import arch_costs
 from mnas.search.surrogate.model import measured_architectures
+from mnas.search.surrogate.optimum import noise_free_rewards, surrogate_optimum
 from mnas.search.surrogate.shipped import DEFAULT_SURROGATE, load_runs
 from mnas.utils.fileio import file_sha256
 from mnas.utils.stats import mean_interval, wilcoxon_greater
@@ -273,36 +274,13 @@ class Scorer:
     def rewards(self, archs: list[str], engine: str = "onnxruntime", constraint: str = "hard",
                 w: float = -0.07) -> np.ndarray:
         executor = self.executors[engine]
-        reward = objective(constraint, executor.target(0.0)["ratio"], w)
-        return np.array([reward(f["surrogate_accuracy"], f["latency_ratio"]) for f in executor.truth(archs)])
+        return noise_free_rewards(executor, objective(constraint, executor.target(0.0)["ratio"], w), archs)
 
 
-def surrogate_optimum(scorer: Scorer, engine: str, queries: int, seed: int = 0) -> dict:
-    """The best noise-free hard-constraint reward found by steepest-ascent local search over single
-    decisions, restarted from random networks until `queries` networks have been scored."""
-    import torch
-
+def hard_optimum(scorer: Scorer, engine: str, queries: int, seed: int = 0) -> dict:
+    """The best noise-free hard-constraint reward on `engine` (`mnas.search.surrogate.optimum`)."""
     executor = scorer.executors[engine]
-    space = executor.space
-    generator = torch.Generator().manual_seed(seed)
-    best_arch, best_reward, scored, restarts = None, -math.inf, 0, 0
-    while scored < queries:
-        actions = space.random_actions(generator)
-        current = float(scorer.rewards([space.arch(actions)], engine)[0])
-        scored += 1
-        restarts += 1
-        while scored < queries:
-            neighbours = [actions[:i] + [c] + actions[i + 1:] for i, n in enumerate(space.num_choices)
-                          for c in range(n) if c != actions[i]]
-            rewards = scorer.rewards([space.arch(a) for a in neighbours], engine)
-            scored += len(neighbours)
-            top = int(np.argmax(rewards))
-            if rewards[top] <= current:
-                break
-            actions, current = neighbours[top], float(rewards[top])
-        if current > best_reward:
-            best_arch, best_reward = space.arch(actions), current
-    return {"arch": best_arch, "reward": best_reward, "queries": scored, "restarts": restarts}
+    return surrogate_optimum(executor, objective("hard", executor.target(0.0)["ratio"]), queries, seed)
 
 
 def points(values) -> list[float]:
@@ -513,7 +491,7 @@ def main(argv=None) -> int:
             r["best_logged_reward"] = float(scorer.rewards([r["answers"][str(r["budget"])]["best_logged"]])[0])
         result["tuning"] = score_tuning(list(tuning))
         print("claim 2: the surrogate's optimum", flush=True)
-        optimum = surrogate_optimum(scorer, "onnxruntime", scale.optimum_queries)
+        optimum = hard_optimum(scorer, "onnxruntime", scale.optimum_queries)
         print("claim 2: strategies", flush=True)
         runs = run_jobs(strategy_jobs(scale, result["tuning"]["chosen"]), log, args.surrogate, args.workers)
         result["strategies"] = {"optimum": optimum, **score_strategies(list(runs.values()), scorer, optimum["reward"],

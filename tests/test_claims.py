@@ -99,7 +99,7 @@ def test_macs_cost_is_the_macs_ratio_to_the_skeleton():
 
 def test_the_optimum_found_beats_every_random_network_scored_alike():
     scorer = claims.Scorer(SURROGATE)
-    optimum = claims.surrogate_optimum(scorer, "onnxruntime", queries=1500, seed=1)
+    optimum = claims.hard_optimum(scorer, "onnxruntime", queries=1500, seed=1)
     import torch
 
     space = scorer.executors["onnxruntime"].space
