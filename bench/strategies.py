@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from mnas.search.config import SearchConfig
-from mnas.search.loop import table_search
+from mnas.search.loop import benchmark_search
 from mnas.search.parallel import run_searches
 from mnas.search.reward import objective
 from mnas.search.table.file import DEFAULT_TABLE, load_table
@@ -106,8 +106,8 @@ def scored_table(table: str) -> ScoredTable:
 
 def run_seeds(table: str, sampler: str, seeds: list[int], budget: int, scratch: Path, **settings) -> list[list[dict]]:
     """The children of one search per seed, run in parallel processes; in seed order."""
-    searches = {seed: table_search(scratch, table_file=table, sampler=sampler, seed=seed, budget_children=budget,
-                                   **settings) for seed in seeds}
+    searches = {seed: benchmark_search(scratch, evaluator="table", table_file=table, sampler=sampler, seed=seed,
+                                       budget_children=budget, **settings) for seed in seeds}
     return list(run_searches(searches).values())
 
 
@@ -187,8 +187,8 @@ def constraint_histogram(table: str, scratch: Path, path: Path, budget: int = 50
     rules = {"soft, w = -0.07": dict(constraint="soft", w=-0.07), "soft, w = -0.3": dict(constraint="soft", w=-0.3),
              "hard (T)": dict(constraint="hard")}
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    runs = run_searches({name: table_search(scratch, table_file=table, seed=seed, budget_children=budget, **rule)
-                         for name, rule in rules.items()})
+    runs = run_searches({name: benchmark_search(scratch, evaluator="table", table_file=table, seed=seed,
+                                                budget_children=budget, **rule) for name, rule in rules.items()})
     latencies = {name: [r["latency_ratio"] for r in children[budget // 2:]]  # the learned half
                  for name, children in runs.items()}
     for name, values in latencies.items():

@@ -12,7 +12,7 @@ import shutil
 import pytest
 
 from mnas.search.config import SearchConfig
-from mnas.search.loop import Search, table_search
+from mnas.search.loop import Search, benchmark_search
 from mnas.search.space import SearchSpace
 from mnas.search.table.build import (
     BUILD_FILE,
@@ -95,13 +95,13 @@ def test_table_mode_search_is_deterministic_and_resumes_exactly(tmp_path, synthe
     assert _log(resumed) == _log(tmp_path / "a")
 
 
-def test_table_search_reads_no_data_and_gives_each_variant_its_folder(tmp_path, synthetic_table, one_thread):
-    settings = dict(table_file=str(synthetic_table), sampler="random", seed=2, budget_children=5)
-    search = table_search(tmp_path, population=8, **settings)
+def test_benchmark_search_reads_no_data_and_gives_each_variant_its_folder(tmp_path, synthetic_table, one_thread):
+    settings = dict(evaluator="table", table_file=str(synthetic_table), sampler="random", seed=2, budget_children=5)
+    search = benchmark_search(tmp_path, population=8, **settings)
     assert search.output_dir == tmp_path / "random-2_population=8" and search.data_root is None
-    assert table_search(tmp_path, name="mine", **settings).output_dir == tmp_path / "mine"
+    assert benchmark_search(tmp_path, name="mine", **settings).output_dir == tmp_path / "mine"
     (search.output_dir / "children.jsonl").write_text("not a log\n")
-    fresh = table_search(tmp_path, population=8, fresh=True, **settings)  # the damaged log is gone
+    fresh = benchmark_search(tmp_path, population=8, fresh=True, **settings)  # the damaged log is gone
     assert [c["step"] for c in fresh.run().children] == list(range(5))
 
 

@@ -75,7 +75,7 @@ ChildCallback = Callable[[str, dict, int, int], None]  # (phase, record, index, 
 
 class Search:
     """A resumable search in `output_dir` over the dataset folder `data_root` (None when nothing reads data:
-    children looked up in the benchmark table or the surrogate; `table_search` makes one).
+    children looked up in the benchmark table or the surrogate; `benchmark_search` makes one).
 
     `train_fn` replaces the proxy training (`mnas.search.evaluate.train_child`'s signature): tests use
     it to make a deterministic or failing evaluator; everything else stays real.
@@ -266,14 +266,20 @@ def run_children(sampler, space: SearchSpace, executor, reward, budget: int, bat
             done += 1
 
 
-def table_search(root: str | os.PathLike, *, name: str | None = None, fresh: bool = False, **settings) -> Search:
-    """A table-mode search (children looked up in the benchmark table: no data read, seconds for thousands
-    of children) in ``root/<name>``; `settings` change SearchConfig's defaults (``table_file``, ``sampler``,
-    ``seed``, ``budget_children``, ...). The default name is ``<sampler>-<seed>`` followed by the other
-    changed settings (`settings_tag`), so that each variant has its own folder. `fresh`: a search already
-    in that folder is deleted first (a lesson or a bench that reruns from scratch)."""
-    config = SearchConfig(evaluator="table", **settings)
-    others = {k: v for k, v in settings.items() if k not in ("sampler", "seed", "table_file", "budget_children")}
+def benchmark_search(root: str | os.PathLike, *, evaluator: str = "surrogate", name: str | None = None,
+                     fresh: bool = False, **settings) -> Search:
+    """A search on a benchmark (`evaluator` "surrogate": the whole space at recipe F, or "table": the
+    proxy-measured sub-space; no data read, seconds for thousands of children) in ``root/<name>``;
+    `settings` change SearchConfig's defaults (``sampler``, ``seed``, ``budget_children``, ...). The
+    default name is ``<sampler>-<seed>`` followed by the other changed settings (`settings_tag`), so that
+    each variant has its own folder. `fresh`: a search already in that folder is deleted first (a lesson
+    or a bench that reruns from scratch)."""
+    if evaluator not in ("surrogate", "table"):
+        raise ValueError(f"benchmark_search evaluator {evaluator!r}: expected 'surrogate' or 'table' "
+                         "(a live search needs a dataset: Search(data_root, ...))")
+    config = SearchConfig(evaluator=evaluator, **settings)
+    others = {k: v for k, v in settings.items()
+              if k not in ("sampler", "seed", "table_file", "surrogate_file", "budget_children")}
     folder = Path(root).expanduser() / (name or f"{config.sampler}-{config.seed}{settings_tag(others)}")
     if fresh:
         shutil.rmtree(folder, ignore_errors=True)
