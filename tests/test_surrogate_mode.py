@@ -132,6 +132,37 @@ def test_the_fit_is_held_out_checked_and_the_noise_measured(packed):
     assert (folder / "learning_curve.png").stat().st_size > 0 and (folder / "references.png").stat().st_size > 0
 
 
+def test_stage_b_is_judged_by_the_stage_a_surrogate_alone(tmp_path):
+    from mnas.search.surrogate.report import stage_b_held_out
+
+    runs = [json.loads(line) for line in (_synthetic_build(tmp_path) / RUNS_LOG).read_text().splitlines()]
+    for run in runs:  # the last 40 networks become stage B's, 10 of them trajectory networks
+        if run["index"] >= 110:
+            run["stage"], run["role"] = "B", "trajectory" if run["index"] >= 140 else "random"
+    architectures = measured_architectures(runs)
+    held = stage_b_held_out(architectures)
+    assert held["fitted_on"] == 110 and held["random"]["architectures"] == 30 == 40 - 10
+    assert held["random"]["spearman"] > 0.8 and abs(held["random"]["bias"]) < 0.01
+    assert held["trajectory"]["architectures"] == 10 and "onnxruntime_latency_spearman" in held["trajectory"]
+    difference, low, high = held["trajectory_minus_random"]
+    assert low < difference < high
+    assert stage_b_held_out([a for a in architectures if a.stage == "A"]) == {}
+
+
+def test_go_no_go_needs_400_networks_and_a_rising_curve():
+    from mnas.search.surrogate.report import go_no_go
+
+    def curve(at_200, at_400):
+        return [{"n": 200, "ensemble": {"spearman": at_200}}, {"n": 400, "ensemble": {"spearman": at_400}}]
+
+    go = go_no_go(curve(0.50, 0.60), 400)
+    assert go["decided"] and go["go"] and go["reason"].startswith("go: cross-validated Spearman 0.60 at n = 400")
+    falling = go_no_go(curve(0.70, 0.60), 400)
+    assert falling["decided"] and not falling["go"] and "not rising from 0.70" in falling["reason"]
+    weak = go_no_go(curve(0.30, 0.40), 400)
+    assert not weak["go"] and "(< 0.45)" in weak["reason"]
+
+
 def test_packed_measurements_are_checksummed_and_checked(packed, tmp_path):
     _, destination = packed
     damaged = tmp_path / "damaged.json.gz"

@@ -59,6 +59,7 @@ class Measured:
     latency: dict          # engine -> paired ratio to the B1 skeleton
     family: str | None = None
     width: float | None = None
+    stage: str = "A"       # the build stage that measured it first
 
     @property
     def accuracy(self) -> float:
@@ -74,7 +75,8 @@ def measured_architectures(runs: Sequence[dict]) -> list[Measured]:
         for engine, timed in run.get("latency", {}).items():
             entry["latency"][engine] = float(timed["ratio"])
     return [Measured(arch, e["run"]["role"], e["run"]["index"], tuple(e["accuracies"]), e["latency"],
-                     e["run"].get("family"), e["run"].get("width")) for arch, e in grouped.items()]
+                     e["run"].get("family"), e["run"].get("width"), e["run"].get("stage", "A"))
+            for arch, e in grouped.items()]
 
 
 def seed_noise(architectures: Sequence[Measured]) -> dict:

@@ -11,6 +11,8 @@ Written to ``report.json`` in the build folder (docs render from it) with ``lear
   on them, Pearson of the out-of-fold surrogate against the mean of the seeds beside Pearson of one
   seed against the mean of the other two;
 - the latency models' out-of-fold Spearman per engine;
+- stage B judged by the stage-A surrogate (never fitted on it): Spearman, R^2 and bias on stage B's
+  random and trajectory networks, the latency models' Spearman there, trajectory minus random;
 - B1's and MobileNetV2's curves at recipe F: per width, the mean over seeds with a 95 % t-interval,
   against the paired ONNX Runtime latency;
 - the build's CPU-hours and machines.
@@ -33,6 +35,7 @@ from mnas.search.surrogate.model import (
     ACCURACY_MODELS,
     Measured,
     Regressor,
+    Surrogate,
     cross_validated,
     measured_architectures,
     seed_noise,
@@ -68,7 +71,11 @@ def go_no_go(curve: list[dict], measured: int, kind: str = "ensemble") -> dict:
                                              "the decision needs"}
     rising = by_n[GO_SIZE] > by_n.get(GO_RISING_FROM, -1.0)
     go = by_n[GO_SIZE] >= GO_SPEARMAN and rising
-    return {"decided": True, "go": go, "spearman": by_n[GO_SIZE], "rising": rising}
+    reason = (f"{'go' if go else 'no-go'}: cross-validated Spearman {by_n[GO_SIZE]:.2f} at n = {GO_SIZE} "
+              f"({'>=' if by_n[GO_SIZE] >= GO_SPEARMAN else '<'} {GO_SPEARMAN}), "
+              f"{'rising' if rising else 'not rising'} from {by_n.get(GO_RISING_FROM, float('nan')):.2f} "
+              f"at n = {GO_RISING_FROM}")
+    return {"decided": True, "go": go, "spearman": by_n[GO_SIZE], "rising": rising, "reason": reason}
 
 
 def three_seed_check(architectures: list[Measured], randoms: list[Measured]) -> dict:
@@ -87,6 +94,47 @@ def three_seed_check(architectures: list[Measured], randoms: list[Measured]) -> 
     return {"architectures": len(repeated), "pearson_surrogate_vs_mean": float(np.corrcoef(predicted, means)[0, 1]),
             "pearson_one_seed_vs_others": statistics.fmean(one_seed),
             "surrogate_bias": float(np.mean(predicted - means))}
+
+
+def stage_b_held_out(architectures: list[Measured]) -> dict:
+    """Stage B judged by the stage-A surrogate (fitted on stage A only, as shipped before stage B): per
+    role, Spearman, R^2 and mean bias (predicted - measured, first seed's build accuracy) of the accuracy,
+    the latency models' Spearman per engine; and the trajectory networks' mean measured accuracy against
+    stage B's random ones (Welch 95 % interval of the difference)."""
+    stage_a = [a for a in architectures if a.stage == "A"]
+    stage_b = {role: [a for a in architectures if a.stage == "B" and a.role == role]
+               for role in ("random", "trajectory")}
+    if not any(stage_b.values()):
+        return {}
+    surrogate = Surrogate(stage_a)
+    result = {"fitted_on": surrogate.fitted_on}
+    for role, held in stage_b.items():
+        if len(held) < 3:
+            result[role] = {"architectures": len(held)}
+            continue
+        measured = np.array([a.accuracy for a in held])
+        predicted = surrogate.accuracy([a.arch for a in held])
+        figures = {"architectures": len(held), "spearman": spearman(predicted, measured),
+                   "r2": _r2(measured, predicted), "mean_measured": float(measured.mean()),
+                   "mean_predicted": float(predicted.mean()), "bias": float(np.mean(predicted - measured))}
+        for engine in surrogate.latency_models:
+            timed = [a for a in held if engine in a.latency]
+            if len(timed) >= 3:
+                figures[f"{engine}_latency_spearman"] = spearman(
+                    surrogate.latency_ratio([a.arch for a in timed], engine), [a.latency[engine] for a in timed])
+        result[role] = figures
+    if all(result[role].get("architectures", 0) >= 3 and "mean_measured" in result[role] for role in stage_b):
+        result["trajectory_minus_random"] = welch_interval([a.accuracy for a in stage_b["trajectory"]],
+                                                           [a.accuracy for a in stage_b["random"]])
+    return result
+
+
+def welch_interval(a, b) -> list[float]:
+    """Mean of `a` minus mean of `b` and its Welch 95 % interval (normal quantile: both samples are large)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    difference = float(a.mean() - b.mean())
+    half = 1.96 * math.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+    return [difference, difference - half, difference + half]
 
 
 def latency_quality(randoms: list[Measured]) -> dict:
@@ -128,7 +176,8 @@ def report(folder: str | Path) -> dict:
         "recipe": build["recipe"], "learning_curve": curve, "go_no_go": go_no_go(curve, len(randoms)),
         "seed_noise": seed_noise([a for a in architectures if a.role != "reference"]),
         "three_seed_check": three_seed_check(architectures, randoms),
-        "latency_models": latency_quality(randoms), "reference_curves": reference_curves(architectures)}
+        "latency_models": latency_quality(randoms), "reference_curves": reference_curves(architectures),
+        "stage_b_held_out": stage_b_held_out(architectures)}
     atomic_write_text(folder / "report.json", json.dumps(result, indent=2))
     _plot(folder, result, randoms)
     return result
