@@ -302,6 +302,34 @@ def surrogate_noise(results: Path) -> str:
     return "\n".join([*_table(("", "so far"), rows), "", _source(SURROGATE, command=SURROGATE_COMMAND)])
 
 
+HELD_OUT_GOALS = {"random": "Spearman >= 0.60 and R² >= 0.40 on >= 150 networks",
+                  "trajectory": "mean measured >= stage B random + 3 points, bias within +-1.5 points"}
+
+
+def surrogate_held_out(results: Path) -> str:
+    """Stage B's networks as the stage-A surrogate, never fitted on them, predicts them."""
+    held = _load(results, SURROGATE).get("stage_b_held_out") or {}
+    if not held:
+        return "Stage B has not started: no held-out figures yet.\n\n" + _source(SURROGATE, command=SURROGATE_COMMAND)
+    rows = []
+    for role, name in (("random", "stage B random"), ("trajectory", "trajectory (RL, evolution)")):
+        f = held.get(role, {})
+        if "spearman" not in f:
+            rows.append((name, f.get("architectures", 0), "", "", "", "", "", HELD_OUT_GOALS[role]))
+            continue
+        rows.append((name, f["architectures"], f"{f['spearman']:.2f}", f"{f['r2']:.2f}",
+                     f"{_pct(f['mean_measured'])} / {_pct(f['mean_predicted'])}", _points(f["bias"], sign=True),
+                     f"{f.get('onnxruntime_latency_spearman', float('nan')):.2f} / "
+                     f"{f.get('torch_latency_spearman', float('nan')):.2f}", HELD_OUT_GOALS[role]))
+    lines = [f"Fitted on stage A's {held['fitted_on']} networks of the space, predicting stage B's:", "",
+             *_table(("networks", "measured", "Spearman", "R²", "mean top-1, measured / predicted", "bias (points)",
+                      "latency Spearman, ONNX Runtime / torch", "goal"), rows)]
+    if "trajectory_minus_random" in held:
+        lines += ["", "Trajectory networks minus stage B's random ones, measured: "
+                      f"{_interval([100 * v for v in held['trajectory_minus_random']])} points (Welch 95 % interval)."]
+    return "\n".join([*lines, "", _source(SURROGATE, command=SURROGATE_COMMAND)])
+
+
 def surrogate_references(results: Path) -> str:
     report = _load(results, SURROGATE)
     names = {"b1": "MnasNet-B1", "mobilenetv2": "MobileNetV2"}
@@ -314,6 +342,54 @@ def surrogate_references(results: Path) -> str:
                          f"{point['latency_ratio']:.2f}", f"{point['torch_latency_ratio']:.2f}"))
     return "\n".join([*_table(("family", "width", "seeds", "top-1 at recipe F", "latency, ONNX Runtime (x B1 0.5)",
                                "latency, torch"), rows), "", _source(SURROGATE, command=SURROGATE_COMMAND)])
+
+
+TEACHER_RUNS = "lessons/teacher.json"
+TEACHER_COMMAND = "python -m mnas lessons build --lessons 3 4 --results bench/results/lessons/teacher.json"
+
+
+def _teacher_run(results: Path, lesson: int) -> dict:
+    """Lesson `lesson`'s teacher's run: the full-mode one when there is one, else the fast-mode one."""
+    runs = {r["mode"]: r for r in _load(results, TEACHER_RUNS) if r["lesson"] == lesson}
+    if not runs:
+        raise FileNotFoundError(f"bench/results/{TEACHER_RUNS} holds no run of lesson {lesson}: {TEACHER_COMMAND}")
+    return runs.get("full", runs.get("fast"))
+
+
+def _run_label(run: dict) -> str:
+    return f"{run['mode']} mode, {run['executed']}, {run['seconds']:.0f} s, load average {run['load_average']}"
+
+
+def lessons_teacher_runs(results: Path) -> str:
+    """Lessons 3 and 4 on the surrogate benchmark, as one teacher's run printed them."""
+    three, four = _teacher_run(results, 3), _teacher_run(results, 4)
+    noise, searches = three["claims"]["surrogate_noise"], three["claims"]["surrogate"]
+    budget, reward, regret = str(searches["budget"]), searches["reward"], searches["regret"]
+
+    def points(values, sign: bool = False) -> str:  # (mean, low, high) fractions in points
+        return _interval([100 * v for v in values], sign)
+
+    rows = [(name, points(reward[s]["first_window"]), points(reward[s]["last_window"]), points(regret[s][budget]),
+             "" if s == "rl" else points(searches["rl_minus_other_regret"][s][budget], sign=True))
+            for s, name in (("rl", "RL (PPO)"), ("random", "random search"), ("evolution", "evolution"))]
+    latency = four["claims"]["surrogate_latency"]
+    entropy = searches["rl_entropy"]
+    return "\n".join([
+        f"**Lesson 3, section 7** ({_run_label(three)}): {noise['random_architectures']} random architectures "
+        f"measured, their spread (SD) {_points(noise['accuracy_spread_std'])} points against "
+        f"{_points(noise['accuracy_seed_std'])} of seed noise, one-seed intraclass correlation "
+        f"{noise['icc_one_seed']:.2f}, cross-validated Spearman {noise['cross_validated_spearman']:.2f}; "
+        f"{searches['seeds']} seeds x {searches['budget']:,} children per strategy under the hard constraint, "
+        "rewards in points (mean over the seeds and its 95 % bootstrap interval):", "",
+        *_table(("strategy", "reward sampled, first window", "last window", f"regret after {searches['budget']:,}",
+                 "RL's regret minus this one's (paired)"), rows), "",
+        f"The controller's entropy per decision went from {entropy['first_window']:.2f} to "
+        f"{entropy['last_window']:.2f} nats (uniform: {searches['uniform_entropy']:.2f}).", "",
+        f"**Lesson 4, section 1** ({_run_label(four)}): the children of the second half of each run:", "",
+        *_table(("rule", "median latency (x T)", "at or under T", "IQR of log2 latency"),
+                [(rule, f"{f['median']:.2f}", _pct(f["under_T"], 0), f"{f['log2_iqr']:.2f}")
+                 for rule, f in latency.items()]), "",
+        _source(TEACHER_RUNS, command=TEACHER_COMMAND)])
 
 
 EXPORT = "export/executorch_mnasnet0_5.json"
@@ -462,7 +538,9 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "surrogate-learning-curve": surrogate_learning_curve,
     "surrogate-noise": surrogate_noise,
     "surrogate-references": surrogate_references,
+    "surrogate-held-out": surrogate_held_out,
     "claims-verdicts": claims_verdicts,
+    "lessons-teacher-runs": lessons_teacher_runs,
 }
 
 
