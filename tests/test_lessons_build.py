@@ -53,3 +53,19 @@ def test_build_one_lesson_in_fast_mode_writes_html_with_outputs_and_solutions(tm
 def test_build_refuses_an_unknown_lesson(tmp_path, capsys):
     assert main(["lessons", "build", "--fast", "--lessons", "9", "--output", str(tmp_path)]) == 2
     assert "lessons [9] do not exist" in capsys.readouterr().err
+
+
+def test_teacher_runs_merge_by_lesson_and_mode_and_leave_out_this_machines_paths(tmp_path):
+    from mnas.lessons.teacher import write_teacher_runs
+
+    path = tmp_path / "results" / "teacher.json"
+
+    def record(lesson, mode, seconds):
+        return {"lesson": lesson, "mode": mode, "seconds": seconds, "html": f"/tmp/x/{lesson}.html", "claims": {}}
+
+    write_teacher_runs(path, [record(3, "full", 300.0), record(4, "full", 200.0)])
+    write_teacher_runs(path, [record(4, "full", 210.0), record(4, "fast", 20.0)])
+    kept = json.loads(path.read_text())
+    assert [(r["mode"], r["lesson"], r["seconds"]) for r in kept] == [("fast", 4, 20.0), ("full", 3, 300.0),
+                                                                       ("full", 4, 210.0)]
+    assert all("html" not in r for r in kept)

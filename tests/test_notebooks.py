@@ -112,30 +112,32 @@ def _check_lesson1(claims: dict) -> None:
 
 def _check_lesson3(claims: dict) -> None:
     """Learning beats random search on the synthetic reward (the lesson's four panels say so), and
-    section 7's words on the benchmark table hold."""
+    section 7's words on the surrogate benchmark hold."""
     halves = claims["synthetic_reward"]
     for rule in ("reinforce", "ppo"):
         assert halves[rule]["second_half"] > halves["random"]["second_half"] + 0.1, f"{rule} is not above random"
         assert halves[rule]["second_half"] > halves[rule]["first_half"], f"{rule}'s reward did not rise"
-    _check_lesson3_table(claims["table_noise"], claims["table"])
+    _check_lesson3_surrogate(claims["surrogate_noise"], claims["surrogate"])
 
 
-def _check_lesson3_table(noise: dict, table: dict) -> None:
-    """Section 7 on the benchmark table: the architectures' spread is about one seed's noise; the
-    controller's sampled reward rises above random search's and evolution's, its entropy falls well below
-    uniform;
-    its best logged child is no better than random search's at the end of the budget."""
-    assert noise["entries"] == 1296, "the lesson runs on an incomplete benchmark table"
-    assert noise["accuracy_spread_std"] < 2 * noise["accuracy_seed_std"], "the spread is not 'about the seed noise'"
-    reward = table["reward"]
+def _check_lesson3_surrogate(noise: dict, searches: dict) -> None:
+    """Section 7: the measured architectures lie several seed standard deviations apart, one seed says
+    most of an architecture's worth, the surrogate ranks unseen architectures close to their order; the
+    controller's sampled reward rises far above random search's, its entropy falls below uniform, and at
+    the end of the budget its answer's regret is below random search's (paired interval below zero)."""
+    assert noise["random_architectures"] >= 300, "the lesson runs on an incomplete surrogate build"
+    assert noise["accuracy_spread_std"] > 2 * noise["accuracy_seed_std"], "the spread is not 'several seed SDs'"
+    assert noise["icc_one_seed"] > 0.5, "one seed does not say 'most of what the architecture is worth'"
+    assert noise["cross_validated_spearman"] > 0.6, "the surrogate does not rank unseen architectures 'close'"
+    reward = searches["reward"]
     assert reward["rl"]["last_window"][0] > reward["rl"]["first_window"][0], "the controller's reward did not rise"
-    assert table["rl_minus_random_last_window"][1] > 0, "the controller's sampled reward is not above random's"
-    assert reward["rl"]["last_window"][0] > reward["evolution"]["last_window"][0], "evolution rose as much as rl"
-    entropy = table["rl_entropy"]
-    assert entropy["last_window"] < 0.75 * table["uniform_entropy"] < entropy["first_window"], \
-        "the controller's entropy did not fall from nearly uniform to well below it"
-    _, low, high = table["rl_minus_random_regret"][str(table["budget"])]
-    assert low <= 0 <= high, "at the end of the budget rl's regret differs from random's, unlike the lesson says"
+    assert reward["rl"]["last_window"][1] > reward["random"]["last_window"][2], \
+        "the controller's sampled reward is not 'far above' random search's"
+    entropy = searches["rl_entropy"]
+    assert entropy["last_window"] < min(entropy["first_window"], searches["uniform_entropy"]), \
+        "the controller's entropy did not fall below uniform"
+    _, low, high = searches["rl_minus_other_regret"]["random"][str(searches["budget"])]
+    assert high < 0, "at the end of the budget rl's answer is not better than random search's, unlike the lesson says"
 
 
 def _check_lesson5(claims: dict) -> None:
@@ -148,16 +150,20 @@ def _check_lesson5(claims: dict) -> None:
 
 
 def _check_lesson4(claims: dict) -> None:
-    """Section 1's words on the benchmark table: over the table's latency range a soft reward moves by
-    under 3 % (w = -0.07) or about 12 % (w = -0.3), less than one seed's noise in accuracy (about 9 %);
-    the hard run's T is the table's median latency, and the hard run leaves most of its children over it."""
-    pull = claims["soft_pull"]
-    assert pull["-0.07"] < 0.03 and 0.10 < pull["-0.3"] < 0.14, f"soft pulls {pull} are not as the lesson says"
-    assert 0.08 < claims["relative_seed_noise"] < 0.10, "one seed's noise is not 'about 9 %' of the accuracy"
-    latency = claims["table_latency"]
-    hard = next(figures for rule, figures in latency.items() if rule.startswith("hard"))
-    assert abs(latency["whole table"]["under_hard_T"] - 0.5) < 0.01, "the hard run's T is not the table's median"
-    assert hard["under_hard_T"] < 0.5, "the hard run kept most of its children under T, unlike the lesson says"
+    """Section 1's words on the surrogate benchmark: random search draws most children over T, the hard
+    rule keeps almost all of the controller's late children under it; the soft w = -0.07 controller
+    samples about where the hard one does, somewhat wider; w = -0.3 pulls it to networks a few times
+    faster; the soft factor's pull across the measured latencies exceeds one seed's relative noise (a
+    few percent)."""
+    latency = claims["surrogate_latency"]
+    hard, soft, strong = latency["hard"], latency["soft, w = -0.07"], latency["soft, w = -0.3"]
+    assert latency["random search"]["under_T"] < 0.5, "random search does not draw most of its children over T"
+    assert hard["under_T"] > 0.85, "the hard rule did not keep 'almost all' late children under T"
+    assert 0.7 < soft["median"] / hard["median"] < 1.4, "the soft controller does not sample 'about where' hard does"
+    assert soft["log2_iqr"] > hard["log2_iqr"], "the soft controller's spread is not wider than the hard one's"
+    assert strong["median"] < 0.5 * soft["median"] and strong["median"] < 0.5, "w = -0.3 did not pull 'far below T'"
+    assert claims["soft_pull"]["-0.07"] > claims["relative_seed_noise"], "the soft pull is weaker than the seed noise"
+    assert claims["relative_seed_noise"] < 0.06, "one seed's noise is not 'a few percent' of the accuracy"
 
 
 CLAIM_CHECKS = {"01": _check_lesson1, "03": _check_lesson3, "04": _check_lesson4, "05": _check_lesson5}

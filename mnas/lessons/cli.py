@@ -8,7 +8,7 @@ import argparse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from mnas.lessons.teacher import TEACHER_DIR
+    from mnas.lessons.teacher import TEACHER_DIR, TEACHER_RUNS
 
     actions = parser.add_subparsers(dest="action", required=True, metavar="{copy,build}")
     copy = actions.add_parser("copy", help="copy the lesson notebooks into a folder outside the repository",
@@ -33,14 +33,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="lesson numbers to build (default: all; 5 and 6 use what 4 and 5 wrote, "
                             "and make a stand-in when it is missing)")
     build.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell (default 1800)")
+    build.add_argument("--results", metavar="FILE", default="",
+                       help="also write the lessons' times and stated figures (their claims.json) to FILE; "
+                            f"{TEACHER_RUNS} is the one the docs quote (python -m mnas docs tables)")
 
 
 def run(args: argparse.Namespace) -> int:
     from mnas.lessons.copies import copy_lessons, jupyterlab_command
-    from mnas.lessons.teacher import build_teacher_edition
+    from mnas.lessons.teacher import build_teacher_edition, write_teacher_runs
 
     if args.action == "build":
         records = build_teacher_edition(args.output, fast=args.fast, lessons=args.lessons, timeout=args.timeout)
+        if args.results:
+            write_teacher_runs(args.results, records)
         failed = [r for r in records if r["error"]]
         print(f"{len(records)} lessons built into {records[0]['html'].rsplit('/', 1)[0]}; open index.html"
               + (f"; {len(failed)} stopped on an error: {', '.join(r['name'] for r in failed)}" if failed else ""))

@@ -13,6 +13,8 @@ SOLUTIONS_DIR = LESSONS_DIR / "solutions"
 
 # a clone: outputs/teacher (git-ignored); installed: beside the other runs (mnas.utils.paths.output_root)
 TEACHER_DIR = output_root() / "teacher" if INSTALLED else SOURCE_ROOT / "outputs" / "teacher"
+# the teacher's runs the docs quote (docs/lessons.md), relative to a clone's root
+TEACHER_RUNS = "bench/results/lessons/teacher.json"
 
 
 def lesson_number(notebook: Path) -> int:
@@ -62,7 +64,8 @@ def build_teacher_edition(output: str | Path = TEACHER_DIR, *, fast: bool = Fals
     """Execute the lessons with their solutions, in full mode (``fast``: MNAS_FAST=1) in a temporary
     working copy, and write one HTML per lesson with its outputs into `output`, plus ``index.html``
     and ``times.json``. The repository's notebooks are only read. Returns one record per lesson
-    (``lesson``, ``html``, ``seconds``, ``error``); a lesson that fails is written up to its error and
+    (``lesson``, ``html``, ``seconds``, ``error``, and ``claims``: the figures its text states, from its
+    ``claims.json``, so that the docs can quote a teacher's run); a lesson that fails is written up to its error and
     the build goes on with the next. `output` is locked and marked for the build (`mnas.utils.locks`): a folder
     of another kind of run, or holding files of its own (a user's index.html), is refused up front."""
     import datetime
@@ -111,12 +114,37 @@ def build_teacher_edition(output: str | Path = TEACHER_DIR, *, fast: bool = Fals
                 f"{load} at the end" + (f". **It stopped on an error:** `{error}`" if error else "") + "."))
             html = output / f"{copy.stem}.html"
             atomic_write_text(html, HTMLExporter().from_notebook_node(notebook)[0])
-            records.append({"lesson": number, "name": copy.stem, "html": str(html), "mode": mode,
-                            "seconds": round(seconds, 1), "load_average": load, "error": error})
+            records.append({"lesson": number, "name": copy.stem, "html": str(html), "mode": mode, "executed": stamp,
+                            "seconds": round(seconds, 1), "load_average": load, "error": error,
+                            "claims": _claims(Path(work), number)})
             log(f"lesson {number}: {seconds:.0f} s{' (ERROR: ' + error + ')' if error else ''} -> {html}")
         atomic_write_text(output / "times.json", json.dumps(records, indent=2))
         atomic_write_text(output / "index.html", _index_html(records))
     return records
+
+
+def write_teacher_runs(path: str | Path, records: list[dict]) -> None:
+    """Merge the build's records (less their HTML paths, which are this machine's) into `path`, one
+    entry per lesson and mode: a build of some lessons replaces theirs and keeps the others'."""
+    import json
+
+    from mnas.utils.fileio import atomic_write_text
+
+    path = Path(path)
+    kept = json.loads(path.read_text()) if path.is_file() else []
+    new = [{k: v for k, v in record.items() if k != "html"} for record in records]
+    replaced = {(r["lesson"], r["mode"]) for r in new}
+    merged = [r for r in kept if (r["lesson"], r["mode"]) not in replaced] + new
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(sorted(merged, key=lambda r: (r["mode"], r["lesson"])), indent=1) + "\n")
+
+
+def _claims(work: Path, number: int) -> dict:
+    """The figures lesson `number` recorded (`mnas.lessons.record_claims`), empty for a lesson that records none."""
+    import json
+
+    path = work / "outputs" / f"lesson{number:02d}" / "claims.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 INDEX_TITLE = "<title>MnasNet lessons: teacher's edition</title>"

@@ -73,16 +73,14 @@ for i in sorted(mbconv6):
 # worth learning, exactly as in the real search.
 
 # %% [markdown]
-# ### Exercise 4: the controller's settings on the benchmark table
+# ### Exercise 4: the controller's settings on the surrogate
 #
 # On three of section 7's seeds (to keep the teacher's edition short), the library's defaults
 # against each change; the default runs are section 7's own.
 
 # %%
-from mnas.search import SearchConfig
-
 defaults = SearchConfig()
-seeds = list(TABLE_SEEDS)[:3]
+seeds = list(SURROGATE_SEEDS)[:3]
 flipped = not defaults.ppo_normalize
 variants = {"library defaults": {}, f"ppo_normalize={flipped}": {"ppo_normalize": flipped},
             f"entropy_weight={4 * defaults.entropy_weight:g}": {"entropy_weight": 4 * defaults.entropy_weight}}
@@ -91,15 +89,44 @@ for name, changes in variants.items():
         seed_runs = list(run_searches({seed: lesson_search(sampler="rl", seed=seed, **changes) for seed in seeds}).values())
     else:
         seed_runs = [searches["rl", seed] for seed in seeds]
-    last_entropy = float(windows(per_seed(seed_runs, lambda r: r["entropy"]))[:, -1].mean() * entropy_scale)
+    last_entropy = float(windows(per_seed(seed_runs, lambda r: r["entropy"]))[:, -1].mean())
+    last_reward = windows(per_seed(seed_runs, lambda r: r["reward"]))[:, -1]
     final_regret = [regret_curve(children)[-1] for children in seed_runs]
-    print(f"{name:<22} last-window reward {interval_text(reward_windows(seed_runs)[:, -1])}; "
+    print(f"{name:<22} last-window reward {interval_text(last_reward)}; "
           f"final regret {interval_text(final_regret)}; last-window entropy {last_entropy:.3f}")
 
 # %% [markdown]
-# What to look for. A four times larger entropy bonus keeps the controller exploring: its entropy stays
-# near uniform and the reward it samples rises much less, since it keeps drawing across the table.
-# Normalised advantages make each update larger when rewards differ by about 0.01, so the controller
-# commits sooner and harder (its entropy ends lowest). Neither changes what the answer is worth: the
-# final regrets' intervals overlap (the figures printed above say by how much in your run). With this
-# proxy's noise, the controller's settings decide how fast it commits, not how good its answer is.
+# What to look for. The entropy bonus holds the softmaxes open: four times the default keeps the
+# entropy near uniform, so the controller keeps sampling widely, the reward it samples in the last
+# window is lower, and its answer is no better for the extra exploration. Normalised advantages divide
+# every update by the rewards' running spread, which here is small, so the updates grow and the
+# controller commits far sooner (its entropy collapses within the budget). Whether that helps or hurts
+# the answer is the final regret's question: read the intervals over three seeds before concluding,
+# and rerun over more seeds if they overlap (the claims bench tunes such settings on seeds kept apart).
+#
+# ### Exercise 5: the soft rule on the surrogate
+
+# %%
+soft_reward = objective("soft", 1.0)  # the paper's w = -0.07, T the skeleton's latency
+
+
+def soft_regret(children: list[dict]) -> float:
+    """The soft optimum minus the noise-free soft reward of the child with the highest logged reward."""
+    best = max(children, key=lambda record: record["reward"])
+    return soft_optimum["reward"] - soft_reward(best["surrogate_accuracy"], best["latency_ratio"])
+
+
+soft_optimum = surrogate_optimum(executor, soft_reward, OPTIMUM_QUERIES)
+soft_runs = run_searches({(sampler, seed): lesson_search(sampler=sampler, seed=seed, constraint="soft")
+                          for sampler in ("rl", "random") for seed in SURROGATE_SEEDS})
+soft_gap = [soft_regret(soft_runs["rl", seed]) - soft_regret(soft_runs["random", seed]) for seed in SURROGATE_SEEDS]
+hard_gap = gaps["random"][:, -1]
+print(f"rl's final regret minus random search's, paired by seed: soft {interval_text(soft_gap)}, "
+      f"hard {interval_text(hard_gap)}")
+
+# %% [markdown]
+# What to look for. Under the soft rule slow networks are allowed at a small price, so random search no
+# longer wastes most of its draws; yet the accurate networks are rare in a uniform sample under either
+# rule, and the controller's edge comes from learning where they are, not only from learning to stay
+# under T. Compare the two paired intervals: if the soft one is as far below zero as the hard one, the
+# controller's advantage does not depend on the constraint.

@@ -28,7 +28,7 @@ for name, records in (("soft", result.children), ("hard", hard.children)):
 # With so few children the controller has hardly learned (section 5), so the hard search's children
 # are about as fast as the soft one's: the constraint acts through what the controller *learns*, and
 # only the reward of the slow children changes at first. Hundreds of children are needed before a
-# constraint visibly moves the sampled latencies: section 1's runs on the benchmark table.
+# constraint visibly moves the sampled latencies: section 1's runs on the surrogate benchmark.
 #
 # ### Exercise 2: a much stronger latency penalty, $w = -0.3$
 
@@ -55,4 +55,4 @@ print(f"best reward of random search, seeds 1-3: {', '.join(f'{b:.3f}' for b in 
 # %% [markdown]
 # The spread over seeds is of the same order as the gap between the controller and random search:
 # one run per sampler cannot tell them apart. Comparing strategies needs many seeds (and so many
-# cheap children), which is what a benchmark table gives.
+# cheap children), which is what a surrogate benchmark gives (lesson 3, section 7).
