@@ -110,17 +110,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", default=None, help="where the pipeline writes everything (default: "
                         "pipeline under $MNAS_OUTPUT_DIR or ~/mnas-runs)")
     parser.add_argument("--no-pipeline", action="store_true", help="skip search -> train -> infer")
-    parser.add_argument("--search-on", choices=("live", "surrogate"), default="live",
-                        help="live (default): the paper's loop on the data, children proxy-trained and timed; "
-                             "surrogate: 8,000 children under the hard rule looked up in the surrogate benchmark "
-                             "(seconds), then the same live final comparison (docs/search/surrogate.md says when "
-                             "the surrogate meets its acceptance figures)")
+    parser.add_argument("--search-on", choices=("auto", "live", "surrogate"), default="auto",
+                        help="live: the paper's loop on the data, children proxy-trained and timed; surrogate: "
+                             "8,000 children under the hard rule looked up in the surrogate benchmark (seconds), "
+                             "then the same live final comparison; auto (default): surrogate once the shipped "
+                             "surrogate meets its acceptance figures (docs/search/surrogate.md), live until then")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return run(args)
     except (ValueError, FileNotFoundError, FileExistsError) as error:  # a bad input: the message says what to fix
         print(f"error: {error}", file=sys.stderr)
         return 2
+
+
+def search_on(choice: str, surrogate_file: str = "") -> str:
+    """`choice`, or for "auto" what the shipped surrogate's (or `surrogate_file`'s) acceptance allows;
+    says which and why."""
+    if choice != "auto":
+        return choice
+    from mnas.search.surrogate.shipped import DEFAULT_SURROGATE, shipped_acceptance
+
+    verdict = shipped_acceptance(surrogate_file or DEFAULT_SURROGATE)
+    if verdict["accepted"]:
+        print("search: on the surrogate benchmark (the shipped surrogate meets every acceptance figure)")
+        return "surrogate"
+    open_figures = [f["name"] for f in verdict["figures"] if f["met"] is not True] or ["none recorded"]
+    print(f"search: live (the shipped surrogate is not accepted yet: {'; '.join(open_figures)}; "
+          "--search-on surrogate to use it anyway)")
+    return "live"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -133,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
         from mnas_ikomia.pipeline import PipelineSettings, run_pipeline
 
         settings = PipelineSettings.fast() if paths.fast() else PipelineSettings()
-        run_pipeline(args.data, args.output, dataclasses.replace(settings, search_on=args.search_on),
+        run_pipeline(args.data, args.output, dataclasses.replace(settings, search_on=search_on(args.search_on)),
                      download=args.download)
         print()
     if not args.no_summary:

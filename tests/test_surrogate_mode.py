@@ -149,6 +149,44 @@ def test_stage_b_is_judged_by_the_stage_a_surrogate_alone(tmp_path):
     assert stage_b_held_out([a for a in architectures if a.stage == "A"]) == {}
 
 
+def _report_figures(held_randoms=200, trajectories=150, one_seed_pearson=0.90):
+    held = {"fitted_on": 400,
+            "random": {"architectures": held_randoms, "spearman": 0.70, "r2": 0.50, "bias": 0.001,
+                       "onnxruntime_latency_spearman": 0.98, "torch_latency_spearman": 0.95},
+            "trajectory": {"architectures": trajectories, "bias": -0.005},
+            "trajectory_minus_random": [0.05, 0.04, 0.06]}
+    return {"seed_noise": {"architectures": 40, "icc_one_seed": 0.85},
+            "three_seed_check": {"pearson_surrogate_vs_mean": 0.92, "pearson_one_seed_vs_others": one_seed_pearson},
+            "stage_b_held_out": held}
+
+
+def test_acceptance_needs_every_figure_met_on_enough_held_out_networks():
+    from mnas.search.surrogate.acceptance import acceptance
+
+    assert acceptance(_report_figures())["accepted"]
+    figures = acceptance(_report_figures(held_randoms=100))["figures"]
+    assert not any(f["met"] is False for f in figures)        # too few held out: not measurable yet
+    assert [f["name"] for f in figures if f["met"] is None] == [
+        "held-out random networks: Spearman and R²", "held-out latency model, onnxruntime: Spearman",
+        "held-out latency model, torch: Spearman"]
+    failing = acceptance(_report_figures(one_seed_pearson=0.95))
+    assert not failing["accepted"] and [f["name"] for f in failing["figures"] if f["met"] is False] == [
+        "three-seed networks: Pearson with their mean"]
+    assert not acceptance({})["accepted"]
+
+
+def test_the_main_job_searches_on_the_surrogate_by_default_only_once_it_is_accepted(tmp_path, capsys):
+    from mnas.search.surrogate.shipped import shipped_acceptance
+    from mnas_ikomia.main import search_on
+
+    folder = _synthetic_build(tmp_path / "build")
+    pack_runs(folder, tmp_path / "packed.json.gz")    # 150 networks, no stage B: not accepted
+    assert not shipped_acceptance(tmp_path / "packed.json.gz")["accepted"]
+    assert search_on("auto", str(tmp_path / "packed.json.gz")) == "live"
+    assert "not accepted yet: one-seed intraclass correlation; held-out random networks" in capsys.readouterr().out
+    assert search_on("surrogate", str(tmp_path / "packed.json.gz")) == "surrogate"
+
+
 def test_go_no_go_needs_400_networks_and_a_rising_curve():
     from mnas.search.surrogate.report import go_no_go
 

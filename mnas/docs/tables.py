@@ -330,6 +330,17 @@ def surrogate_held_out(results: Path) -> str:
     return "\n".join([*lines, "", _source(SURROGATE, command=SURROGATE_COMMAND)])
 
 
+def surrogate_acceptance(results: Path) -> str:
+    """The figures the surrogate is accepted on, each with its goal: the main job's default search follows."""
+    verdict = _load(results, SURROGATE).get("acceptance") or {"accepted": False, "figures": []}
+    words = {True: "met", False: "**not met**", None: "not measurable yet"}
+    rows = [(f["name"], f["goal"], f["value"], words[f["met"]]) for f in verdict["figures"]]
+    state = ("**accepted**: the main job searches on it by default" if verdict["accepted"] else
+             "**not accepted yet**: the main job's default search stays live (`--search-on surrogate` uses it)")
+    return "\n".join([*_table(("figure", "goal", "so far", ""), rows), "", f"The surrogate is {state}.", "",
+                      _source(SURROGATE, command=SURROGATE_COMMAND)])
+
+
 def surrogate_references(results: Path) -> str:
     report = _load(results, SURROGATE)
     names = {"b1": "MnasNet-B1", "mobilenetv2": "MobileNetV2"}
@@ -539,6 +550,7 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "surrogate-noise": surrogate_noise,
     "surrogate-references": surrogate_references,
     "surrogate-held-out": surrogate_held_out,
+    "surrogate-acceptance": surrogate_acceptance,
     "claims-verdicts": claims_verdicts,
     "lessons-teacher-runs": lessons_teacher_runs,
 }

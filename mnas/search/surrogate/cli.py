@@ -32,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pack = commands.add_parser("pack", help="write the shipped, checksummed measurements from a build folder")
     pack.add_argument("--input", default=DEFAULT_FOLDER, help="build folder")
     pack.add_argument("--output", default=None, help="packed file (default: the one shipped with mnas)")
+    pack.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES),
+                      help="the stages whose trainings are shipped (default: all; A: the stage-A surrogate that "
+                           "stage B's held-out figures judge)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "pack":
         from mnas.search.surrogate.shipped import DEFAULT_SURROGATE, pack_runs
 
-        header = pack_runs(args.input, args.output or DEFAULT_SURROGATE)
+        header = pack_runs(args.input, args.output or DEFAULT_SURROGATE, stages=args.stages)
         print(f"{header['runs']} trainings packed into {args.output or DEFAULT_SURROGATE}")
         return 0
     if args.action == "report":

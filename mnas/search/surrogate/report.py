@@ -15,7 +15,8 @@ Written to ``report.json`` in the build folder (docs render from it) with ``lear
   random and trajectory networks, the latency models' Spearman there, trajectory minus random;
 - B1's and MobileNetV2's curves at recipe F: per width, the mean over seeds with a 95 % t-interval,
   against the paired ONNX Runtime latency;
-- the build's CPU-hours and machines.
+- the build's CPU-hours and machines;
+- the acceptance figures, each with its goal (`mnas.search.surrogate.acceptance`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 
 from mnas.latency.meter import spearman
 from mnas.search.log import ChildLog
+from mnas.search.surrogate.acceptance import acceptance
 from mnas.search.surrogate.build import BUILD_FILE, RUNS_LOG
 from mnas.search.surrogate.features import features, latency_features
 from mnas.search.surrogate.model import (
@@ -163,6 +165,17 @@ def reference_curves(architectures: list[Measured]) -> dict:
 
 
 def report(folder: str | Path) -> dict:
+    """Measure the build in `folder` (`figures`) and write ``report.json`` and the pictures beside it."""
+    folder = Path(folder)
+    result = figures(folder)
+    atomic_write_text(folder / "report.json", json.dumps(result, indent=2))
+    _plot(folder, result, sorted((a for a in measured_architectures(ChildLog(folder / RUNS_LOG).read())
+                                  if a.role == "random"), key=lambda a: a.index))
+    return result
+
+
+def figures(folder: str | Path) -> dict:
+    """Every figure of the report (and the acceptance it leads to) of the build in `folder`; writes nothing."""
     folder = Path(folder)
     runs = ChildLog(folder / RUNS_LOG).read()
     build = json.loads((folder / BUILD_FILE).read_text(encoding="utf-8"))
@@ -178,8 +191,7 @@ def report(folder: str | Path) -> dict:
         "three_seed_check": three_seed_check(architectures, randoms),
         "latency_models": latency_quality(randoms), "reference_curves": reference_curves(architectures),
         "stage_b_held_out": stage_b_held_out(architectures)}
-    atomic_write_text(folder / "report.json", json.dumps(result, indent=2))
-    _plot(folder, result, randoms)
+    result["acceptance"] = acceptance(result)
     return result
 
 

@@ -11,21 +11,31 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Sequence
 
 from mnas.search.log import ChildLog
-from mnas.search.surrogate.build import BUILD_FILE, RUNS_LOG
+from mnas.search.surrogate.build import BUILD_FILE, RUNS_LOG, STAGES
+from mnas.search.surrogate.report import figures
 from mnas.utils.fileio import atomic_path, atomic_write_text
 
 DEFAULT_SURROGATE = Path(__file__).resolve().parent.parent / "data" / "surrogate_recipe_f.json.gz"
 RUN_COLUMNS = ("arch", "seed", "role", "index", "stage", "accuracy", "macs", "params", "train_seconds")
 
 
-def pack_runs(build_folder: str | os.PathLike, destination: str | os.PathLike = DEFAULT_SURROGATE) -> dict:
-    """Write the build's runs (gzip'd JSON, header first) and a ``.sha256`` beside it; returns the header."""
+def pack_runs(build_folder: str | os.PathLike, destination: str | os.PathLike = DEFAULT_SURROGATE,
+              stages: Sequence[str] = STAGES) -> dict:
+    """Write the build's runs of `stages` (gzip'd JSON, header first, with the acceptance figures of
+    `mnas.search.surrogate.acceptance`, measured on the whole build) and a ``.sha256`` beside it;
+    returns the header."""
     build_folder, destination = Path(build_folder), Path(destination)
+    unknown = sorted(set(stages) - set(STAGES))
+    if unknown or not stages:
+        raise ValueError(f"surrogate pack stages {list(stages)}: expected some of {', '.join(STAGES)}")
     header = json.loads((build_folder / BUILD_FILE).read_text(encoding="utf-8"))
-    runs = ChildLog(build_folder / RUNS_LOG).read()
-    header = {**header, "runs": len(runs), "columns": list(RUN_COLUMNS)}
+    runs = [run for run in ChildLog(build_folder / RUNS_LOG).read() if run.get("stage", "A") in stages]
+    # what the measurements are accepted for travels with them: the main job's default search reads it
+    header = {**header, "runs": len(runs), "columns": list(RUN_COLUMNS), "stages": sorted(stages),
+              "acceptance": figures(build_folder)["acceptance"]}
     payload = json.dumps({"header": header, "runs": runs}, separators=(",", ":")).encode()
     compressed = gzip.compress(payload, compresslevel=9, mtime=0)
     with atomic_path(destination) as temporary:
@@ -57,3 +67,10 @@ def load_runs(path: str | os.PathLike = DEFAULT_SURROGATE) -> tuple[dict, list[d
         if missing:
             raise ValueError(f"surrogate measurements {path}: run {number} lacks {', '.join(missing)}")
     return header, runs
+
+
+def shipped_acceptance(path: str | os.PathLike = DEFAULT_SURROGATE) -> dict:
+    """The acceptance the measurements were packed with (`mnas.search.surrogate.acceptance`); a file packed
+    before acceptance was recorded counts as not accepted."""
+    header, _ = load_runs(path)
+    return header.get("acceptance", {"accepted": False, "figures": []})
