@@ -12,12 +12,11 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
-from mnas.arch import parse_arch
 from mnas.search.config import INPUT_SIZE, SearchConfig
 from mnas.search.evaluate import target_record
 from mnas.search.interfaces import Executor
 from mnas.search.space import SearchSpace
-from mnas.search.surrogate.features import SpaceIndex, arch_costs
+from mnas.search.surrogate.features import SpaceIndex, arch_costs, parsed
 from mnas.search.surrogate.model import Surrogate, measured_architectures
 from mnas.search.surrogate.shipped import DEFAULT_SURROGATE, load_runs
 
@@ -71,12 +70,12 @@ class SurrogateExecutor(Executor):
         ratios = self.surrogate.latency_ratio(new, self.engine)
         accuracies = self.surrogate.accuracy(new)
         for arch, ratio, accuracy in zip(new, ratios.tolist(), accuracies.tolist()):
-            macs, params = arch_costs(parse_arch(arch), INPUT_SIZE, MEASURED_CLASSES)
+            macs, params = arch_costs(parsed(arch), INPUT_SIZE, MEASURED_CLASSES)
             self._predicted[arch] = {"surrogate_accuracy": accuracy, "latency_ratio": ratio,
                                      "latency_ms": ratio * self.reference_ms, "macs": macs, "params": params}
 
     def _measured(self, reference) -> dict:
-        macs, params = arch_costs(parse_arch(reference.arch), INPUT_SIZE, MEASURED_CLASSES)
+        macs, params = arch_costs(parsed(reference.arch), INPUT_SIZE, MEASURED_CLASSES)
         ratio = reference.latency[self.engine]
         return {"surrogate_accuracy": reference.accuracy, "latency_ratio": ratio,
                 "latency_ms": ratio * self.reference_ms, "macs": macs, "params": params,

@@ -18,6 +18,7 @@ block's 432 designs, the stem and head the skeleton's), which the surrogate requ
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 
@@ -34,6 +35,18 @@ GLOBAL = ("log_macs", "log_params", "layers", "se_layers")
 LATENCY_FEATURES = ("full_convs", "expansions", "depthwise", "depthwise_k5", "projections", "se_modules",
                     "residual_adds", "projected_shortcuts", "macs", "conv_macs", "depthwise_macs",
                     "pointwise_macs", "se_macs", "conv_activations", "se_activations")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def parsed(arch: str) -> tuple[BlockSpec, ...]:
+    """`parse_arch(arch)`, remembered: a search asks for the features, the inventory, the membership and
+    the costs of each child, and a long search revisits networks (BlockSpec is frozen, so sharing is safe)."""
+    return tuple(parse_arch(arch))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _layers(block: BlockSpec) -> tuple[BlockSpec, ...]:
+    return tuple(block.layers())
 
 
 def _op_name(block: BlockSpec) -> str:
@@ -76,7 +89,7 @@ def arch_costs(blocks: list[BlockSpec], input_size: int, num_classes: int) -> tu
     """(MACs, parameters) of the whole network with its classifier, batch 1."""
     side, macs, params = input_size, 0, 0
     for block in blocks:
-        for layer in block.layers():
+        for layer in _layers(block):
             layer_macs, layer_params, side = _layer_costs(layer, side)
             macs, params = macs + layer_macs, params + layer_params
     head = blocks[-1].out_ch
@@ -89,10 +102,10 @@ def feature_names(num_blocks: int) -> list[str]:
 
 def features(arch: str, input_size: int = 32, num_classes: int = 10) -> np.ndarray:
     """The feature vector of `arch` (body blocks: every block but the stem and the head)."""
-    blocks = parse_arch(arch)
+    blocks = parsed(arch)
     row = []
     for block in blocks[1:-1]:
-        layers = block.layers()
+        layers = _layers(block)
         op = _op_name(block)
         identity = sum(layer.has_residual and layer.stride == 1 and layer.in_ch == layer.out_ch for layer in layers)
         row += [float(op == name) for name in OPS]
@@ -108,8 +121,8 @@ def operator_inventory(arch: str, input_size: int = 32) -> dict[str, int]:
     """How many operators of each kind `arch` runs, and the work of each kind (`LATENCY_FEATURES`)."""
     counts = dict.fromkeys(LATENCY_FEATURES, 0)
     side = input_size
-    for block in parse_arch(arch):
-        for layer in block.layers():
+    for block in parsed(arch):
+        for layer in _layers(block):
             layer_macs, _, out_side = _layer_costs(layer, side)
             i, o, k, area_in, area_out = layer.in_ch, layer.out_ch, layer.kernel, side * side, out_side * out_side
             counts["macs"] += layer_macs
@@ -163,7 +176,7 @@ class SpaceIndex:
             self.designs.append(specs)
 
     def contains(self, arch: str) -> bool:
-        blocks = parse_arch(arch)
+        blocks = parsed(arch)
         if len(blocks) != len(self.designs) + 2:
             return False
         if blocks[0] != self.stem:
@@ -173,6 +186,7 @@ class SpaceIndex:
         return all(_design(b) in specs for b, specs in zip(blocks[1:-1], self.designs))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _design(block: BlockSpec) -> tuple:
     """A block's spec without its input channels (the previous block's choice)."""
     fields = dataclasses.asdict(block)
