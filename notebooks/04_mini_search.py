@@ -188,9 +188,10 @@ record_claims(OUTPUTS, surrogate_latency=latency_claims, soft_pull={str(w): pull
 # search draws most of its children over T. **The hard constraint steers**: the controller learns to
 # sample under T, and almost all of its late children are there. Where **the soft rule** with the
 # paper's $w = -0.07$ puts them depends on where the accurate networks are: on this benchmark many of
-# the most accurate networks are already faster than the skeleton, so the soft controller samples
-# about where the hard one does, with a somewhat wider spread; $w = -0.3$ pulls it far below T, to
-# networks a few times faster. The last two printed lines say why the latency term can steer here:
+# the most accurate networks are already faster than the skeleton, so the soft controller also ends
+# mostly under T, about where the hard one does or faster (under the soft rule a faster network earns
+# a little more reward, under the hard rule nothing), with a wider spread of latencies; $w = -0.3$
+# pulls it far below T, to networks a few times faster. The last two printed lines say why the latency term can steer here:
 # across the measured architectures the soft factor $(LAT/T)^{w}$ moves the reward by more than one
 # training seed moves the accuracy (a few percent of itself at recipe F). On a noisy proxy the
 # opposite holds, and a controller follows the proxy's luck instead (the repository's

@@ -152,14 +152,15 @@ def _check_lesson5(claims: dict) -> None:
 def _check_lesson4(claims: dict) -> None:
     """Section 1's words on the surrogate benchmark: random search draws most children over T, the hard
     rule keeps almost all of the controller's late children under it; the soft w = -0.07 controller
-    samples about where the hard one does, somewhat wider; w = -0.3 pulls it to networks a few times
-    faster; the soft factor's pull across the measured latencies exceeds one seed's relative noise (a
-    few percent)."""
+    also ends mostly under T, about where the hard one does or faster, with a wider spread; w = -0.3
+    pulls it to networks a few times faster; the soft factor's pull across the measured latencies exceeds
+    one seed's relative noise (a few percent)."""
     latency = claims["surrogate_latency"]
     hard, soft, strong = latency["hard"], latency["soft, w = -0.07"], latency["soft, w = -0.3"]
     assert latency["random search"]["under_T"] < 0.5, "random search does not draw most of its children over T"
     assert hard["under_T"] > 0.85, "the hard rule did not keep 'almost all' late children under T"
-    assert 0.7 < soft["median"] / hard["median"] < 1.4, "the soft controller does not sample 'about where' hard does"
+    assert soft["under_T"] > 0.75, "the soft controller does not end 'mostly under T'"
+    assert soft["median"] < 1.15 * hard["median"], "the soft controller is not 'about where the hard one is or faster'"
     assert soft["log2_iqr"] > hard["log2_iqr"], "the soft controller's spread is not wider than the hard one's"
     assert strong["median"] < 0.5 * soft["median"] and strong["median"] < 0.5, "w = -0.3 did not pull 'far below T'"
     assert claims["soft_pull"]["-0.07"] > claims["relative_seed_noise"], "the soft pull is weaker than the seed noise"
