@@ -118,9 +118,9 @@ def soft_regret(children: list[dict]) -> float:
 
 soft_optimum = surrogate_optimum(executor, soft_reward, OPTIMUM_QUERIES)
 soft_runs = run_searches({(sampler, seed): lesson_search(sampler=sampler, seed=seed, constraint="soft")
-                          for sampler in ("rl", "random") for seed in SURROGATE_SEEDS})
-soft_gap = [soft_regret(soft_runs["rl", seed]) - soft_regret(soft_runs["random", seed]) for seed in SURROGATE_SEEDS]
-hard_gap = gaps["random"][:, -1]
+                          for sampler in ("rl", "random") for seed in seeds})  # exercise 4's three seeds
+soft_gap = [soft_regret(soft_runs["rl", seed]) - soft_regret(soft_runs["random", seed]) for seed in seeds]
+hard_gap = gaps["random"][[list(SURROGATE_SEEDS).index(seed) for seed in seeds], -1]
 print(f"rl's final regret minus random search's, paired by seed: soft {interval_text(soft_gap)}, "
       f"hard {interval_text(hard_gap)}")
 
