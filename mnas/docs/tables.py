@@ -326,7 +326,7 @@ def surrogate_held_out(results: Path) -> str:
                       "latency Spearman, ONNX Runtime / torch", "goal"), rows)]
     if "trajectory_minus_random" in held:
         lines += ["", "Trajectory networks minus stage B's random ones, measured: "
-                      f"{_interval([100 * v for v in held['trajectory_minus_random']])} points (Welch 95 % interval)."]
+                      f"{_points_interval(held['trajectory_minus_random'])} points (Welch 95 % interval)."]
     return "\n".join([*lines, "", _source(SURROGATE, command=SURROGATE_COMMAND)])
 
 
@@ -377,11 +377,11 @@ def lessons_teacher_runs(results: Path) -> str:
     noise, searches = three["claims"]["surrogate_noise"], three["claims"]["surrogate"]
     budget, reward, regret = str(searches["budget"]), searches["reward"], searches["regret"]
 
-    def points(values, sign: bool = False) -> str:  # (mean, low, high) fractions in points
-        return _interval([100 * v for v in values], sign)
+    def points(values) -> str:
+        return _points_interval(values, sign=False)
 
     rows = [(name, points(reward[s]["first_window"]), points(reward[s]["last_window"]), points(regret[s][budget]),
-             "" if s == "rl" else points(searches["rl_minus_other_regret"][s][budget], sign=True))
+             "" if s == "rl" else _points_interval(searches["rl_minus_other_regret"][s][budget]))
             for s, name in (("rl", "RL (PPO)"), ("random", "random search"), ("evolution", "evolution"))]
     latency = four["claims"]["surrogate_latency"]
     entropy = searches["rl_entropy"]
@@ -436,6 +436,11 @@ def _interval(values, sign: bool = True) -> str:
     mean, low, high = values
     s = "+" if sign else ""
     return f"{mean:{s}.2f} ({low:{s}.2f} to {high:{s}.2f})"
+
+
+def _points_interval(values, sign: bool = True) -> str:
+    """A (mean, low, high) interval of fractions, in points."""
+    return _interval([100 * v for v in values], sign)
 
 
 def _claim1(results: Path) -> list[tuple]:

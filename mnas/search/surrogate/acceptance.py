@@ -7,6 +7,7 @@ live loop and `--search-on surrogate` is one flag away.
 
 from __future__ import annotations
 
+REPEATED_NETWORKS = 40      # networks with 3 seeds the seed-reliability figure needs
 HELD_OUT_RANDOMS = 150       # stage B random networks the accuracy and latency figures need
 HELD_OUT_TRAJECTORIES = 100  # stage B trajectory networks the trajectory figure needs
 
@@ -23,9 +24,9 @@ def acceptance(report: dict) -> dict:
     randoms, trajectories = held.get("random", {}), held.get("trajectory", {})
     figures = []
     icc = noise.get("icc_one_seed")
-    figures.append(_figure("one-seed intraclass correlation", ">= 0.70 on >= 40 networks x 3 seeds",
+    figures.append(_figure("one-seed intraclass correlation", f">= 0.70 on >= {REPEATED_NETWORKS} networks x 3 seeds",
                            f"{icc:.2f} on {noise.get('architectures', 0)}" if icc is not None else "",
-                           None if noise.get("architectures", 0) < 40 else icc >= 0.70))
+                           None if noise.get("architectures", 0) < REPEATED_NETWORKS else icc >= 0.70))
     enough = randoms.get("architectures", 0) >= HELD_OUT_RANDOMS and "spearman" in randoms
     figures.append(_figure("held-out random networks: Spearman and R²",
                            f">= 0.60 and >= 0.40 on >= {HELD_OUT_RANDOMS} networks",

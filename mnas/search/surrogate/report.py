@@ -125,7 +125,7 @@ def stage_b_held_out(architectures: list[Measured]) -> dict:
                 figures[f"{engine}_latency_spearman"] = spearman(
                     surrogate.latency_ratio([a.arch for a in timed], engine), [a.latency[engine] for a in timed])
         result[role] = figures
-    if all(result[role].get("architectures", 0) >= 3 and "mean_measured" in result[role] for role in stage_b):
+    if all("mean_measured" in result[role] for role in stage_b):
         result["trajectory_minus_random"] = welch_interval([a.accuracy for a in stage_b["trajectory"]],
                                                            [a.accuracy for a in stage_b["random"]])
     return result
@@ -167,20 +167,26 @@ def reference_curves(architectures: list[Measured]) -> dict:
 def report(folder: str | Path) -> dict:
     """Measure the build in `folder` (`figures`) and write ``report.json`` and the pictures beside it."""
     folder = Path(folder)
-    result = figures(folder)
+    runs = ChildLog(folder / RUNS_LOG).read()
+    result = figures(folder, runs)
     atomic_write_text(folder / "report.json", json.dumps(result, indent=2))
-    _plot(folder, result, sorted((a for a in measured_architectures(ChildLog(folder / RUNS_LOG).read())
-                                  if a.role == "random"), key=lambda a: a.index))
+    _plot(folder, result, _randoms(measured_architectures(runs)))
     return result
 
 
-def figures(folder: str | Path) -> dict:
-    """Every figure of the report (and the acceptance it leads to) of the build in `folder`; writes nothing."""
+def _randoms(architectures: list[Measured]) -> list[Measured]:
+    """The random networks in build order (the learning curve's first n are the first measured)."""
+    return sorted((a for a in architectures if a.role == "random"), key=lambda a: a.index)
+
+
+def figures(folder: str | Path, runs: list[dict] | None = None) -> dict:
+    """Every figure of the report (and the acceptance it leads to) of the build in `folder`, from `runs`
+    (default: its whole log); writes nothing."""
     folder = Path(folder)
-    runs = ChildLog(folder / RUNS_LOG).read()
+    runs = ChildLog(folder / RUNS_LOG).read() if runs is None else runs
     build = json.loads((folder / BUILD_FILE).read_text(encoding="utf-8"))
     architectures = measured_architectures(runs)
-    randoms = sorted((a for a in architectures if a.role == "random"), key=lambda a: a.index)
+    randoms = _randoms(architectures)
     curve = learning_curve(randoms)
     result = {
         "trainings": len(runs), "architectures": len(architectures), "random_architectures": len(randoms),

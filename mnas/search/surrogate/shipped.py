@@ -32,10 +32,11 @@ def pack_runs(build_folder: str | os.PathLike, destination: str | os.PathLike = 
     if unknown or not stages:
         raise ValueError(f"surrogate pack stages {list(stages)}: expected some of {', '.join(STAGES)}")
     header = json.loads((build_folder / BUILD_FILE).read_text(encoding="utf-8"))
-    runs = [run for run in ChildLog(build_folder / RUNS_LOG).read() if run.get("stage", "A") in stages]
+    measured = ChildLog(build_folder / RUNS_LOG).read()
+    runs = [run for run in measured if run.get("stage", "A") in stages]
     # what the measurements are accepted for travels with them: the main job's default search reads it
     header = {**header, "runs": len(runs), "columns": list(RUN_COLUMNS), "stages": sorted(stages),
-              "acceptance": figures(build_folder)["acceptance"]}
+              "acceptance": figures(build_folder, measured)["acceptance"]}
     payload = json.dumps({"header": header, "runs": runs}, separators=(",", ":")).encode()
     compressed = gzip.compress(payload, compresslevel=9, mtime=0)
     with atomic_path(destination) as temporary:
