@@ -393,11 +393,10 @@ record_claims(OUTPUTS, surrogate_noise={"accuracy_spread_std": float(accuracy.st
                                         "random_architectures": len(randoms)})
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-points = left.scatter(ratio, accuracy, s=8, c=np.log2(ratio), cmap="viridis")
-for family, marker in (("b1", "o-"), ("mobilenetv2", "s-")):
+left.scatter(ratio, accuracy, s=8, color="tab:blue", label="random architectures")
+for family, style, color in (("b1", "o-", "black"), ("mobilenetv2", "s-", "tab:red")):
     curve = sorted((m.latency["onnxruntime"], m.accuracy) for m in measured if m.family == family)
-    left.plot(*zip(*curve), marker[0] + marker[1:], color="black" if family == "b1" else "tab:red",
-              label=f"{family} at 4 widths")
+    left.plot(*zip(*curve), style, color=color, label=f"{family} at 4 widths")
 left.errorbar([ratio.max()], [accuracy.min()], yerr=noise["seed_sd"], color="black", capsize=4,
               label="+-1 seed standard deviation")
 left.axvline(1.0, color="grey", linestyle=":", label="T (the skeleton)")

@@ -147,7 +147,7 @@ bins = np.geomspace(min(r.min() for r in learned.values()) * 0.97, max(r.max() f
 left.hist(everyone, bins=bins, weights=np.full(len(everyone), 1 / len(everyone)), color="lightgrey",
           label="random search (the whole space)")
 right.plot(np.sort(everyone), np.linspace(0, 1, len(everyone)), color="grey", label="random search")
-for (rule, ratios), color in zip(REWARDS.items(), ("tab:blue", "tab:purple", "tab:red")):
+for rule, color in zip(REWARDS, ("tab:blue", "tab:purple", "tab:red")):
     ratios = learned[rule]
     left.hist(ratios, bins=bins, weights=np.full(len(ratios), 1 / len(ratios)), histtype="step", linewidth=2,
               color=color, label=rule)
