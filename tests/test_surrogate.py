@@ -17,6 +17,7 @@ from mnas.models import create_model
 from mnas.search.recipe import RECIPE_F, Recipe
 from mnas.search.references import REFERENCE_WIDTHS, family_arch
 from mnas.search.space import SearchSpace
+from mnas.search.surrogate.acceptance import HELD_OUT_RANDOMS, HELD_OUT_TRAJECTORIES
 from mnas.search.surrogate.build import BUILD_FILE, RUNS_LOG, BuildPlan, build_surrogate
 
 
@@ -86,6 +87,18 @@ def test_plan_is_fixed_de_aliased_and_spreads_the_references():
     assert all(j.time_it == (j.seed == 0) for j in stage_a)
     with pytest.raises(ValueError, match="stage 'C'"):
         plan.jobs("C", space)
+
+
+def test_stage_b_reaches_the_held_out_counts_together():
+    """Trajectory networks interleave at the acceptance's ratio: both held-out counts are reached after
+    the fewest trainings, and every planned network comes once."""
+    space, plan = SearchSpace(width=0.5), BuildPlan()
+    trajectories = [{"decisions": d} for d in plan.random_decisions(space, 150)]
+    jobs = plan.jobs("B", space, trajectories)
+    assert len(jobs) == 400 + 150 and len({(j.arch, j.seed) for j in jobs}) == 550
+    first = jobs[:HELD_OUT_RANDOMS + HELD_OUT_TRAJECTORIES]
+    assert sum(j.role == "random" for j in first) == HELD_OUT_RANDOMS
+    assert sum(j.role == "trajectory" for j in first) == HELD_OUT_TRAJECTORIES
 
 
 def test_recipe_f_is_the_final_recipe():

@@ -11,7 +11,9 @@ one fixed order (so a partial build is a uniform sample of what is planned):
 - **reference** families, MnasNet-B1 and MobileNetV2 at 4 widths x 3 seeds (`mnas.search.references`),
   spread through stage A one training every 16 random architectures, so their curves grow with it;
 - stage B's **trajectory** architectures, proposed by searches on the stage-A surrogate (read from
-  ``trajectories.json`` in the build folder when it is there), spread evenly through its random ones.
+  ``trajectories.json`` in the build folder when it is there), interleaved with its random ones at the
+  ratio of the held-out counts the acceptance needs (`mnas.search.surrogate.acceptance`), so the
+  held-out figures become measurable after the fewest trainings.
 
 Every training is `mnas.search.evaluate.train_child` with recipe F (`RECIPE_F.search_config()`), the
 local or the Ray executor; every architecture (its first seed) is timed by the search's paired meter
@@ -38,6 +40,7 @@ from mnas.search.log import ChildLog
 from mnas.search.recipe import RECIPE_F, Recipe
 from mnas.search.references import FAMILIES, REFERENCE_WIDTHS, family_arch
 from mnas.search.space import SearchSpace
+from mnas.search.surrogate.acceptance import HELD_OUT_RANDOMS, HELD_OUT_TRAJECTORIES
 from mnas.utils.fileio import atomic_write_text
 from mnas.utils.locks import expand_folder, output_folder_lock
 from mnas.utils.machine import machine_record
@@ -120,19 +123,20 @@ class BuildPlan:
         jobs += references
         trajectory_jobs = [Job(space.arch(t["decisions"]), 0, "trajectory", n, stage, True, t["decisions"])
                            for n, t in enumerate(trajectories)]
-        return _spread(jobs, trajectory_jobs)
+        return _interleave(jobs, trajectory_jobs, HELD_OUT_TRAJECTORIES / HELD_OUT_RANDOMS)
 
 
-def _spread(jobs: list[Job], extra: list[Job]) -> list[Job]:
-    """`extra` spread evenly through `jobs` (one after every len(jobs)/len(extra)), so a partial stage B
-    holds both random and trajectory architectures to check the surrogate on."""
-    spread, placed = [], 0
+def _interleave(jobs: list[Job], extra: list[Job], ratio: float) -> list[Job]:
+    """`extra` placed through `jobs` at `ratio` extra per job until it runs out, so a partial stage B
+    holds random and trajectory architectures in the proportion the acceptance checks them in.
+    (Resuming is by (arch, seed), so the order may change between sessions without losing or repeating one.)"""
+    mixed, placed = [], 0
     for number, job in enumerate(jobs, 1):
-        spread.append(job)
-        while placed < len(extra) and placed * len(jobs) < number * len(extra):
-            spread.append(extra[placed])
+        mixed.append(job)
+        while placed < len(extra) and placed < number * ratio:
+            mixed.append(extra[placed])
             placed += 1
-    return spread + extra[placed:]
+    return mixed + extra[placed:]
 
 
 def build_surrogate(data_root: str | os.PathLike, output: str | os.PathLike, stage: str = "A", *,
