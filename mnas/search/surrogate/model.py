@@ -7,7 +7,8 @@ gradient boosting), chosen by 5-fold cross-validated Spearman on the first hundr
 kind at n = 100 of the learning curve) and then fixed before stage B, so stage B's held-out figures
 judge a model chosen without them; ridge alone is ahead at n = 300-400 by 0.005-0.015 and is not
 switched to after the fact.  The seed noise is measured, not guessed: the pooled within-architecture
-standard deviation of the architectures trained with several seeds, so a lookup draws a realistic noisy accuracy around the prediction.
+standard deviation of the architectures trained with several seeds, so a lookup draws a realistic
+noisy accuracy around the prediction.
 Latency has one model per engine (ONNX Runtime, torch): the measured paired ratio as a non-negative sum
 of per-operator costs over `features.latency_features` (`AdditiveLatency`).
 """
